@@ -1,0 +1,3 @@
+from emgwatch.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,201 @@
+"""Configuration: one TOML file, CLI flags on top, defaults that work out of the box.
+
+The schema is the dataclasses below; every key a user can set is a field here with its default,
+type and meaning, so `emgwatch config show` and docs/CONFIG.md cannot drift from the code.
+Resolution order (later wins): built-in defaults < config file < CLI flags.
+The file is ``--config PATH``, else ``$EMGWATCH_CONFIG``, else ``~/.config/emgwatch/config.toml``
+if it exists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emgwatch.domain import CONTEXTS, FS_DEFAULT_HZ
+from emgwatch.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("~/.config/emgwatch/config.toml")
+
+
+@dataclass
+class DeviceConfig:
+    id: str = "emgwatch1"  # MQTT device id and storage key
+    fs_hz: float = FS_DEFAULT_HZ  # sampling rate of the board (text-line sources: measured)
+    channels: list[str] = field(default_factory=lambda: ["ch1"])  # channel names, in board order
+
+
+@dataclass
+class SourceConfig:
+    # "sim", "sim:night", "serial:/dev/ttyUSB0", "serial:auto", "replay:night.edf"
+    spec: str = "sim:daily"
+    baudrate: int = 230400
+    speed: float = 1.0  # replay/sim speed relative to real time
+
+
+@dataclass
+class MqttConfig:
+    enabled: bool = True
+    url: str = "mqtt://localhost:1883"  # mqtt://[user:pass@]host:port or mqtts:// for TLS
+    username: str = ""
+    password: str = ""
+    topic_prefix: str = "emgwatch"  # topics are <prefix>/<device_id>/...
+    discovery_prefix: str = "homeassistant"  # "" disables Home Assistant discovery
+    protocol: str = "v311"  # "v311" | "v5"
+    ca_file: str = ""  # TLS: CA bundle (empty: system default)
+    cert_file: str = ""  # TLS client certificate (optional)
+    key_file: str = ""
+    keepalive_s: int = 30
+    metrics_interval_s: float = 30.0
+
+
+@dataclass
+class StorageConfig:
+    dir: str = "~/.local/share/emgwatch"  # episode log, outbox, recordings
+    database: str = "episodes.sqlite"  # relative to dir unless absolute
+    record_raw: bool = True  # write an EDF+ of every live session
+    rotate_s: float = 4 * 3600.0  # start a new EDF+ file after this many seconds
+
+
+@dataclass
+class DetectionConfig:
+    context: str = "auto"  # "sleep" | "exercise" | "auto"
+    model: str = ""  # empty: the model shipped in models/
+    sensor: str = "auto"  # "raw" | "envelope" | "auto"
+    mains_hz: float = 0.0  # 50, 60, or 0 to detect from the signal
+
+
+@dataclass
+class Config:
+    device: DeviceConfig = field(default_factory=DeviceConfig)
+    source: SourceConfig = field(default_factory=SourceConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    detection: DetectionConfig = field(default_factory=DetectionConfig)
+
+    @property
+    def storage_dir(self) -> Path:
+        return Path(os.path.expanduser(self.storage.dir))
+
+    @property
+    def database_path(self) -> Path:
+        p = Path(os.path.expanduser(self.storage.database))
+        return p if p.is_absolute() else self.storage_dir / p
+
+
+_CHOICES = {
+    ("detection", "context"): CONTEXTS,
+    ("detection", "sensor"): ("raw", "envelope", "auto"),
+    ("mqtt", "protocol"): ("v311", "v5"),
+}
+
+
+def _type_name(tp: Any) -> str:
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
+        tp, "a list of strings"
+    )
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    elif typing.get_origin(tp) is list:
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+    raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+
+
+def _apply(cfg: Config, data: dict, source: str) -> None:
+    hints_root = typing.get_type_hints(Config)
+    for section, values in data.items():
+        if section not in hints_root:
+            known = ", ".join(hints_root)
+            raise ConfigError(f"{source}: unknown section [{section}] (known: {known})")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{source}: [{section}] must be a table")
+        obj = getattr(cfg, section)
+        hints = typing.get_type_hints(type(obj))
+        for key, value in values.items():
+            where = f"{source}: {section}.{key}"
+            if key not in hints:
+                raise ConfigError(f"{where}: unknown key (known: {', '.join(hints)})")
+            value = _coerce(value, hints[key], where)
+            choices = _CHOICES.get((section, key))
+            if choices and value not in choices:
+                raise ConfigError(f"{where}: expected one of {', '.join(choices)}, got {value!r}")
+            setattr(obj, key, value)
+
+
+def config_path(explicit: str | None) -> Path | None:
+    """The config file to read, or None for built-in defaults only."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("EMGWATCH_CONFIG")
+    if env:
+        return Path(env)
+    default = DEFAULT_CONFIG_PATH.expanduser()
+    return default if default.exists() else None
+
+
+def load_config(path: str | Path | None = None, overrides: dict | None = None) -> Config:
+    """Defaults, then the TOML file at ``path`` (must exist if given), then ``overrides``.
+
+    ``overrides`` has the file's shape, e.g. ``{"mqtt": {"url": "mqtt://h:1884"}}``.
+    """
+    cfg = Config()
+    if path is not None:
+        p = Path(path)
+        try:
+            raw = p.read_bytes()
+        except FileNotFoundError:
+            raise ConfigError(f"{p}: config file not found") from None
+        except OSError as e:
+            raise ConfigError(f"{p}: cannot read config file ({e.strerror})") from None
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{p}: byte {e.start}: not UTF-8 text") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{p}: malformed TOML: {e}") from None
+        _apply(cfg, data, str(p))
+    if overrides:
+        _apply(cfg, {k: v for k, v in overrides.items() if v}, "command line")
+    return cfg
+
+
+def to_toml(cfg: Config) -> str:
+    """Render the effective config as TOML that `load_config` reads back unchanged."""
+    lines: list[str] = []
+    for section in dataclasses.fields(cfg):
+        obj = getattr(cfg, section.name)
+        lines.append(f"[{section.name}]")
+        for f in dataclasses.fields(obj):
+            lines.append(f"{f.name} = {_toml_value(getattr(obj, f.name))}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    s = str(v).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{s}"'

@@ -1,0 +1,43 @@
+"""Facts about the signal and the episodes, owned here and imported everywhere else.
+
+Thresholds that a user might tune live in the config (``emgwatch.config``); this module holds
+what is true of the domain and of the hardware regardless of configuration.
+"""
+
+from __future__ import annotations
+
+# --- sampling --------------------------------------------------------------------------------
+FS_DEFAULT_HZ = 1000.0
+FS_MIN_HZ = 500.0
+FS_MAX_HZ = 4000.0
+
+# Useful surface-EMG band (DOMAIN.md): high-pass removes motion/baseline wander, low-pass stops
+# at 450 Hz or just below Nyquist for low sampling rates.
+EMG_BAND_HZ = (20.0, 450.0)
+MAINS_CHOICES_HZ = (50.0, 60.0)
+
+# --- hardware --------------------------------------------------------------------------------
+ADC_BITS = 10
+ADC_MAX = (1 << ADC_BITS) - 1  # 1023 on an ATmega328P
+ADC_MIDRAIL = (ADC_MAX + 1) / 2  # EMG front ends bias the signal to mid-rail
+
+# --- episode kinds ---------------------------------------------------------------------------
+# Window classes predicted by the classifier (order is the model's label order).
+WINDOW_CLASSES = ("rest", "voluntary", "spasm", "cramp", "clonus", "plm", "artifact")
+# Episode kinds the tracker can report; "voluntary" episodes are logged but never alert.
+EPISODE_KINDS = ("spasm", "cramp", "clonus", "plm", "voluntary")
+ALERT_KINDS = ("spasm", "cramp", "clonus", "plm")
+# Ground-truth kinds a generator may emit that are look-alikes and must not alarm.
+NON_ALERT_KINDS = ("voluntary", "turnover", "twitch", "posture")
+
+CONTEXTS = ("sleep", "exercise", "auto")
+
+# --- PLM scoring (WASM/IRLSSG 2016, summarised in DOMAIN.md) -------------------------------
+PLM_MIN_DURATION_S = 0.5
+PLM_MAX_DURATION_S = 10.0
+PLM_MIN_INTERVAL_S = 10.0
+PLM_MAX_INTERVAL_S = 90.0
+PLM_MIN_SERIES = 4
+
+# --- clonus ----------------------------------------------------------------------------------
+CLONUS_BAND_HZ = (3.0, 8.0)
