@@ -44,3 +44,255 @@ class EpisodeEvent:
     event: str  # "start" | "end"
     episode: Episode
     detected_at: float  # stream time (s since session start) at which the decision was made
+
+
+# --------------------------------------------------------------------------------------------
+# Episode tracker
+# --------------------------------------------------------------------------------------------
+import math  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from emgwatch.domain import (  # noqa: E402
+    ALERT_KINDS,
+    PLM_MAX_DURATION_S,
+    PLM_MIN_DURATION_S,
+    WINDOW_CLASSES,
+)
+
+
+@dataclass(frozen=True)
+class TrackerParams:
+    """Decision thresholds of the tracker: the one place they are defined.
+
+    Times are in seconds of stream time. ``on``/``off`` apply to the smoothed probability that a
+    window belongs to an alerting kind (hysteresis); ``confirm_s`` is how long that probability must
+    stay up before an episode is announced (rejects twitches, bounds latency); ``end_hold_s`` is
+    how long it must stay down before the episode ends (merges bursts that belong together).
+    """
+
+    on: float = 0.6
+    off: float = 0.35
+    smooth_hops: int = 3
+    confirm_s: float = 0.35
+    end_hold_s: float = 1.0
+    min_duration_s: dict = field(
+        default_factory=lambda: {"spasm": 0.5, "cramp": 8.0, "clonus": 1.0, "plm": PLM_MIN_DURATION_S}
+    )
+    max_duration_s: float = 600.0  # longer episodes are split (extra.continued) so alerts stay live
+    voluntary_on: float = 0.6  # voluntary episodes are logged (never alerted) above this
+
+
+class _ChannelTrack:
+    """Open/pending episode of one channel; real state, so a class."""
+
+    def __init__(self) -> None:
+        self.smooth: list[float] = []
+        self.pending_since: float | None = None  # candidate start (hysteresis up, not yet confirmed)
+        self.onset: float | None = None  # estimated onset time of the candidate
+        self.quiet_since: float | None = None  # when p dropped below off within an open episode
+        self.episode: Episode | None = None
+        self.prob_sum = np.zeros(len(WINDOW_CLASSES))
+        self.n = 0
+        self.last_low: float = 0.0  # last time the window was clearly inactive (onset estimate)
+        self.vol_since: float | None = None
+        self.vol_episode: Episode | None = None
+
+
+class EpisodeTracker:
+    """Turns per-window class probabilities into episodes with start/end events.
+
+    Context: ``sleep`` folds "voluntary" into non-alerting movement (turnovers) and allows PLM;
+    ``exercise`` never alerts PLM (leg movements while exercising are voluntary); ``auto`` allows all.
+    The decision runs per window in stream order, but idle stretches are skipped in bulk so an
+    8-hour night costs little.
+    """
+
+    def __init__(
+        self, channel_names: list[str], *, context: str = "auto", params: TrackerParams | None = None
+    ) -> None:
+        self.channel_names = list(channel_names)
+        self.context = context
+        self.p = params or TrackerParams()
+        self._tracks = [_ChannelTrack() for _ in self.channel_names]
+        self._alert_idx = np.array([WINDOW_CLASSES.index(k) for k in ALERT_KINDS])
+        self._vol_idx = WINDOW_CLASSES.index("voluntary")
+        self._plm_onsets: dict[str, list[float]] = {c: [] for c in self.channel_names}
+        self._t_last = 0.0
+
+    def state(self, channel: str) -> str:
+        tr = self._tracks[self.channel_names.index(channel)]
+        return tr.episode.kind if tr.episode is not None else "idle"
+
+    # -- main entry ---------------------------------------------------------------------------
+    def push(
+        self,
+        t: np.ndarray,
+        proba: np.ndarray,
+        level_db: np.ndarray,
+        usable: np.ndarray,
+    ) -> list[EpisodeEvent]:
+        """Feed windows: times (n,), probabilities (n, ch, classes), level dB (n, ch), usable (n, ch)."""
+        events: list[EpisodeEvent] = []
+        if len(t) == 0:
+            return events
+        proba = self._apply_context(np.asarray(proba, dtype=float))
+        p_alert = proba[:, :, self._alert_idx].sum(axis=2)
+        p_alert = np.where(usable, p_alert, 0.0)
+        p_vol = np.where(usable, proba[:, :, self._vol_idx], 0.0)
+        for c in range(len(self.channel_names)):
+            tr = self._tracks[c]
+            busy = (p_alert[:, c] > self.p.off * 0.5) | (p_vol[:, c] > self.p.off * 0.5)
+            if not busy.any() and tr.pending_since is None and tr.episode is None and tr.vol_since is None:
+                tr.smooth = [0.0] * self.p.smooth_hops
+                tr.last_low = float(t[-1])
+                continue
+            for i in range(len(t)):
+                events += self._step(c, float(t[i]), proba[i, c], float(p_alert[i, c]), float(p_vol[i, c]), float(level_db[i, c]))
+        self._t_last = float(t[-1])
+        return events
+
+    def flush(self) -> list[EpisodeEvent]:
+        events: list[EpisodeEvent] = []
+        for c, tr in enumerate(self._tracks):
+            if tr.episode is not None:
+                events += self._close(c, self._t_last, self._t_last)
+            if tr.vol_episode is not None:
+                tr.vol_episode.end = self._t_last
+                events.append(EpisodeEvent("end", tr.vol_episode, self._t_last))
+                tr.vol_episode = None
+        return events
+
+    # -- internals ----------------------------------------------------------------------------
+    def _apply_context(self, proba: np.ndarray) -> np.ndarray:
+        if self.context == "exercise":
+            plm = WINDOW_CLASSES.index("plm")
+            proba = proba.copy()
+            proba[..., self._vol_idx] += proba[..., plm]
+            proba[..., plm] = 0.0
+        return proba
+
+    def _step(self, c: int, t: float, pr: np.ndarray, pa: float, pv: float, lev: float) -> list[EpisodeEvent]:
+        p = self.p
+        tr = self._tracks[c]
+        tr.smooth.append(pa)
+        if len(tr.smooth) > p.smooth_hops:
+            tr.smooth.pop(0)
+        s = sum(tr.smooth) / len(tr.smooth)
+        events: list[EpisodeEvent] = []
+        if pa < p.off and pv < p.off:
+            tr.last_low = t
+        # voluntary activity: logged as an episode of kind "voluntary", never alerted
+        events += self._track_voluntary(c, t, pv, s)
+        if tr.episode is None:
+            if s >= p.on:
+                if tr.pending_since is None:
+                    tr.pending_since = t
+                    tr.onset = tr.last_low
+                    tr.prob_sum[:] = 0
+                    tr.n = 0
+                tr.prob_sum += pr
+                tr.n += 1
+                if t - tr.pending_since >= p.confirm_s:
+                    events += self._open(c, t, lev)
+            elif s < p.off:
+                tr.pending_since = None
+            elif tr.pending_since is not None:
+                tr.prob_sum += pr
+                tr.n += 1
+            return events
+        ep = tr.episode
+        ep.level_db = max(ep.level_db, lev)
+        tr.prob_sum += pr
+        tr.n += 1
+        if s < p.off:
+            if tr.quiet_since is None:
+                tr.quiet_since = t
+            if t - tr.quiet_since >= p.end_hold_s:
+                events += self._close(c, tr.quiet_since, t)
+        else:
+            tr.quiet_since = None
+            if t - ep.start >= p.max_duration_s:
+                events += self._close(c, t, t)
+                events += self._open(c, t, lev, continued=True)
+        return events
+
+    def _track_voluntary(self, c: int, t: float, pv: float, s_alert: float) -> list[EpisodeEvent]:
+        tr = self._tracks[c]
+        p = self.p
+        if tr.vol_episode is None:
+            if pv >= p.voluntary_on and s_alert < p.off and tr.episode is None:
+                tr.vol_since = tr.vol_since if tr.vol_since is not None else t
+                if t - tr.vol_since >= p.confirm_s:
+                    ep = Episode(kind="voluntary", channel=self.channel_names[c], start=tr.vol_since, confidence=pv)
+                    tr.vol_episode = ep
+                    return [EpisodeEvent("start", ep, t)]
+            else:
+                tr.vol_since = None
+            return []
+        if pv < p.off or tr.episode is not None:
+            ep = tr.vol_episode
+            ep.end = t
+            tr.vol_episode = None
+            tr.vol_since = None
+            return [EpisodeEvent("end", ep, t)]
+        return []
+
+    def _kind(self, tr: _ChannelTrack) -> tuple[str, float]:
+        mean = tr.prob_sum / max(tr.n, 1)
+        alert = mean[self._alert_idx]
+        k = int(np.argmax(alert))
+        conf = float(alert.sum())
+        return ALERT_KINDS[k], min(1.0, conf)
+
+    def _open(self, c: int, t: float, lev: float, continued: bool = False) -> list[EpisodeEvent]:
+        tr = self._tracks[c]
+        kind, conf = self._kind(tr)
+        start = t if continued or tr.onset is None else tr.onset
+        ep = Episode(kind=kind, channel=self.channel_names[c], start=float(start), confidence=round(conf, 3), level_db=lev)
+        if continued:
+            ep.extra["continued"] = True
+        tr.episode = ep
+        tr.pending_since = None
+        tr.quiet_since = None
+        return [EpisodeEvent("start", ep, t)]
+
+    def _close(self, c: int, end: float, now: float) -> list[EpisodeEvent]:
+        tr = self._tracks[c]
+        ep = tr.episode
+        assert ep is not None
+        ep.end = float(max(end, ep.start))
+        kind, conf = self._kind(tr)
+        ep.kind = self._final_kind(kind, ep.end - ep.start, tr)
+        ep.confidence = round(conf, 3)
+        ep.level_db = round(float(ep.level_db), 1)
+        tr.episode = None
+        tr.quiet_since = None
+        tr.prob_sum[:] = 0
+        tr.n = 0
+        if ep.kind == "plm":
+            self._add_plm(ep)
+        return [EpisodeEvent("end", ep, now)]
+
+    def _final_kind(self, kind: str, dur: float, tr: _ChannelTrack) -> str:
+        """Duration rules that the per-window classifier cannot see."""
+        mins = self.p.min_duration_s
+        if kind == "plm" and dur > PLM_MAX_DURATION_S:
+            kind = "spasm"
+        if kind == "cramp" and dur < mins["cramp"]:
+            kind = "spasm"
+        if kind == "clonus" and dur < mins["clonus"]:
+            kind = "spasm"
+        return kind
+
+    def _add_plm(self, ep: Episode) -> None:
+        from emgwatch.scoring import plm_series  # the one definition of a PLM series
+
+        onsets = self._plm_onsets[ep.channel]
+        onsets.append(ep.start)
+        series = plm_series(onsets)
+        in_series = any(ep.start in s for s in series)
+        ep.extra["plm_in_series"] = bool(in_series)
+        hours = max(ep.end or ep.start, 1e-9) / 3600.0
+        n_series = sum(len(s) for s in series)
+        ep.extra["plm_index_per_h"] = round(n_series / hours, 1) if hours > 0 else math.nan

@@ -1,0 +1,182 @@
+"""The window classifier: a scikit-learn Pipeline saved with skops, plus its model card.
+
+Rows are (window, channel) feature vectors from :mod:`emgwatch.features`; classes are
+``domain.WINDOW_CLASSES``. The feature step is a real transformer (column selection by name,
+checked against the card) so the model can be cross-validated and saved as one object.
+A model card (JSON beside the .skops file) records the training manifest and hash, feature list,
+sampling-rate range, library versions and validation metrics; loading re-predicts a stored probe
+so a model from another library version is either proven equal or refused — never silent garbage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sklearn
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import Pipeline
+
+from emgwatch.domain import WINDOW_CLASSES
+from emgwatch.errors import InputError
+
+log = logging.getLogger(__name__)
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_MODEL = MODELS_DIR / "emgwatch-default.skops"
+
+# Ground-truth kinds -> window classes. Look-alikes are non-alerting movement ("voluntary").
+TRUTH_TO_CLASS = {
+    "spasm": "spasm",
+    "cramp": "cramp",
+    "clonus": "clonus",
+    "plm": "plm",
+    "voluntary": "voluntary",
+    "turnover": "voluntary",
+    "posture": "voluntary",
+    "twitch": "voluntary",
+}
+
+
+class FeatureSelector(TransformerMixin, BaseEstimator):
+    """Select the model's features by name from a full feature matrix.
+
+    Keeps the model valid when the extractor gains features: the card lists what the model
+    was trained on, and columns are picked by name rather than position.
+    """
+
+    def __init__(self, all_names: tuple[str, ...] = (), use: tuple[str, ...] = ()) -> None:
+        self.all_names = all_names
+        self.use = use
+
+    def fit(self, X, y=None):  # noqa: N803
+        missing = [n for n in self.use if n not in self.all_names]
+        if missing:
+            raise ValueError(f"unknown features: {missing}")
+        self.index_ = np.array([self.all_names.index(n) for n in (self.use or self.all_names)], dtype=int)
+        self.n_features_in_ = len(self.all_names)
+        return self
+
+    def transform(self, X):  # noqa: N803
+        X = np.asarray(X, dtype=np.float64)
+        if X.shape[1] != len(self.all_names):
+            raise ValueError(f"expected {len(self.all_names)} feature columns, got {X.shape[1]}")
+        return X[:, self.index_]
+
+
+def build_pipeline(feature_names: tuple[str, ...], use: tuple[str, ...] = (), random_state: int = 0) -> Pipeline:
+    clf = HistGradientBoostingClassifier(
+        max_iter=250,
+        learning_rate=0.08,
+        max_leaf_nodes=31,
+        min_samples_leaf=40,
+        l2_regularization=1.0,
+        class_weight="balanced",
+        random_state=random_state,
+    )
+    return Pipeline([("features", FeatureSelector(tuple(feature_names), tuple(use))), ("clf", clf)])
+
+
+@dataclass
+class WindowClassifier:
+    """A loaded model: the pipeline, its card, and probabilities in WINDOW_CLASSES order."""
+
+    pipeline: Pipeline
+    card: dict
+    path: Path | None = None
+
+    @property
+    def version(self) -> str:
+        return str(self.card.get("model_version", "unknown"))
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """X (n, features) -> (n, len(WINDOW_CLASSES)); classes absent from training get 0."""
+        out = np.zeros((X.shape[0], len(WINDOW_CLASSES)))
+        if X.shape[0] == 0:
+            return out
+        p = self.pipeline.predict_proba(X)
+        for j, cls in enumerate(self.pipeline.classes_):
+            out[:, WINDOW_CLASSES.index(str(cls))] = p[:, j]
+        return out
+
+
+def _versions() -> dict:
+    import scipy
+    import skops
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "skops": skops.__version__,
+    }
+
+
+def save_model(path: Path, pipeline: Pipeline, card: dict, probe: np.ndarray) -> None:
+    """Write ``path`` (.skops) and ``path.with_suffix('.json')`` (card, incl. a prediction probe)."""
+    import skops.io as sio
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sio.dump(pipeline, path)
+    card = dict(card)
+    card["versions"] = _versions()
+    card["probe"] = {"X": np.round(probe, 6).tolist(), "proba": pipeline.predict_proba(np.round(probe, 6)).round(6).tolist()}
+    card["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    path.with_suffix(".json").write_text(json.dumps(card, indent=1))
+
+
+_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "emgwatch.model.", "builtins.", "collections.", "scipy.")
+
+
+def load_model(path: str | Path | None = None) -> WindowClassifier:
+    """Load a model and its card; refuse anything that is not one of ours or predicts differently."""
+    import skops.io as sio
+
+    p = Path(path) if path else DEFAULT_MODEL
+    if not p.exists():
+        raise InputError(p, None, "model file not found" + ("" if path else " (run 'emgwatch train' to build the default model)"))
+    card_path = p.with_suffix(".json")
+    try:
+        card = json.loads(card_path.read_text())
+    except FileNotFoundError:
+        raise InputError(card_path, None, "model card (JSON beside the .skops file) not found") from None
+    except json.JSONDecodeError as e:
+        raise InputError(card_path, f"line {e.lineno}", f"model card is not valid JSON ({e.msg})") from None
+    try:
+        untrusted = sio.get_untrusted_types(file=p)
+    except Exception as e:  # zip/format errors from skops: the file is not a model
+        raise InputError(p, None, f"not a skops model file ({type(e).__name__}: {e})") from None
+    bad = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
+    if bad:
+        raise InputError(p, None, f"model contains untrusted types {bad}; refusing to load")
+    try:
+        pipeline = sio.load(p, trusted=untrusted)
+    except Exception as e:
+        raise InputError(p, None, f"cannot load model ({type(e).__name__}: {e})") from None
+    if not isinstance(pipeline, Pipeline) or not hasattr(pipeline, "predict_proba"):
+        raise InputError(p, None, "file does not hold an emgwatch classifier pipeline")
+    trained = card.get("versions", {}).get("scikit-learn", "?")
+    if trained.split(".")[:2] != sklearn.__version__.split(".")[:2]:
+        warnings.warn(
+            f"{p}: model trained with scikit-learn {trained}, running {sklearn.__version__}; "
+            "checking its predictions against the stored probe",
+            stacklevel=2,
+        )
+    probe = card.get("probe")
+    if probe:
+        got = pipeline.predict_proba(np.asarray(probe["X"], dtype=float))
+        if not np.allclose(got, np.asarray(probe["proba"]), atol=1e-4):
+            raise InputError(
+                p, None, f"model predicts differently under scikit-learn {sklearn.__version__} than when trained "
+                f"({trained}); retrain it with 'emgwatch train'"
+            )
+    return WindowClassifier(pipeline=pipeline, card=card, path=p)

@@ -1,0 +1,113 @@
+"""Training data from recordings + ground truth, and training of the window classifier.
+
+Labels come from the truth file: a window is labelled with the episode covering its last sample
+on its channel (look-alikes map to "voluntary"), with artifacts as "artifact", else "rest".
+Rest windows dominate real data; they are subsampled (reproducibly) so training stays quick.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import numpy as np
+
+from emgwatch.domain import WINDOW_CLASSES
+from emgwatch.features import extract_features
+from emgwatch.model import TRUTH_TO_CLASS, build_pipeline, save_model
+from emgwatch.recording import Recording
+
+log = logging.getLogger(__name__)
+
+ARTIFACT_CLASS = "artifact"
+
+
+def window_labels(t: np.ndarray, channel_names: list[str], truth) -> np.ndarray:
+    """Class name per (window, channel) from ground truth; shape (n, ch), dtype object."""
+    labels = np.full((len(t), len(channel_names)), "rest", dtype=object)
+    for kind_list, mapper in ((truth.artifacts, lambda k: ARTIFACT_CLASS), (truth.episodes, TRUTH_TO_CLASS.get)):
+        for ev in kind_list:
+            ev = ev if isinstance(ev, dict) else ev.__dict__
+            cls = mapper(ev["kind"])
+            if cls is None:
+                continue
+            lo, hi = np.searchsorted(t, [ev["start"], ev["end"]])
+            chans = range(len(channel_names)) if ev.get("channel") in (None, "", "all") else (
+                [channel_names.index(ev["channel"])] if ev["channel"] in channel_names else []
+            )
+            for c in chans:
+                labels[lo:hi, c] = cls
+    return labels
+
+
+def collect(pairs: Iterable[tuple[Recording, object]], *, rest_keep: float = 0.25, seed: int = 0, progress=None):
+    """Feature rows and labels from (recording, truth) pairs. Returns X, y, groups, names."""
+    rng = np.random.default_rng(seed)
+    Xs, ys, gs = [], [], []
+    names = None
+    for k, (rec, truth) in enumerate(pairs):
+        ff = extract_features(rec.data, rec.fs, sensor=rec.sensor if rec.sensor in ("raw", "envelope") else "auto")
+        names = tuple(ff.names)
+        lab = window_labels(ff.t, rec.channel_names, truth)
+        usable = ff.quality == 0
+        for c in range(rec.n_channels):
+            y = lab[:, c]
+            keep = (y != "rest") | (rng.random(len(y)) < rest_keep)
+            keep &= usable[:, c] | (y == ARTIFACT_CLASS)
+            Xs.append(ff.X[keep, c, :])
+            ys.append(y[keep])
+            gs.append(np.full(int(keep.sum()), k))
+        if progress:
+            progress(k, rec)
+    X = np.concatenate(Xs).astype(np.float64)
+    y = np.concatenate(ys).astype(str)
+    return X, y, np.concatenate(gs), names
+
+
+def class_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
+    out = {}
+    for cls in WINDOW_CLASSES:
+        t = y_true == cls
+        p = y_pred == cls
+        tp = int((t & p).sum())
+        out[cls] = {
+            "n": int(t.sum()),
+            "recall": round(tp / t.sum(), 3) if t.sum() else None,
+            "precision": round(tp / p.sum(), 3) if p.sum() else None,
+        }
+    out["accuracy"] = round(float((y_true == y_pred).mean()), 4) if len(y_true) else None
+    return out
+
+
+def train_model(train_pairs, val_pairs, out_path, *, manifest: dict | None = None, random_state: int = 0, progress=None):
+    """Fit the pipeline on train pairs, measure on validation pairs, save model + card."""
+    X, y, _, names = collect(train_pairs, seed=random_state, progress=progress)
+    log.info("training on %d windows: %s", len(y), {c: int((y == c).sum()) for c in WINDOW_CLASSES})
+    pipe = build_pipeline(names, random_state=random_state)
+    pipe.fit(X, y)
+    metrics = {"train": class_report(y, pipe.predict(X))}
+    if val_pairs is not None:
+        Xv, yv, _, _ = collect(val_pairs, rest_keep=1.0, seed=random_state + 1)
+        metrics["validation"] = class_report(yv, pipe.predict(Xv))
+    manifest = manifest or {}
+    card = {
+        "model_version": datetime.now(UTC).strftime("%Y%m%d-%H%M%S"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "classes": list(WINDOW_CLASSES),
+        "features": list(names),
+        "fs_range_hz": [500, 4000],
+        "training_manifest": manifest,
+        "training_manifest_sha256": hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest(),
+        "n_training_windows": int(len(y)),
+        "class_counts": {c: int((y == c).sum()) for c in WINDOW_CLASSES},
+        "random_state": random_state,
+        "metrics": metrics,
+        "intended_use": "monitoring aid for involuntary contractions in surface EMG; not a diagnostic device",
+    }
+    rng = np.random.default_rng(random_state)
+    probe = X[rng.choice(len(X), size=min(8, len(X)), replace=False)]
+    save_model(out_path, pipe, card, probe)
+    return pipe, card
