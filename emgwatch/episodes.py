@@ -203,8 +203,9 @@ class EpisodeTracker:
             return events
         ep = tr.episode
         ep.level_db = max(ep.level_db, lev)
-        tr.prob_sum += pr
-        tr.n += 1
+        if s >= p.off:  # the quiet tail before the end must not dilute the kind and confidence
+            tr.prob_sum += pr
+            tr.n += 1
         if s < p.off:
             if tr.quiet_since is None:
                 tr.quiet_since = t

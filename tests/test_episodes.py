@@ -1,0 +1,96 @@
+import numpy as np
+import pytest
+
+from emgwatch.domain import WINDOW_CLASSES
+from emgwatch.episodes import EpisodeTracker, TrackerParams
+
+HOP = 0.05
+
+
+def stream(segments, n_ch=1):
+    """segments: list of (duration_s, class_name, prob) -> times, proba, level, usable."""
+    rows = []
+    for dur, cls, p in segments:
+        n = int(round(dur / HOP))
+        row = np.zeros(len(WINDOW_CLASSES))
+        row[WINDOW_CLASSES.index(cls)] = p
+        row[0] += 1 - p if cls != "rest" else 0
+        rows += [row] * n
+    proba = np.array(rows)[:, None, :].repeat(n_ch, axis=1)
+    t = (np.arange(len(rows)) + 1) * HOP
+    level = np.where(proba[:, :, 0] > 0.5, 0.0, 20.0)
+    return t, proba, level, np.ones(level.shape, bool)
+
+
+def run(tracker, t, proba, level, usable, chunk=None):
+    events = []
+    chunk = chunk or len(t)
+    for i in range(0, len(t), chunk):
+        events += tracker.push(t[i : i + chunk], proba[i : i + chunk], level[i : i + chunk], usable[i : i + chunk])
+    return events + tracker.flush()
+
+
+def ended(events):
+    return [e.episode for e in events if e.event == "end"]
+
+
+def test_spasm_is_confirmed_quickly_and_ends_after_hold():
+    t, pr, lev, us = stream([(10, "rest", 1), (3, "spasm", 0.9), (10, "rest", 1)])
+    ev = run(EpisodeTracker(["ch1"]), t, pr, lev, us)
+    starts = [e for e in ev if e.event == "start"]
+    assert len(starts) == 1 and starts[0].episode.kind == "spasm"
+    assert starts[0].detected_at - 10.0 <= 0.5  # confirmation latency
+    (ep,) = ended(ev)
+    assert ep.start == pytest.approx(10.0, abs=0.11)
+    assert ep.end == pytest.approx(13.0, abs=0.2)
+    assert ep.level_db == 20.0 and ep.confidence == pytest.approx(0.9, abs=0.03)
+
+
+def test_brief_burst_below_confirmation_time_is_ignored():
+    t, pr, lev, us = stream([(5, "rest", 1), (0.2, "spasm", 0.95), (5, "rest", 1)])
+    assert ended(run(EpisodeTracker(["ch1"]), t, pr, lev, us)) == []
+
+
+def test_bursts_with_short_gaps_merge_into_one_episode():
+    segs = [(5, "rest", 1)] + [(0.4, "clonus", 0.9), (0.15, "rest", 1)] * 10 + [(5, "rest", 1)]
+    eps = ended(run(EpisodeTracker(["ch1"]), *stream(segs)))
+    assert len(eps) == 1 and eps[0].kind == "clonus"
+
+
+def test_short_cramp_is_reported_as_spasm():
+    eps = ended(run(EpisodeTracker(["ch1"]), *stream([(5, "rest", 1), (3, "cramp", 0.9), (5, "rest", 1)])))
+    assert [e.kind for e in eps] == ["spasm"]
+
+
+def test_chunking_does_not_change_episodes():
+    segs = [(5, "rest", 1), (2, "spasm", 0.9), (4, "rest", 1), (12, "cramp", 0.8), (3, "rest", 1), (2, "voluntary", 0.9), (2, "rest", 1)]
+    data = stream(segs, n_ch=2)
+    ref = [(e.start, e.end, e.kind, e.channel) for e in ended(run(EpisodeTracker(["a", "b"]), *data))]
+    assert len(ref) == 6
+    for chunk in (1, 7, 33):
+        got = [(e.start, e.end, e.kind, e.channel) for e in ended(run(EpisodeTracker(["a", "b"]), *data, chunk=chunk))]
+        assert sorted(got) == sorted(ref)
+
+
+def test_voluntary_is_logged_but_never_an_alert_kind():
+    eps = ended(run(EpisodeTracker(["ch1"]), *stream([(5, "rest", 1), (3, "voluntary", 0.9), (5, "rest", 1)])))
+    assert [e.kind for e in eps] == ["voluntary"]
+
+
+def test_exercise_context_never_reports_plm():
+    data = stream([(5, "rest", 1), (2, "plm", 0.9), (5, "rest", 1)])
+    assert [e.kind for e in ended(run(EpisodeTracker(["ch1"], context="exercise"), *data))] == ["voluntary"]
+    assert [e.kind for e in ended(run(EpisodeTracker(["ch1"], context="sleep"), *data))] == ["plm"]
+
+
+def test_unusable_windows_never_alarm():
+    t, pr, lev, us = stream([(5, "rest", 1), (3, "spasm", 0.95), (5, "rest", 1)])
+    us[:] = False
+    assert ended(run(EpisodeTracker(["ch1"]), t, pr, lev, us)) == []
+
+
+def test_very_long_episode_is_split_to_stay_live():
+    params = TrackerParams(max_duration_s=30.0)
+    eps = ended(run(EpisodeTracker(["ch1"], params=params), *stream([(2, "rest", 1), (75, "cramp", 0.9), (3, "rest", 1)])))
+    assert [e.kind for e in eps] == ["cramp", "cramp", "cramp"]
+    assert eps[1].extra.get("continued") is True
