@@ -52,6 +52,8 @@ class MqttConfig:
     key_file: str = ""
     keepalive_s: int = 30
     metrics_interval_s: float = 30.0
+    reconnect_max_s: float = 30.0  # longest wait between reconnection attempts (back-off)
+    drain_timeout_s: float = 5.0  # on shutdown, wait this long for unacknowledged alerts
 
 
 @dataclass

@@ -1,0 +1,339 @@
+"""The MQTT sink against a real Mosquitto: topics, payloads, retained messages, failures."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from conftest import wait_until
+
+from emgwatch.config import MqttConfig
+from emgwatch.domain import ALERT_KINDS
+from emgwatch.episodes import Episode, EpisodeEvent
+from emgwatch.errors import ConfigError, UsageError
+from emgwatch.sinks.mqtt import MqttSink, Topics, parse_broker_url
+
+SESSION_START = 1_780_000_000.0  # a fixed wall-clock origin makes the ISO times checkable
+
+
+def events_for(kind: str, start: float, end: float, channel: str = "calf") -> list[EpisodeEvent]:
+    ep = Episode(kind=kind, channel=channel, start=start, confidence=0.87, level_db=21.44)
+    started = EpisodeEvent("start", ep, detected_at=start + 0.3)
+    ended_ep = Episode(**{**ep.__dict__, "end": end})
+    return [started, EpisodeEvent("end", ended_ep, detected_at=end + 0.5)]
+
+
+def make_sink(broker, tmp_path: Path, **cfg_kw) -> MqttSink:
+    cfg = MqttConfig(url=cfg_kw.pop("url", broker.url), **cfg_kw)
+    return MqttSink(
+        cfg, "dev1", tmp_path / "outbox.sqlite", session_start=SESSION_START, reconnect_max_s=1.0
+    )
+
+
+def episodes(sub, topic="emgwatch/dev1/episode") -> list[dict]:
+    return [m.json() for m in sub.on(topic)]
+
+
+def test_episode_start_and_end_arrive_with_the_documented_payload(broker, subscribe, tmp_path):
+    sub = subscribe(broker, "emgwatch/#")
+    sink = make_sink(broker, tmp_path).start()
+    assert sink.wait_connected(10)
+    for e in events_for("cramp", 10.0, 42.5):
+        sink.handle(e)
+    assert sub.wait_for(lambda ms: len([m for m in ms if m.topic.endswith("/episode")]) == 2)
+    start, end = episodes(sub)
+    assert start["event"] == "start" and end["event"] == "end"
+    assert start["id"] == end["id"]
+    assert start["kind"] == "cramp" and start["channel"] == "calf" and start["device"] == "dev1"
+    assert start["confidence"] == 0.87 and start["level_db"] == 21.4
+    assert start["start"] == "2026-05-28T20:26:50.000Z"
+    assert datetime.fromisoformat(start["start"]).timestamp() == SESSION_START + 10.0
+    assert start["delayed"] is False and "duration_s" not in start
+    assert end["duration_s"] == 32.5 and end["end"] == "2026-05-28T20:27:22.500Z"
+    assert not any(m.retain for m in sub.on("emgwatch/dev1/episode"))
+    sink.close()
+    assert sink.pending == 0
+
+
+def test_voluntary_contractions_are_never_alerted(broker, subscribe, tmp_path):
+    sub = subscribe(broker, "emgwatch/dev1/episode")
+    sink = make_sink(broker, tmp_path).start()
+    assert sink.wait_connected(10)
+    for e in events_for("voluntary", 1.0, 3.0) + events_for("spasm", 5.0, 7.0):
+        sink.handle(e)
+    assert sub.wait_for(lambda ms: len(ms) >= 2)
+    time.sleep(0.2)
+    assert [p["kind"] for p in episodes(sub)] == ["spasm", "spasm"]
+    sink.close()
+
+
+def test_late_subscriber_sees_retained_status_state_and_discovery(broker, subscribe, tmp_path):
+    sink = make_sink(broker, tmp_path).start()
+    assert sink.wait_connected(10)
+    sink.update_state({"calf": "idle"})
+    sink.handle(events_for("clonus", 2.0, 6.0)[0])
+    sink.update_state({"calf": "clonus"})
+    sink.publish_metrics({"quality_ok": True, "quality": {"calf": 0}})
+    assert sink.wait_drained(5)
+    time.sleep(0.2)
+    late = subscribe(broker, "#")
+    assert late.wait_for(lambda ms: len([m for m in ms if m.retain]) >= 3 + 8)
+    status = late.on("emgwatch/dev1/status")
+    assert [(m.payload, m.retain) for m in status] == [(b"online", True)]
+    state = late.on("emgwatch/dev1/state")[-1]
+    assert state.retain
+    s = state.json()
+    assert s["state"] == "clonus" and s["episode_in_progress"] is True
+    assert s["last_kind"] == "clonus" and s["counts"]["clonus"] == 1 and s["episodes_total"] == 1
+    assert late.on("emgwatch/dev1/metrics")[-1].json()["quality_ok"] is True
+    configs = {m.topic: m.json() for m in late.messages if m.topic.startswith("homeassistant/")}
+    binary = configs["homeassistant/binary_sensor/dev1/episode/config"]
+    assert binary["state_topic"] == "emgwatch/dev1/state"
+    assert binary["availability_topic"] == "emgwatch/dev1/status"
+    assert binary["payload_available"] == "online" and binary["payload_not_available"] == "offline"
+    assert binary["device"]["identifiers"] == ["emgwatch_dev1"]
+    assert "homeassistant/sensor/dev1/last_kind/config" in configs
+    for kind in ALERT_KINDS:
+        assert f"homeassistant/sensor/dev1/episodes_{kind}/config" in configs
+    assert all(m.retain for m in late.messages if m.topic.startswith("homeassistant/"))
+    # no episode message is retained: a late subscriber must not see old alerts as new
+    assert late.on("emgwatch/dev1/episode") == []
+    sink.close()
+    after = subscribe(broker, "emgwatch/dev1/status")
+    assert after.wait_for(lambda ms: len(ms) == 1)
+    assert after.messages[0].payload == b"offline" and after.messages[0].retain
+
+
+def test_mqtt_v5_works_like_v311(broker, subscribe, tmp_path):
+    sub = subscribe(broker, "emgwatch/dev1/episode")
+    sink = make_sink(broker, tmp_path, protocol="v5").start()
+    assert sink.wait_connected(10)
+    for e in events_for("plm", 3.0, 4.5):
+        sink.handle(e)
+    assert sub.wait_for(lambda ms: len(ms) == 2)
+    assert [p["event"] for p in episodes(sub)] == ["start", "end"]
+    sink.close()
+    assert sink.pending == 0
+
+
+def test_broker_outage_queues_alerts_and_sends_them_in_order_marked_delayed(
+    make_broker, subscribe, tmp_path
+):
+    broker = make_broker(persistent=True)
+    sub = subscribe(broker, "emgwatch/dev1/episode", persistent=True, client_id="outage-sub")
+    sink = make_sink(broker, tmp_path).start()
+    assert sink.wait_connected(10)
+    before = events_for("spasm", 1.0, 2.0)
+    for e in before:
+        sink.handle(e)
+    assert sink.wait_drained(5)
+    time.sleep(1.5)  # let the broker autosave the subscriber's session
+    broker.stop()
+    assert wait_until(lambda: not sink.connected, 10)
+    during = events_for("cramp", 10.0, 20.0) + events_for("clonus", 30.0, 33.0)
+    for e in during:
+        sink.handle(e)  # must not block or raise while the broker is down
+    assert sink.pending == 4
+    broker.start()
+    assert wait_until(lambda: sink.pending == 0, 20)
+    assert sub.wait_for(lambda ms: len(ms) == 6, 10)
+    got = episodes(sub)
+    assert [(p["id"], p["event"]) for p in got] == [
+        (e.episode.id, e.event) for e in before + during
+    ]
+    assert [p["delayed"] for p in got] == [False, False, True, True, True, True]
+    assert all(p["original_time"] == p["time"] for p in got[2:])
+    sink.close()
+
+
+def test_wrong_password_is_one_clear_error_and_alerts_stay_queued(make_broker, tmp_path, caplog):
+    broker = make_broker(users={"alice": "right"})
+    url = f"mqtt://alice:wrong@{broker.host}:{broker.port}"
+    caplog.set_level(logging.ERROR, logger="emgwatch.sinks.mqtt")
+    sink = make_sink(broker, tmp_path, url=url).start()
+    assert wait_until(lambda: sink.status == "refused", 10)
+    for e in events_for("cramp", 1.0, 5.0):
+        sink.handle(e)  # detection and local logging go on
+    assert sink.pending == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert "refused the connection" in errors[0] and "mqtt://alice@" in errors[0]
+    assert "wrong" not in errors[0]  # never print the password
+    assert "logged locally" in errors[0]
+    sink.close(drain_timeout_s=0)
+    assert Outbox_len(tmp_path) == 2
+
+
+def test_right_password_from_config_connects(make_broker, subscribe, tmp_path):
+    broker = make_broker(users={"alice": "s3cret"})
+    sink = make_sink(broker, tmp_path, username="alice", password="s3cret").start()
+    assert sink.wait_connected(10)
+    sink.close()
+
+
+def test_tls_with_the_brokers_ca_file_connects(make_broker, subscribe, tmp_path):
+    broker = make_broker(tls=True)
+    sink = make_sink(broker, tmp_path, ca_file=str(broker.ca_file)).start()
+    assert sink.wait_connected(10)
+    sink.handle(events_for("spasm", 1.0, 2.0)[0])
+    assert sink.wait_drained(5)
+    sink.close()
+
+
+def test_tls_failure_is_one_clear_error_and_alerts_stay_queued(make_broker, tmp_path, caplog):
+    broker = make_broker(tls=True)  # its certificate is signed by a CA the client does not trust
+    caplog.set_level(logging.ERROR, logger="emgwatch.sinks.mqtt")
+    sink = make_sink(broker, tmp_path).start()
+    assert wait_until(lambda: sink.status == "TLS failed", 10)
+    sink.handle(events_for("spasm", 1.0, 2.0)[0])
+    assert sink.pending == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert (
+        "TLS handshake with mqtts://127.0.0.1" in errors[0]
+        and "CERTIFICATE_VERIFY_FAILED" in errors[0]
+    )
+    sink.close(drain_timeout_s=0)
+
+
+def test_unreachable_broker_reports_and_keeps_retrying(tmp_path, caplog):
+    from conftest import free_port
+
+    caplog.set_level(logging.ERROR, logger="emgwatch.sinks.mqtt")
+    cfg = MqttConfig(url=f"mqtt://127.0.0.1:{free_port()}")
+    sink = MqttSink(cfg, "dev1", ":memory:", reconnect_max_s=0.2).start()
+    assert wait_until(lambda: sink.status == "offline" and sink.last_error is not None, 10)
+    time.sleep(1.0)
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "cannot reach broker mqtt://127.0.0.1" in errors[0]
+    sink.close()
+
+
+def test_missing_ca_file_is_a_config_error(tmp_path):
+    cfg = MqttConfig(url="mqtts://localhost", ca_file=str(tmp_path / "nope.pem"))
+    with pytest.raises(ConfigError, match="mqtt.ca_file: file not found"):
+        MqttSink(cfg, "dev1", ":memory:")
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "port", "tls", "user", "password"),
+    [
+        ("mqtt://localhost:1883", "localhost", 1883, False, "", ""),
+        ("mqtts://u:p%40ss@broker.example:8884", "broker.example", 8884, True, "u", "p@ss"),
+        ("mqtts://h", "h", 8883, True, "", ""),
+        ("10.0.0.2", "10.0.0.2", 1883, False, "", ""),
+    ],
+)
+def test_broker_urls_are_parsed(url, host, port, tls, user, password):
+    a = parse_broker_url(url)
+    assert (a.host, a.port, a.tls, a.username, a.password) == (host, port, tls, user, password)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://h:1", "mqtt://h:notaport", "mqtt://:1883", "mqtt://h:99999"]
+)
+def test_bad_broker_urls_are_usage_errors(url):
+    with pytest.raises(UsageError, match="broker URL"):
+        parse_broker_url(url)
+
+
+def test_topic_names_come_from_prefix_and_device():
+    t = Topics.for_device("home/emg/", "left calf", "homeassistant")
+    assert t.episode == "home/emg/left calf/episode"
+    assert t.discovery("sensor", "x") == "homeassistant/sensor/left_calf/x/config"
+
+
+def Outbox_len(tmp_path: Path) -> int:
+    from emgwatch.sinks.outbox import Outbox
+
+    ob = Outbox(tmp_path / "outbox.sqlite")
+    try:
+        return len(ob)
+    finally:
+        ob.close()
+
+
+CRASHY_MONITOR = textwrap.dedent(
+    """
+    import sys, time
+    from emgwatch.config import MqttConfig
+    from emgwatch.episodes import Episode, EpisodeEvent
+    from emgwatch.sinks.mqtt import MqttSink
+    url, outbox = sys.argv[1], sys.argv[2]
+    sink = MqttSink(MqttConfig(url=url), "dev1", outbox, reconnect_max_s=0.5).start()
+    print("ready", flush=True)
+    for line in sys.stdin:
+        cmd = line.split()
+        if cmd[0] == "episode":
+            ep = Episode(kind="spasm", channel="calf", start=float(cmd[2]), id=cmd[1])
+            sink.handle(EpisodeEvent("start", ep, detected_at=float(cmd[2])))
+            print("queued", sink.pending, flush=True)
+        elif cmd[0] == "drain":
+            print("drained", sink.wait_drained(10), flush=True)
+        elif cmd[0] == "wait_offline":
+            while sink.connected:
+                time.sleep(0.05)
+            print("offline", flush=True)
+    """
+)
+
+
+def start_monitor(broker, outbox: Path) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CRASHY_MONITOR, broker.url, str(outbox)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def ask(proc: subprocess.Popen, command: str) -> str:
+    proc.stdin.write(command + "\n")
+    proc.stdin.flush()
+    return proc.stdout.readline().strip()
+
+
+def test_monitor_killed_and_restarted_resends_nothing_acked_and_loses_nothing_unacked(
+    make_broker, subscribe, tmp_path
+):
+    broker = make_broker(persistent=True)
+    sub = subscribe(broker, "emgwatch/dev1/#", persistent=True, client_id="crash-sub")
+    outbox = tmp_path / "outbox.sqlite"
+    first = start_monitor(broker, outbox)
+    assert wait_until(lambda: sub.on("emgwatch/dev1/status"), 10)
+    for i in range(3):
+        ask(first, f"episode acked{i} {i}")
+    assert ask(first, "drain") == "drained True"
+    time.sleep(1.5)  # broker autosave of the subscriber session
+    broker.stop()
+    assert ask(first, "wait_offline") == "offline"
+    for i in range(3):
+        ask(first, f"episode unacked{i} {10 + i}")
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    broker.start()
+    second = start_monitor(broker, outbox)
+    assert ask(second, "drain") == "drained True"
+    assert sub.wait_for(lambda ms: len([m for m in ms if m.topic.endswith("/episode")]) == 6, 10)
+    got = episodes(sub, "emgwatch/dev1/episode")
+    assert [p["id"] for p in got] == [f"acked{i}" for i in range(3)] + [
+        f"unacked{i}" for i in range(3)
+    ]
+    assert [p["delayed"] for p in got] == [False] * 3 + [True] * 3
+    second.send_signal(signal.SIGKILL)
+    second.wait(10)
+    # the last will: a SIGKILLed monitor shows offline on its retained status
+    assert sub.wait_for(
+        lambda ms: ms[-1].topic.endswith("/status") and ms[-1].payload == b"offline", 10
+    )
