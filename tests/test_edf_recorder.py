@@ -1,0 +1,267 @@
+from __future__ import annotations
+
+import errno
+import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import edfio
+import numpy as np
+import pytest
+
+from emgwatch.block import Block
+from emgwatch.episodes import Episode, EpisodeEvent
+from emgwatch.errors import UsageError
+from emgwatch.sinks import edf_recorder
+from emgwatch.sinks.edf_recorder import EdfRecorder, record_duration_for
+
+START = datetime(2026, 11, 25, 22, 0, 0, tzinfo=UTC)
+
+
+def _adc(n, n_ch=2, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.clip(np.rint(512 + rng.normal(0, 60, (n, n_ch))), 0, 1023)
+
+
+def _feed(rec, x, fs=1000.0, block=50, t0=0.0):
+    for i in range(0, len(x), block):
+        rec.write(Block(t0 + i / fs, fs, x[i : i + block]))
+
+
+def _read(path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return edfio.read_edf(path)
+
+
+def _anns(edf):
+    return [(round(a.onset, 3), round(a.duration or 0.0, 3), a.text) for a in edf.annotations]
+
+
+def test_adc_counts_round_trip_losslessly_with_annotations(tmp_path):
+    x = _adc(10_000)
+    with EdfRecorder(tmp_path, 1000, ["calf L", "calf R"], START, units="adc") as rec:
+        _feed(rec, x[:4000])
+        rec.handle(EpisodeEvent("start", Episode("cramp", "calf L", 1.5), 1.8))
+        rec.handle(EpisodeEvent("end", Episode("cramp", "calf L", 1.5, 3.25), 3.9))
+        rec.annotate(7.0, 0.0, "note")
+        _feed(rec, x[4000:], t0=4.0)
+    (path,) = rec.files
+    edf = _read(path)
+    assert edf.labels == ("calf L", "calf R")
+    assert np.array_equal(edf.signals[0].data, x[:, 0])
+    assert np.array_equal(edf.signals[1].data, x[:, 1])
+    assert _anns(edf) == [(1.5, 1.75, "cramp calf L"), (7.0, 0.0, "note")]
+    assert edf.startdatetime.replace(tzinfo=UTC) == START
+
+
+def test_microvolt_signal_keeps_sub_microvolt_resolution_and_mne_reads_volts(tmp_path):
+    mne = pytest.importorskip("mne")
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 200, (3000, 1))
+    with EdfRecorder(tmp_path, 1000, ["ch1"], START, units="uV") as rec:
+        _feed(rec, x)
+    raw = mne.io.read_raw_edf(rec.files[0], preload=True, verbose="error")
+    assert np.max(np.abs(raw.get_data()[0] * 1e6 - x[:, 0])) < 0.31
+
+
+def test_files_rotate_at_duration_and_at_size(tmp_path):
+    x = _adc(25_000, n_ch=1)
+    rec = EdfRecorder(tmp_path / "d", 1000, ["ch1"], START, rotate_s=10)
+    _feed(rec, x)
+    rec.close()
+    assert [_read(p).num_data_records for p in rec.files] == [10, 10, 5]
+    assert [p.name for p in rec.files][1] == "emgwatch-20261125T220010Z.edf"
+    joined = np.concatenate([_read(p).signals[0].data for p in rec.files])
+    assert np.array_equal(joined, x[:, 0])
+    by_size = EdfRecorder(tmp_path / "s", 1000, ["ch1"], START, rotate_bytes=20_000)
+    _feed(by_size, x)
+    by_size.close()
+    assert all(p.stat().st_size <= 20_000 for p in by_size.files)
+    assert len(by_size.files) == 3
+
+
+def test_episode_spanning_a_rotation_is_annotated_in_the_file_where_it_ends(tmp_path):
+    rec = EdfRecorder(tmp_path, 1000, ["ch1"], START, rotate_s=5)
+    _feed(rec, _adc(8000, n_ch=1))
+    rec.handle(EpisodeEvent("end", Episode("spasm", "ch1", 4.0, 6.5), 7.0))
+    rec.close()
+    assert _anns(_read(rec.files[1])) == [(0.0, 1.5, "spasm ch1")]
+
+
+def test_short_gap_is_padded_and_annotated_long_gap_starts_a_new_file(tmp_path):
+    x = _adc(3000, n_ch=1)
+    rec = EdfRecorder(tmp_path, 1000, ["ch1"], START)
+    _feed(rec, x[:1000])
+    rec.write(Block(1.5, 1000.0, x[1000:2000], gap_before=True))  # 0.5 s lost
+    rec.write(Block(60.0, 1000.0, x[2000:3000], gap_before=True))  # 57.5 s lost
+    rec.close()
+    first, second = (_read(p) for p in rec.files)
+    assert first.duration == 3.0
+    assert _anns(first) == [(1.0, 0.5, "gap")]
+    assert np.array_equal(first.signals[0].data[1500:2500], x[1000:2000, 0])
+    assert second.startdatetime.replace(tzinfo=UTC) == datetime(2026, 11, 25, 22, 1, 0, tzinfo=UTC)
+    assert np.array_equal(second.signals[0].data[:1000], x[2000:3000, 0])
+
+
+def test_quality_events_become_spans_and_open_ones_close_with_the_file(tmp_path):
+    rec = EdfRecorder(tmp_path, 1000, ["ch1"], START)
+    _feed(rec, _adc(2000, n_ch=1))
+    rec.handle_quality(SimpleNamespace(t=0.5, channel="ch1", kind="lead_off", active=True))
+    rec.handle_quality(SimpleNamespace(t=1.25, channel="ch1", kind="lead_off", active=False))
+    rec.handle_quality(SimpleNamespace(t=1.5, channel="ch1", kind="saturation", active=True))
+    _feed(rec, _adc(1000, n_ch=1), t0=2.0)
+    rec.close()
+    assert _anns(_read(rec.files[0])) == [
+        (0.5, 0.75, "quality lead_off ch1"),
+        (1.5, 1.5, "quality saturation ch1"),
+    ]
+
+
+def test_many_annotations_spill_into_following_records(tmp_path):
+    rec = EdfRecorder(tmp_path, 1000, ["ch1"], START)
+    for i in range(12):
+        rec.annotate(0.1 * i, 0.05, f"twitch number {i}")
+    _feed(rec, _adc(2000, n_ch=1))
+    rec.close()
+    assert [a[2] for a in _anns(_read(rec.files[0]))] == [f"twitch number {i}" for i in range(12)]
+
+
+def test_record_duration_gives_whole_samples():
+    assert record_duration_for(1000) == 1.0
+    assert record_duration_for(512.5) == 2.0
+    assert record_duration_for(250.1) == 10.0
+    with pytest.raises(UsageError, match="fs=1000.37 Hz"):
+        record_duration_for(1000.37)
+
+
+def test_failing_disk_puts_recorder_in_failed_state_without_raising(tmp_path, monkeypatch, caplog):
+    x = _adc(6000, n_ch=1)
+    rec = EdfRecorder(tmp_path, 1000, ["ch1"], START)
+    _feed(rec, x[:3000])
+    real_write = os.write
+
+    def full(fd, data):
+        real_write(fd, bytes(data)[:100])  # a partial record reaches the disk, then ENOSPC
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(edf_recorder.os, "write", full)
+    _feed(rec, x[3000:5000], t0=3.0)  # must not raise
+    monkeypatch.setattr(edf_recorder.os, "write", real_write)
+    _feed(rec, x[5000:], t0=5.0)
+    rec.close()
+    assert rec.status == "failed"
+    assert (
+        "No space left on device" in caplog.text and "detection and alerts continue" in caplog.text
+    )
+    assert rec.dropped_samples == 3000  # queued when the disk filled, and all after
+    edf = _read(rec.files[0])  # what was written before is intact and ends on a record
+    assert edf.num_data_records == 3
+    assert np.array_equal(edf.signals[0].data, x[:3000, 0])
+
+
+def test_real_full_filesystem_keeps_earlier_records(tmp_path):
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True
+    ).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        x = _adc(60_000, n_ch=1)
+        rec = EdfRecorder(mnt, 1000, ["ch1"], START)
+        _feed(rec, x)
+        rec.close()
+        assert rec.status == "failed" and "No space left" in rec.error
+        edf = _read(io.BytesIO(rec.files[0].read_bytes()))  # no mapping left on the mount
+        n = edf.num_data_records
+        assert 20 <= n < 60
+        assert np.array_equal(edf.signals[0].data, x[: n * 1000, 0])
+        print(f"\ntiny tmpfs: recorder failed cleanly after {n} s; {rec.error}")
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from datetime import datetime, UTC
+    import numpy as np
+    from emgwatch.block import Block
+    from emgwatch.episodes import Episode, EpisodeEvent
+    from emgwatch.sinks.edf_recorder import EdfRecorder
+    out = sys.argv[1]
+    rng = np.random.default_rng(7)
+    x = np.clip(np.rint(512 + rng.normal(0, 60, (600_000, 2))), 0, 1023)
+    rec = EdfRecorder(out, 1000, ["calf L", "calf R"], datetime(2026, 11, 25, 22, tzinfo=UTC),
+                      flush_s=1.0)
+    for i in range(0, len(x), 20):   # 20-sample blocks (50 per second), 20x real time
+        rec.write(Block(i / 1000, 1000.0, x[i:i + 20]))
+        if i % 5000 == 0 and i:
+            rec.handle(EpisodeEvent("end", Episode("plm", "calf L", i / 1000 - 3, i / 1000 - 1), i / 1000))
+        if i % 1000 == 0:
+            print(i, flush=True)
+            time.sleep(0.05)
+    """
+)
+
+
+def test_sigkilled_writer_leaves_a_file_readable_up_to_the_last_second(tmp_path):
+    mne = pytest.importorskip("mne")
+    pyedflib = pytest.importorskip("pyedflib")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    written = 0
+    deadline = time.monotonic() + 60
+    while written < 30_000 and time.monotonic() < deadline:
+        written = int(proc.stdout.readline())
+    time.sleep(0.03)  # somewhere inside the next second of signal
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    (path,) = list(tmp_path.glob("*.edf"))
+    rng = np.random.default_rng(7)
+    x = np.clip(np.rint(512 + rng.normal(0, 60, (600_000, 2))), 0, 1023)
+
+    edf = _read(path)
+    n = len(edf.signals[0].data)
+    assert np.array_equal(edf.signals[0].data, x[:n, 0])
+    assert np.array_equal(edf.signals[1].data, x[:n, 1])
+    r = pyedflib.EdfReader(str(path))
+    n_py = int(r.getNSamples()[0])
+    assert np.array_equal(r.readSignal(1, digital=True)[:n_py], x[:n_py, 1])
+    ann_py = r.readAnnotations()
+    r.close()
+    raw = mne.io.read_raw_edf(path, preload=True, verbose="error")
+    assert raw.n_times == n
+    lost_s = (written - n) / 1000
+    # "written" was printed before the samples of the next 1 s were even produced
+    assert n >= written - 2000 and lost_s <= 2.0
+    episodes = [a for a in edf.annotations if a.text == "plm calf L"]
+    assert len(episodes) >= written // 5000 - 1
+    assert len(raw.annotations) == len(episodes)
+    print(
+        f"\nSIGKILL after {written / 1000:.0f} s of signal: {path.name} holds {n / 1000:.0f} s "
+        f"(lost {max(lost_s, 0):.1f} s); edfio {n} samples, pyedflib {n_py}, MNE {raw.n_times}; "
+        f"{len(episodes)} episode annotations (pyedflib {len(ann_py[0])}, MNE {len(raw.annotations)})"
+    )
+
+
+def test_file_cut_mid_record_reads_back_up_to_the_last_whole_record(tmp_path):
+    mne = pytest.importorskip("mne")
+    x = _adc(5000, n_ch=1)
+    with EdfRecorder(tmp_path, 1000, ["ch1"], START) as rec:
+        _feed(rec, x)
+    path = rec.files[0]
+    data = path.read_bytes()
+    # power cut while the 5th record was being written: its count was not yet in the header
+    path.write_bytes(data[:236] + b"4       " + data[244 : len(data) - 700])
+    assert _read(path).num_data_records == 4
+    assert mne.io.read_raw_edf(path, verbose="error").n_times == 4000
