@@ -6,14 +6,19 @@ raise :class:`emgwatch.errors.InputError` with file and location on anything unu
 
 from __future__ import annotations
 
+import csv
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import edfio
 import numpy as np
 
 from emgwatch.block import Block
+from emgwatch.domain import ADC_MAX
+from emgwatch.errors import InputError, UsageError
 
 
 @dataclass(frozen=True)
@@ -54,3 +59,881 @@ class Recording:
         step = max(1, int(round(block_s * self.fs)))
         for i in range(0, self.n_samples, step):
             yield Block(t0=i / self.fs, fs=self.fs, data=self.data[i : i + step])
+
+
+# ==============================================================================================
+# Reading and writing
+# ==============================================================================================
+
+log = logging.getLogger(__name__)
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")
+EDF_SUFFIXES = (".edf", ".bdf", ".rec")
+
+_TIME_SCALE_BY_NAME = {
+    **dict.fromkeys(
+        ("time", "time_s", "t", "t_s", "timestamp", "timestamp_s", "seconds", "sec", "secs", "s"),
+        1.0,
+    ),
+    **dict.fromkeys(("time_ms", "t_ms", "timestamp_ms", "ms", "millis"), 1e-3),
+    **dict.fromkeys(("time_us", "t_us", "timestamp_us", "us", "micros"), 1e-6),
+}
+_UNIT_WORDS = {
+    "uv": "uV",
+    "microvolt": "uV",
+    "microvolts": "uV",
+    "mv": "mV",
+    "millivolt": "mV",
+    "millivolts": "mV",
+    "v": "V",
+    "volt": "V",
+    "volts": "V",
+    "adc": "adc",
+    "counts": "adc",
+    "count": "adc",
+    "adu": "adc",
+}
+_ARDUINO_PINS = {f"a{i}" for i in range(8)}  # a column named after an analog pin holds counts
+_TO_VOLTS = {"V": 1.0, "mV": 1e-3, "uV": 1e-6}
+_EDF_DIMENSION = {"uV": "uV", "mV": "mV", "V": "V", "adc": "adc", "unknown": ""}
+_CHUNK_BYTES = 16 << 20  # parse the CSV body in pieces this big: bounded memory, still vectorised
+_TIMING_TOLERANCE = 1e-3  # relative disagreement between a stated fs and the timestamps we accept
+
+
+def read_recording(
+    path: str | Path, *, fs: float | None = None, channel: str | int | None = None
+) -> Recording:
+    """Read a CSV or EDF/EDF+ recording into the one type every command shares.
+
+    ``fs`` is needed for a CSV without a time column (and is checked against one if present);
+    ``channel`` keeps only one channel, by name or 1-based index.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, None, "no such file")
+    if not path.is_file():
+        raise InputError(path, None, "not a file")
+    if fs is not None and not (np.isfinite(fs) and fs > 0):
+        raise InputError(path, None, f"sampling rate must be a positive number of Hz, got {fs}")
+    suffix = path.suffix.lower()
+    if suffix not in CSV_SUFFIXES + EDF_SUFFIXES:
+        with path.open("rb") as f:
+            head = f.read(8)
+        suffix = ".edf" if head in (b"0       ", b"\xffBIOSEMI") else ".csv"
+    if suffix in EDF_SUFFIXES:
+        return _read_edf(path, fs=fs, channel=channel)
+    return _read_csv(path, fs=fs, channel=channel)
+
+
+def write_recording(path: str | Path, rec: Recording) -> None:
+    """Write ``rec`` in the format named by the extension (.csv + annotation sidecar, or .edf)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if rec.data.ndim != 2 or rec.data.shape[1] != len(rec.channel_names):
+        raise ValueError(
+            f"Recording data shape {rec.data.shape} does not match "
+            f"{len(rec.channel_names)} channel names"
+        )
+    if suffix in (".csv", ".tsv", ".txt"):
+        _write_csv(path, rec)
+    elif suffix == ".edf":
+        _write_edf(path, rec)
+    else:
+        raise UsageError(f"{path}: unknown recording format '{suffix}' (use .csv or .edf)")
+
+
+def annotations_sidecar(path: str | Path) -> Path:
+    """Where the annotations of a CSV recording live (``night.csv`` -> ``night.annotations.csv``)."""
+    path = Path(path)
+    return path.with_name(path.stem + ".annotations.csv")
+
+
+# --- names, units --------------------------------------------------------------------------------
+
+
+def _normalise_name(name: str) -> str:
+    n = name.strip().strip("\"'").lower().replace("µ", "u").replace("μ", "u")
+    for ch in " ()[]{}-./":
+        n = n.replace(ch, "_")
+    while "__" in n:
+        n = n.replace("__", "_")
+    return n.strip("_")
+
+
+def _split_unit_suffix(name: str) -> tuple[str, str | None]:
+    """'emg (uV)' -> ('emg', 'uV'); 'emg_uV' keeps its name but says uV; 'ch1' -> ('ch1', None)."""
+    name = name.strip().strip("\"'").strip()
+    if name.endswith((")", "]")) and ("(" in name or "[" in name):
+        cut = max(name.rfind("("), name.rfind("["))
+        unit = _UNIT_WORDS.get(_normalise_name(name[cut + 1 : -1]))
+        if unit is not None and name[:cut].strip():
+            return name[:cut].strip(), unit
+    tokens = _normalise_name(name).split("_")
+    if len(tokens) > 1 or tokens[0] in ("adc", "counts"):
+        return name, _UNIT_WORDS.get(tokens[-1])
+    if tokens[0] in _ARDUINO_PINS:
+        return name, "adc"
+    return name, None
+
+
+def _sensor_from_name(name: str) -> str | None:
+    tokens = set(_normalise_name(name).split("_"))
+    if tokens & {"env", "envelope", "rms", "rectified"}:
+        return "envelope"
+    if "raw" in tokens:
+        return "raw"
+    return None
+
+
+def _common_units(path: Path, units: list[str | None], data: np.ndarray) -> str:
+    """One unit for the recording; voltage channels in mixed units are scaled to the first one."""
+    known = [u for u in units if u is not None]
+    if not known:
+        return "unknown"
+    target = known[0]
+    for i, u in enumerate(units):
+        if u == target or u is None:
+            continue
+        if u in _TO_VOLTS and target in _TO_VOLTS:
+            data[:, i] *= _TO_VOLTS[u] / _TO_VOLTS[target]
+            log.info("%s: channel %d scaled from %s to %s", path, i + 1, u, target)
+        else:
+            log.warning("%s: channels have different units (%s); units set to unknown", path, units)
+            return "unknown"
+    return target
+
+
+def _pick_channel(path: Path, names: list[str], channel: str | int | None) -> int | None:
+    """Index of the channel asked for, by name (case-insensitive) or 1-based index."""
+    if channel is None:
+        return None
+    if isinstance(channel, str):
+        for i, n in enumerate(names):
+            if n == channel:
+                return i
+        for i, n in enumerate(names):
+            if n.lower() == channel.strip().lower():
+                return i
+        if not channel.strip().isdigit():
+            raise InputError(
+                path, None, f"no channel named '{channel}' (channels: {', '.join(names)})"
+            )
+        channel = int(channel)
+    if isinstance(channel, int | np.integer) and 1 <= channel <= len(names):
+        return int(channel) - 1
+    raise InputError(
+        path, None, f"channel {channel} out of range: 1..{len(names)} ({', '.join(names)})"
+    )
+
+
+# --- CSV -----------------------------------------------------------------------------------------
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _delimiter_of(line: str) -> str | None:
+    for d in ("\t", ";", ","):
+        if d in line:
+            return d
+    return None  # whitespace
+
+
+def _cells(line: str, delim: str | None) -> list[str]:
+    return [c.strip().strip("\"'") for c in (line.split(delim) if delim else line.split())]
+
+
+def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Recording:
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if not raw[:65536].strip() and not raw.strip():
+        raise InputError(path, None, "file is empty")
+
+    # Header: skip blank and '#' comment lines, then the first line is a header unless numeric.
+    pos, line_no = 0, 1
+    while True:
+        end = raw.find(b"\n", pos)
+        end = len(raw) if end < 0 else end
+        text = raw[pos:end].decode("utf-8", errors="replace").strip()
+        if text and not text.startswith("#"):
+            break
+        pos, line_no = end + 1, line_no + 1
+        if pos >= len(raw):
+            raise InputError(path, None, "no data (only blank or comment lines)")
+    delim = _delimiter_of(text)
+    first = _cells(text, delim)
+    decimal_comma = False
+    if delim in ("\t", ";"):
+        decimal_comma = b"," in raw[end : end + 4096]
+    probe = [c.replace(",", ".") for c in first] if decimal_comma else first
+    has_header = not all(c == "" or _is_number(c) for c in probe)
+    if has_header:
+        names = [c if c else f"col{i + 1}" for i, c in enumerate(first)]
+        body_start, body_line = end + 1, line_no + 1
+    else:
+        names = [f"ch{i + 1}" for i in range(len(first))]
+        body_start, body_line = pos, line_no
+    n_cols = len(names)
+
+    values, n_rows, row_lines = _parse_body(
+        path, raw, body_start, body_line, delim, n_cols, decimal_comma
+    )
+    del raw
+    if n_rows == 0:
+        raise InputError(path, f"line {body_line}", "no data rows")
+    table = values.reshape(n_rows, n_cols)
+
+    # Which column is time?
+    time_col, time_scale = None, 1.0
+    if has_header:
+        for i, n in enumerate(names):
+            scale = _TIME_SCALE_BY_NAME.get(_normalise_name(n))
+            if scale is not None:
+                time_col, time_scale = i, scale
+                break
+    elif n_cols >= 2 and n_rows >= 3 and _looks_like_time(table[:, 0]):
+        time_col = 0
+        log.info("%s: no header; first column increases steadily, used as time in seconds", path)
+
+    chan_cols = [i for i in range(n_cols) if i != time_col]
+    if not chan_cols:
+        raise InputError(path, None, "no signal column (only a time column)")
+    chan_names, chan_units, sensors = [], [], []
+    for i in chan_cols:
+        name, unit = _split_unit_suffix(names[i])
+        chan_names.append(name)
+        chan_units.append(unit)
+        sensors.append(_sensor_from_name(name))
+
+    pick = _pick_channel(path, chan_names, channel)
+    if pick is not None:
+        chan_cols, chan_names = [chan_cols[pick]], [chan_names[pick]]
+        chan_units, sensors = [chan_units[pick]], [sensors[pick]]
+    data = np.ascontiguousarray(table[:, chan_cols])
+    times = table[:, time_col] * time_scale if time_col is not None else None
+    del table, values
+
+    n_nan = int(np.count_nonzero(np.isnan(data)))
+    if n_nan:
+        log.warning("%s: %d empty or NaN cells kept as NaN", path, n_nan)
+
+    if times is None:
+        if fs is None:
+            raise InputError(
+                path,
+                None,
+                "no time column (time, time_s, t, timestamp); pass --fs (sampling rate in Hz)",
+            )
+        rate = float(fs)
+    else:
+        rate, data = _regularise_times(
+            path, times, data, fs, row_lines, names[time_col] if has_header else "column 1"
+        )
+
+    units = _common_units(path, chan_units, data)
+    if units == "unknown" and data.size and _looks_like_adc(data):
+        units = "adc"
+    known_sensors = {s for s in sensors if s}
+    sensor = known_sensors.pop() if len(known_sensors) == 1 else "unknown"
+    annotations = _read_sidecar(annotations_sidecar(path))
+    return Recording(
+        data=data,
+        fs=rate,
+        channel_names=chan_names,
+        annotations=annotations,
+        units=units,
+        sensor=sensor,
+        path=path,
+    )
+
+
+def _looks_like_time(col: np.ndarray) -> bool:
+    d = np.diff(col)
+    if not np.all(np.isfinite(d)) or np.any(d <= 0):
+        return False
+    med = float(np.median(d))
+    return bool(np.mean(np.abs(d - med) <= 0.01 * med) >= 0.99)
+
+
+def _looks_like_adc(data: np.ndarray) -> bool:
+    sample = data[:: max(1, data.shape[0] // 100_000)]
+    sample = sample[np.isfinite(sample)]
+    return bool(
+        sample.size
+        and sample.min() >= 0
+        and sample.max() <= ADC_MAX
+        and np.all(sample == np.round(sample))
+        and sample.max() > 1
+    )
+
+
+class _RowLines:
+    """Maps a data row back to its line in the file (blank lines make them differ)."""
+
+    def __init__(self, first_line: int, blank_rel: np.ndarray) -> None:
+        self.first_line = first_line
+        # blank_rel: body-relative line indices of blank lines, sorted.
+        self._shift = blank_rel - np.arange(blank_rel.size)
+
+    def __call__(self, row: int) -> int:
+        return self.first_line + row + int(np.searchsorted(self._shift, row, side="right"))
+
+
+def _parse_body(
+    path: Path,
+    raw: bytes,
+    start: int,
+    first_line: int,
+    delim: str | None,
+    n_cols: int,
+    decimal_comma: bool,
+) -> tuple[np.ndarray, int, _RowLines]:
+    """All numbers of the body in one flat array, checked row by row without a Python loop.
+
+    Each chunk (ending at a newline) is checked for the column count per line with numpy, then
+    parsed by one ``np.fromstring`` call; only if that fails is the chunk scanned line by line,
+    to say which line and which cell is wrong.
+    """
+    pieces: list[np.ndarray] = []
+    blanks: list[np.ndarray] = []
+    n_rows = 0
+    line_base = 0  # body-relative index of the chunk's first line
+    n = len(raw)
+    while start < n:
+        stop = min(n, start + _CHUNK_BYTES)
+        if stop < n:
+            nl = raw.rfind(b"\n", start, stop)
+            stop = nl + 1 if nl >= start else (raw.find(b"\n", stop) + 1 or n)
+        chunk = raw[start:stop]
+        a = np.frombuffer(chunk, np.uint8)
+        line_end = np.flatnonzero(a == 10)
+        if line_end.size == 0 or line_end[-1] != a.size - 1:
+            line_end = np.append(line_end, a.size)
+        line_start = np.concatenate(([0], line_end[:-1] + 1))
+        nonblank = _nonblank_lines(a, line_start, line_end)
+        has_empty = _check_columns(
+            path,
+            raw,
+            start,
+            a,
+            line_start,
+            line_end,
+            nonblank,
+            delim,
+            n_cols,
+            first_line + line_base,
+        )
+        blank_idx = np.flatnonzero(~nonblank)
+        if blank_idx.size:
+            blanks.append(blank_idx + line_base)
+        rows_here = int(np.count_nonzero(nonblank))
+
+        text = chunk
+        if b"\r" in text:
+            text = text.replace(b"\r", b"")
+        if b'"' in text or b"'" in text:
+            text = text.replace(b'"', b"").replace(b"'", b"")
+        if decimal_comma:
+            text = text.replace(b",", b".")
+        if delim is not None:
+            db = delim.encode()
+            if has_empty:
+                text = _fill_empty_cells(text, db)
+            if delim != "\t":
+                text = text.replace(db, b" ")
+        try:
+            vals = np.fromstring(text, sep=" ")
+            ok = vals.size == rows_here * n_cols
+        except ValueError:
+            ok = False
+        if not ok:
+            _raise_first_bad_cell(path, chunk, first_line + line_base, delim, n_cols, decimal_comma)
+            raise InputError(
+                path,
+                f"line {first_line + line_base}",
+                "could not parse numbers in this part of the file",
+            )
+        pieces.append(vals)
+        n_rows += rows_here
+        line_base += line_start.size
+        start = stop
+    values = np.concatenate(pieces) if pieces else np.empty(0)
+    blank_rel = np.concatenate(blanks) if blanks else np.empty(0, dtype=np.int64)
+    return values, n_rows, _RowLines(first_line, blank_rel)
+
+
+def _nonblank_lines(a: np.ndarray, line_start: np.ndarray, line_end: np.ndarray) -> np.ndarray:
+    """Lines with something visible; only lines not starting with a visible byte are looked into."""
+    first = np.where(line_start < a.size, a[np.minimum(line_start, a.size - 1)], 10)
+    nonblank = first > 32
+    doubtful = np.flatnonzero(~nonblank)
+    if doubtful.size > 10_000:
+        return np.add.reduceat(a > 32, line_start, dtype=np.int32) > 0
+    for j in doubtful:
+        nonblank[j] = bool(np.any(a[line_start[j] : line_end[j]] > 32))
+    return nonblank
+
+
+def _check_columns(
+    path: Path,
+    raw: bytes,
+    chunk_start: int,
+    a: np.ndarray,
+    line_start: np.ndarray,
+    line_end: np.ndarray,
+    nonblank: np.ndarray,
+    delim: str | None,
+    n_cols: int,
+    first_line: int,
+) -> bool:
+    """Raise on the first line with the wrong number of columns; say whether empty cells exist.
+
+    Fast path for delimited files: if there are exactly rows x (columns - 1) delimiters and each
+    row's share lies inside that row, every row has the right count (no per-line loop needed).
+    """
+    if delim is not None:
+        k = n_cols - 1
+        dpos = np.flatnonzero(a == ord(delim))
+        rows_start, rows_end = line_start[nonblank], line_end[nonblank]
+        if dpos.size == rows_start.size * k:
+            if k == 0:
+                return False
+            grid = dpos.reshape(-1, k)
+            if np.all(grid[:, 0] > rows_start - 1) and np.all(grid[:, -1] < rows_end):
+                before = a[np.maximum(dpos - 1, 0)]
+                after = a[np.minimum(dpos + 1, a.size - 1)]
+                edge = (before == ord(delim)) | (before == 10) | (dpos == 0)
+                edge |= (after == ord(delim)) | (after == 10) | (after == 13) | (dpos == a.size - 1)
+                return bool(edge.any())
+        counts = np.add.reduceat(a == ord(delim), line_start, dtype=np.int32) + 1
+    else:
+        visible = a > 32
+        token_start = visible.copy()
+        token_start[1:] &= ~visible[:-1]
+        counts = np.add.reduceat(token_start, line_start, dtype=np.int32)
+    bad = np.flatnonzero(nonblank & (counts != n_cols))
+    if bad.size:
+        j = int(bad[0])
+        line = a[line_start[j] : line_end[j]].tobytes()
+        shown = line.decode("utf-8", errors="replace").strip()
+        last = chunk_start + line_end[j] >= len(raw) and not raw.endswith(b"\n")
+        hint = " (truncated last line?)" if last and counts[j] < n_cols else ""
+        raise InputError(
+            path,
+            f"line {first_line + j}",
+            f"expected {n_cols} columns, got {int(counts[j])}: '{shown[:60]}'{hint}",
+        )
+    return delim is not None
+
+
+def _fill_empty_cells(text: bytes, db: bytes) -> bytes:
+    """An empty cell is a missing value: make it 'nan' so the count per row stays right."""
+    if db + db in text:
+        text = text.replace(db + db, db + b"nan" + db).replace(db + db, db + b"nan" + db)
+    if text.startswith(db):
+        text = b"nan" + text
+    if b"\n" + db in text:
+        text = text.replace(b"\n" + db, b"\nnan" + db)
+    if db + b"\n" in text:
+        text = text.replace(db + b"\n", db + b"nan\n")
+    if text.endswith(db):
+        text += b"nan"
+    return text
+
+
+def _raise_first_bad_cell(
+    path: Path, chunk: bytes, first_line: int, delim: str | None, n_cols: int, decimal_comma: bool
+) -> None:
+    """The slow path, run only after the fast parse failed: name the line and the cell."""
+    for k, line in enumerate(chunk.split(b"\n")):
+        text = line.decode("utf-8", errors="replace").strip()
+        if not text:
+            continue
+        cells = _cells(text, delim)
+        for cell in cells:
+            c = cell.replace(",", ".") if decimal_comma else cell
+            if c and not _is_number(c):
+                raise InputError(
+                    path,
+                    f"line {first_line + k}",
+                    f"expected {n_cols} numeric columns, got '{cell[:40]}'",
+                )
+
+
+def _regularise_times(
+    path: Path,
+    times: np.ndarray,
+    data: np.ndarray,
+    fs: float | None,
+    row_lines: _RowLines,
+    time_name: str,
+) -> tuple[float, np.ndarray]:
+    """Sampling rate from the time column; gaps become NaN samples so no sample moves in time.
+
+    Repeated or backwards timestamps cannot be placed without guessing, so they are an error.
+    """
+    n = times.size
+    if not np.isfinite(times.min() + times.max()):
+        i = int(np.flatnonzero(~np.isfinite(times))[0])
+        raise InputError(
+            path, f"line {row_lines(i)}", f"time '{time_name}' is empty or not a number"
+        )
+    if n < 2:
+        if fs is None:
+            raise InputError(path, None, "only one row: cannot infer the sampling rate; pass --fs")
+        return float(fs), data
+    d = np.diff(times)
+    if d.min() <= 0:
+        i = int(np.flatnonzero(d <= 0)[0]) + 1
+        n_dup = int(np.count_nonzero(d == 0))
+        n_back = int(np.count_nonzero(d < 0))
+        raise InputError(
+            path,
+            f"line {row_lines(i)}",
+            f"time {times[i]:.6g} s does not increase after {times[i - 1]:.6g} s "
+            f"({n_dup} repeated, {n_back} backwards timestamps in the file); "
+            "fix the time column or drop it and pass --fs",
+        )
+    step = float(np.median(d))
+    gaps = np.flatnonzero(d > 1.5 * step)
+    if gaps.size:
+        rate = 1.0 / float(np.mean(np.delete(d, gaps)))
+    else:
+        rate = (n - 1) / float(times[-1] - times[0])
+    del d
+    if fs is not None:
+        if abs(fs - rate) > _TIMING_TOLERANCE * rate:
+            raise InputError(
+                path,
+                None,
+                f"--fs {fs:g} Hz disagrees with the time column '{time_name}' ({rate:.6g} Hz); "
+                "drop --fs or fix the file",
+            )
+        rate = float(fs)
+    elif abs(rate - round(rate)) < 1e-6 * rate:
+        rate = float(round(rate))
+    if times[0] != 0:
+        log.info(
+            "%s: time column starts at %.6g s; recording times count from there", path, times[0]
+        )
+    if gaps.size:
+        slots = np.rint((times - times[0]) * rate).astype(np.int64)
+        clash = np.flatnonzero(np.diff(slots) <= 0)
+        if clash.size:
+            raise InputError(
+                path,
+                f"line {row_lines(int(clash[0]) + 1)}",
+                f"timestamps too irregular for {rate:.6g} Hz: two samples fall in one sampling slot",
+            )
+        log.warning(
+            "%s: %d gaps in the time column (first at line %d, longest %.3g s, %d samples missing) "
+            "filled with NaN so later samples keep their times",
+            path,
+            gaps.size,
+            row_lines(int(gaps[0]) + 1),
+            float((times[gaps + 1] - times[gaps]).max()),
+            int(slots[-1] + 1 - n),
+        )
+        filled = np.full((int(slots[-1]) + 1, data.shape[1]), np.nan)
+        filled[slots] = data
+        return rate, filled
+    stride = max(1, n // 1_000_000)  # jitter is a warning, a sample of rows shows it
+    idx = np.arange(0, n, stride)
+    drift = float(np.abs((times[idx] - times[0]) * rate - idx).max())
+    if drift > 0.5:
+        log.warning(
+            "%s: timestamps wander up to %.3g samples from a steady %.6g Hz; samples are placed "
+            "on the steady grid",
+            path,
+            drift,
+            rate,
+        )
+    return rate, data
+
+
+def _read_sidecar(side: Path) -> list[Annotation]:
+    if not side.exists():
+        return []
+    out: list[Annotation] = []
+    with side.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        fields = set(reader.fieldnames or [])
+        if not {"onset", "description"} <= fields:
+            raise InputError(side, "line 1", "expected header onset,duration,description,channel")
+        for k, row in enumerate(reader, start=2):
+            try:
+                onset = float(row["onset"])
+                duration = float(row.get("duration") or 0.0)
+            except (TypeError, ValueError):
+                raise InputError(side, f"line {k}", f"onset/duration not numbers: {row}") from None
+            out.append(
+                Annotation(
+                    onset, duration, row.get("description") or "", row.get("channel") or None
+                )
+            )
+    return out
+
+
+def _csv_header_name(name: str, units: str) -> str:
+    if units == "unknown" or _split_unit_suffix(name)[1] == units:
+        return name
+    return f"{name} ({units})"
+
+
+def _write_csv(path: Path, rec: Recording) -> None:
+    """Compact text built by numpy/printf in chunks: an 8-hour night is written in seconds."""
+    names = [_csv_header_name(n, rec.units) for n in rec.channel_names]
+    for n in names:
+        if "," in n or "\n" in n:
+            raise ValueError(f"channel name {n!r} cannot be a CSV column name")
+    n_ch = rec.n_channels
+    row_fmt = "%.12g" + ",%.7g" * n_ch + "\n"
+    chunk = 100_000
+    with path.open("wb") as f:
+        f.write(("time_s," + ",".join(names) + "\n").encode("utf-8"))
+        for i in range(0, rec.n_samples, chunk):
+            part = rec.data[i : i + chunk]
+            block = np.empty((part.shape[0], n_ch + 1))
+            block[:, 0] = np.arange(i, i + part.shape[0]) / rec.fs
+            block[:, 1:] = part
+            f.write(((row_fmt * part.shape[0]) % tuple(block.ravel().tolist())).encode("ascii"))
+    side = annotations_sidecar(path)
+    if rec.annotations:
+        with side.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["onset", "duration", "description", "channel"])
+            for a in rec.annotations:
+                w.writerow(
+                    [f"{a.onset:.12g}", f"{a.duration:.12g}", a.description, a.channel or ""]
+                )
+    elif side.exists():
+        side.unlink()
+        log.info("removed stale annotation sidecar %s", side)
+
+
+# --- EDF -----------------------------------------------------------------------------------------
+
+
+def _edf_units(dimension: str) -> str | None:
+    d = dimension.strip()
+    if not d:
+        return None
+    return _UNIT_WORDS.get(_normalise_name(d)) or ("uV" if d in ("µV", "μV") else None)
+
+
+def _record_samples(n: int, fs: float) -> int:
+    """Samples per EDF data record: about one second and dividing the signal length exactly."""
+    per_s = int(round(fs))
+    if abs(fs - per_s) < 1e-9 and n % per_s == 0:
+        return per_s
+    for spr in range(per_s, max(1, per_s // 20) - 1, -1):
+        if n % spr == 0:
+            return spr
+    return per_s  # the signal is padded to whole records
+
+
+def _write_edf(path: Path, rec: Recording) -> None:
+    """EDF+ with episodes as annotations ('spasm ch1'), 16-bit digital, physical range from data."""
+    n = rec.n_samples
+    if n == 0:
+        raise ValueError("cannot write an empty recording to EDF")
+    spr = _record_samples(n, rec.fs)
+    record_s = spr / rec.fs
+    pad = (-n) % spr
+    dimension = _EDF_DIMENSION.get(rec.units, rec.units[:8])
+    transducer = f"surface EMG {rec.sensor}" if rec.sensor != "unknown" else "surface EMG"
+    signals = []
+    for i, name in enumerate(rec.channel_names):
+        x = np.asarray(rec.data[:, i], dtype=np.float64)
+        nan = np.isnan(x)
+        lo, hi = (float(np.nanmin(x)), float(np.nanmax(x))) if not nan.all() else (0.0, 0.0)
+        if nan.any():
+            x = np.where(nan, (lo + hi) / 2, x)
+            log.warning(
+                "%s: %d NaN samples of %s written as %g (EDF has no NaN)",
+                path,
+                int(nan.sum()),
+                name,
+                (lo + hi) / 2,
+            )
+        if not np.isfinite([lo, hi]).all():
+            raise ValueError(f"channel {name} has infinite values; EDF cannot store them")
+        if hi <= lo:
+            lo, hi = lo - 1.0, hi + 1.0
+        if pad:
+            x = np.concatenate([x, np.full(pad, x[-1])])
+        label = name if len(name) <= 16 else name[:16]
+        if label != name:
+            log.warning("%s: channel name %r cut to 16 characters for EDF", path, name)
+        signals.append(
+            edfio.EdfSignal(
+                x,
+                sampling_frequency=rec.fs,
+                label=label,
+                transducer_type=transducer,
+                physical_dimension=dimension,
+                physical_range=(lo, hi),
+            )
+        )
+    if pad:
+        log.info(
+            "%s: %d samples of padding complete the last %.6g-s EDF data record",
+            path,
+            pad,
+            record_s,
+        )
+    annotations = [
+        edfio.EdfAnnotation(
+            a.onset,
+            a.duration if a.duration > 0 else None,
+            f"{a.description} {a.channel}" if a.channel else a.description,
+        )
+        for a in rec.annotations
+    ]
+    kwargs: dict = {}
+    if rec.start_time is not None:
+        kwargs["starttime"] = rec.start_time.time().replace(microsecond=0)
+        kwargs["recording"] = edfio.Recording(startdate=rec.start_time.date())
+    edf = edfio.Edf(signals, data_record_duration=record_s, annotations=annotations, **kwargs)
+    edf.write(path)
+
+
+def _check_edf_header(path: Path) -> None:
+    """Catch truncated or corrupt files before the library does, to say at which byte."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(256)
+        if len(head) < 256:
+            raise InputError(
+                path, f"byte {len(head)}", f"not an EDF file: header is 256 bytes, file has {size}"
+            )
+        bdf = head[:8] == b"\xffBIOSEMI"
+        if head[:8] != b"0       " and not bdf:
+            raise InputError(path, "byte 0", f"not an EDF file (version field {head[:8]!r})")
+
+        def field(a: int, b: int, what: str) -> int:
+            text = head[a:b].decode("ascii", errors="replace").strip()
+            try:
+                return int(text)
+            except ValueError:
+                raise InputError(path, f"byte {a}", f"{what} is not a number: '{text}'") from None
+
+        n_records = field(236, 244, "number of data records")
+        ns = field(252, 256, "number of signals")
+        if ns < 1:
+            raise InputError(path, "byte 252", "EDF file declares no signals")
+        header_bytes = 256 * (ns + 1)
+        sig = f.read(256 * ns)
+        if len(sig) < 256 * ns:
+            raise InputError(
+                path,
+                f"byte {256 + len(sig)}",
+                f"signal headers are truncated (file has {size} bytes, header needs {header_bytes})",
+            )
+    off = ns * 216
+    spr = []
+    for i in range(ns):
+        text = sig[off + 8 * i : off + 8 * i + 8].decode("ascii", errors="replace").strip()
+        try:
+            spr.append(int(text))
+        except ValueError:
+            raise InputError(
+                path,
+                f"byte {256 + off + 8 * i}",
+                f"samples per record of signal {i + 1} is not a number: '{text}'",
+            ) from None
+    record_bytes = sum(spr) * (3 if bdf else 2)
+    if n_records >= 0:
+        expected = header_bytes + n_records * record_bytes
+        if size < expected:
+            complete = (size - header_bytes) // record_bytes if record_bytes else 0
+            raise InputError(
+                path,
+                f"byte {size}",
+                f"file is truncated: header promises {n_records} data records ({expected} bytes), "
+                f"file has {size} bytes ({max(0, complete)} complete records)",
+            )
+
+
+def _read_edf(path: Path, *, fs: float | None, channel: str | int | None) -> Recording:
+    _check_edf_header(path)
+    try:
+        edf = edfio.read_edf(path, lazy_load_data=True)
+        signals = list(edf.signals)
+    except InputError:
+        raise
+    except Exception as e:  # the library's many ways of saying "corrupt"
+        raise InputError(path, None, f"not a readable EDF file: {e}") from None
+    if not signals:
+        raise InputError(path, None, "EDF file has no signal channel (only annotations)")
+    labels = [s.label.strip() for s in signals]
+    pick = _pick_channel(path, labels, channel)
+    if pick is not None:
+        chosen = [pick]
+    else:
+        usable = [
+            i
+            for i, s in enumerate(signals)
+            if s.sampling_frequency > 0 and s.samples_per_data_record > 0
+        ]
+        if not usable:
+            raise InputError(path, None, "EDF file has no channel with a usable sampling rate")
+        emg = [i for i in usable if "emg" in labels[i].lower()]
+        pool = emg or usable
+        top = max(signals[i].sampling_frequency for i in pool)
+        chosen = [i for i in pool if signals[i].sampling_frequency == top]
+        skipped = [labels[i] for i in range(len(signals)) if i not in chosen]
+        if skipped:
+            log.info(
+                "%s: kept %s at %g Hz; skipped %s", path, [labels[i] for i in chosen], top, skipped
+            )
+    rate = float(signals[chosen[0]].sampling_frequency)
+    if fs is not None and abs(fs - rate) > _TIMING_TOLERANCE * rate:
+        raise InputError(path, None, f"--fs {fs:g} Hz disagrees with the EDF header ({rate:g} Hz)")
+    if not edf.reserved.startswith("EDF+D") or edf.is_continuous:
+        pass
+    else:
+        raise InputError(path, None, "discontinuous EDF+D recordings are not supported")
+    try:
+        data = np.column_stack([np.asarray(signals[i].data, dtype=np.float64) for i in chosen])
+    except Exception as e:
+        raise InputError(path, None, f"cannot read samples: {e}") from None
+    units = _common_units(path, [_edf_units(signals[i].physical_dimension) for i in chosen], data)
+    sensors = {
+        s for s in ("envelope", "raw") for i in chosen if s in signals[i].transducer_type.lower()
+    }
+    sensor = sensors.pop() if len(sensors) == 1 else "unknown"
+    chan_names = [labels[i] for i in chosen]
+    by_length = sorted(labels, key=len, reverse=True)
+    annotations = []
+    for a in edf.annotations:
+        text = a.text.strip()
+        if not text:
+            continue
+        ch = None
+        for name in by_length:
+            if name and text.endswith(" " + name):
+                text, ch = text[: -len(name) - 1].rstrip(), name
+                break
+        annotations.append(Annotation(float(a.onset), float(a.duration or 0.0), text, ch))
+    start_time = None
+    try:
+        start_time = edf.startdatetime
+    except Exception:  # anonymised start date ("X") in EDF+
+        start_time = None
+    return Recording(
+        data=data,
+        fs=rate,
+        channel_names=chan_names,
+        annotations=annotations,
+        units=units,
+        sensor=sensor,
+        start_time=start_time,
+        path=path,
+    )

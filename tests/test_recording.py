@@ -1,0 +1,373 @@
+"""Recording readers and writers: CSV as people have them, EDF/EDF+, round trips, bad input."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emgwatch.errors import InputError
+from emgwatch.recording import (
+    Annotation,
+    Recording,
+    annotations_sidecar,
+    read_recording,
+    write_recording,
+)
+
+
+def _rec(n: int = 2500, n_ch: int = 2, fs: float = 1000.0, **kw) -> Recording:
+    rng = np.random.default_rng(1)
+    kw.setdefault("units", "uV")
+    return Recording(
+        data=rng.normal(size=(n, n_ch)) * 50.0,
+        fs=fs,
+        channel_names=[f"ch{i + 1}" for i in range(n_ch)],
+        **kw,
+    )
+
+
+def _write(tmp_path: Path, text: str, name: str = "x.csv") -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+# --- CSV round trip ------------------------------------------------------------------------------
+
+
+def test_csv_round_trip_keeps_samples_rate_names_units_and_annotations(tmp_path):
+    ann = [Annotation(0.5, 1.0, "spasm", "ch1"), Annotation(1.25, 0.0, "note, with comma")]
+    rec = _rec(annotations=ann)
+    p = tmp_path / "night.csv"
+    write_recording(p, rec)
+    assert annotations_sidecar(p) == tmp_path / "night.annotations.csv"
+    back = read_recording(p)
+    assert back.fs == 1000.0
+    assert back.channel_names == ["ch1", "ch2"]
+    assert back.units == "uV"
+    np.testing.assert_allclose(back.data, rec.data, rtol=1e-6, atol=1e-9)
+    assert back.annotations == ann
+
+
+def test_csv_writer_has_time_column_header_and_compact_numbers(tmp_path):
+    rec = Recording(data=np.array([[512.0], [513.0], [511.0]]), fs=1000.0, channel_names=["emg"])
+    p = tmp_path / "a.csv"
+    write_recording(p, rec)
+    assert p.read_text() == "time_s,emg\n0,512\n0.001,513\n0.002,511\n"
+    assert not annotations_sidecar(p).exists()
+
+
+def test_csv_writer_removes_a_stale_sidecar(tmp_path):
+    p = tmp_path / "a.csv"
+    write_recording(p, _rec(annotations=[Annotation(0.1, 0.2, "cramp")]))
+    write_recording(p, _rec())
+    assert read_recording(p).annotations == []
+
+
+def test_csv_nan_samples_round_trip_as_nan(tmp_path):
+    rec = _rec(n=100, n_ch=1)
+    rec.data[10, 0] = np.nan
+    write_recording(tmp_path / "a.csv", rec)
+    back = read_recording(tmp_path / "a.csv")
+    assert np.isnan(back.data[10, 0])
+    assert np.count_nonzero(np.isnan(back.data)) == 1
+
+
+# --- CSV as people have them ----------------------------------------------------------------------
+
+
+def test_headerless_single_column_needs_fs(tmp_path):
+    p = _write(tmp_path, "512\n514\n509\n")
+    with pytest.raises(InputError, match="pass --fs"):
+        read_recording(p)
+    rec = read_recording(p, fs=500)
+    assert rec.fs == 500.0
+    assert rec.channel_names == ["ch1"]
+    np.testing.assert_array_equal(rec.data[:, 0], [512, 514, 509])
+    assert rec.units == "adc"
+
+
+@pytest.mark.parametrize(
+    "header, sep",
+    [
+        ("time,emg", ","),
+        ("Time;EMG", ";"),
+        ("t\temg", "\t"),
+        ("timestamp emg", " "),
+        ("SECONDS , emg", " , "),
+    ],
+)
+def test_time_column_names_and_delimiters_give_the_rate(tmp_path, header, sep):
+    rows = "".join(f"{i / 250:.3f}{sep}{i % 7}\n" for i in range(50))
+    rec = read_recording(_write(tmp_path, header + "\n" + rows))
+    assert rec.fs == 250.0
+    assert rec.n_channels == 1
+    np.testing.assert_array_equal(rec.data[:, 0], np.arange(50) % 7)
+
+
+def test_time_in_milliseconds_is_recognised_by_name(tmp_path):
+    rows = "".join(f"{i},{i % 3}\n" for i in range(0, 100, 2))
+    assert read_recording(_write(tmp_path, "time_ms,a0\n" + rows)).fs == 500.0
+
+
+def test_headerless_time_column_is_recognised_when_it_increases_steadily(tmp_path):
+    rows = "".join(f"{i / 1000:.3f},{(i * 37) % 100}\n" for i in range(20))
+    rec = read_recording(_write(tmp_path, rows))
+    assert rec.fs == 1000.0 and rec.n_channels == 1
+
+
+def test_several_channels_all_kept_or_one_chosen_by_name_or_index(tmp_path):
+    text = "time_s,left_uV,right_uV\n" + "".join(f"{i / 1000},{i},{-i}\n" for i in range(10))
+    p = _write(tmp_path, text)
+    rec = read_recording(p)
+    assert rec.channel_names == ["left_uV", "right_uV"]
+    assert rec.units == "uV"
+    assert read_recording(p, channel="RIGHT_uV").data[3, 0] == -3
+    assert read_recording(p, channel=1).data[3, 0] == 3
+    assert read_recording(p, channel="2").channel_names == ["right_uV"]
+    with pytest.raises(InputError, match="no channel named 'calf'"):
+        read_recording(p, channel="calf")
+    with pytest.raises(InputError, match="out of range"):
+        read_recording(p, channel=3)
+
+
+@pytest.mark.parametrize(
+    "name, units",
+    [
+        ("emg (mV)", "mV"),
+        ("emg[uV]", "uV"),
+        ("emg_µV", "uV"),
+        ("adc", "adc"),
+        ("emg_V", "V"),
+        ("emg", "unknown"),
+    ],
+)
+def test_units_are_guessed_from_header_names(tmp_path, name, units):
+    text = f"time,{name}\n" + "".join(f"{i / 1000},{-0.5 + i}\n" for i in range(5))
+    assert read_recording(_write(tmp_path, text)).units == units
+
+
+def test_mixed_voltage_units_are_scaled_to_the_first(tmp_path):
+    text = "time,a (mV),b (uV)\n0,1,1000\n0.001,2,2000\n"
+    rec = read_recording(_write(tmp_path, text))
+    assert rec.units == "mV"
+    np.testing.assert_allclose(rec.data, [[1, 1], [2, 2]])
+
+
+def test_envelope_sensor_is_guessed_from_header(tmp_path):
+    text = "time,emg_envelope\n0,1\n0.001,2\n"
+    assert read_recording(_write(tmp_path, text)).sensor == "envelope"
+
+
+def test_empty_cells_become_nan_and_are_counted(tmp_path, caplog):
+    text = "time,a,b\n0,1,\n0.001,,2\n0.002,3,4\n"
+    with caplog.at_level(logging.WARNING):
+        rec = read_recording(_write(tmp_path, text))
+    assert np.isnan(rec.data[0, 1]) and np.isnan(rec.data[1, 0])
+    assert rec.data[2].tolist() == [3, 4]
+    assert "2 empty or NaN cells" in caplog.text
+
+
+def test_blank_lines_comments_crlf_bom_and_quotes_are_tolerated(tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_bytes(
+        b'\xef\xbb\xbf# exported by logger\r\n"time","emg"\r\n0,"1"\r\n\r\n0.001,2\r\n0.002,3'
+    )
+    rec = read_recording(p)
+    assert rec.fs == 1000.0
+    np.testing.assert_array_equal(rec.data[:, 0], [1, 2, 3])
+
+
+def test_semicolon_files_with_decimal_commas(tmp_path):
+    rec = read_recording(_write(tmp_path, "time;emg\n0,000;1,5\n0,001;2,5\n"))
+    assert rec.fs == 1000.0
+    np.testing.assert_array_equal(rec.data[:, 0], [1.5, 2.5])
+
+
+# --- timestamps ----------------------------------------------------------------------------------
+
+
+def test_gaps_in_time_column_are_filled_with_nan_not_shifted(tmp_path, caplog):
+    times = [0, 0.001, 0.002, 0.006, 0.007]
+    text = "time,emg\n" + "".join(f"{t},{i + 1}\n" for i, t in enumerate(times))
+    with caplog.at_level(logging.WARNING):
+        rec = read_recording(_write(tmp_path, text))
+    assert rec.fs == 1000.0
+    assert rec.n_samples == 8
+    np.testing.assert_array_equal(rec.data[[0, 1, 2, 6, 7], 0], [1, 2, 3, 4, 5])
+    assert np.isnan(rec.data[3:6, 0]).all()
+    assert (
+        "1 gaps" in caplog.text and "3 samples missing" in caplog.text and "line 5" in caplog.text
+    )
+
+
+def test_repeated_timestamp_is_an_error_with_its_line(tmp_path):
+    text = "time,emg\n0,1\n0.001,2\n0.001,3\n0.002,4\n"
+    with pytest.raises(InputError, match=r"line 4: time 0.001 s does not increase.*1 repeated"):
+        read_recording(_write(tmp_path, text))
+
+
+def test_backwards_timestamp_is_an_error(tmp_path):
+    text = "time,emg\n0,1\n0.002,2\n0.001,3\n"
+    with pytest.raises(InputError, match="line 4.*1 backwards"):
+        read_recording(_write(tmp_path, text))
+
+
+def test_stated_fs_must_agree_with_the_time_column(tmp_path):
+    p = _write(tmp_path, "time,emg\n" + "".join(f"{i / 1000},{i}\n" for i in range(10)))
+    assert read_recording(p, fs=1000).fs == 1000.0
+    with pytest.raises(InputError, match="--fs 500 Hz disagrees"):
+        read_recording(p, fs=500)
+
+
+def test_time_column_starting_late_still_gives_the_rate(tmp_path):
+    p = _write(tmp_path, "time,emg\n" + "".join(f"{100 + i / 1000},{i}\n" for i in range(10)))
+    assert read_recording(p).fs == 1000.0
+
+
+# --- CSV bad input -------------------------------------------------------------------------------
+
+
+def test_empty_file_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="file is empty"):
+        read_recording(_write(tmp_path, ""))
+
+
+def test_header_only_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="line 2: no data rows"):
+        read_recording(_write(tmp_path, "time,emg\n"))
+
+
+def test_non_numeric_cell_names_line_and_cell(tmp_path):
+    rows = "".join(f"{i / 1000},{i}\n" for i in range(1231))
+    text = "time,emg\n" + rows + "1.231,abc\n1.232,5\n"
+    with pytest.raises(InputError) as e:
+        read_recording(_write(tmp_path, text))
+    assert str(e.value).endswith("x.csv: line 1233: expected 2 numeric columns, got 'abc'")
+
+
+def test_wrong_column_count_names_the_line(tmp_path):
+    text = "time,emg\n0,1\n0.001,2,7\n0.002,3\n"
+    with pytest.raises(InputError, match=r"line 3: expected 2 columns, got 3: '0.001,2,7'"):
+        read_recording(_write(tmp_path, text))
+
+
+def test_compensating_column_errors_are_still_found(tmp_path):
+    text = "a,b\n1,2\n3,4,5\n6\n"
+    with pytest.raises(InputError, match="line 3: expected 2 columns, got 3"):
+        read_recording(_write(tmp_path, text), fs=100)
+
+
+def test_truncated_last_line_is_reported(tmp_path):
+    text = "time,emg\n0,1\n0.001,2\n0.002"
+    with pytest.raises(InputError, match=r"line 4: expected 2 columns, got 1.*truncated last line"):
+        read_recording(_write(tmp_path, text))
+
+
+def test_whitespace_file_with_wrong_count(tmp_path):
+    with pytest.raises(InputError, match="line 2: expected 2 columns, got 1"):
+        read_recording(_write(tmp_path, "1 2\n3\n4 5\n"), fs=10)
+
+
+def test_missing_file_and_unknown_write_format(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        read_recording(tmp_path / "nope.csv")
+    from emgwatch.errors import UsageError
+
+    with pytest.raises(UsageError, match="unknown recording format"):
+        write_recording(tmp_path / "x.wav", _rec())
+
+
+# --- EDF -----------------------------------------------------------------------------------------
+
+
+def test_edf_round_trip_within_quantisation_with_annotations_and_start_time(tmp_path):
+    ann = [Annotation(0.5, 1.0, "spasm", "ch2"), Annotation(1.2, 0.0, "lead off")]
+    start = datetime(2026, 11, 24, 23, 15, 0)
+    rec = _rec(annotations=ann, sensor="envelope", start_time=start)
+    p = tmp_path / "night.edf"
+    write_recording(p, rec)
+    back = read_recording(p)
+    assert back.fs == 1000.0 and back.channel_names == ["ch1", "ch2"]
+    assert back.units == "uV" and back.sensor == "envelope"
+    assert back.start_time == start
+    step = (rec.data.max(axis=0) - rec.data.min(axis=0)) / 65535
+    assert np.all(np.abs(back.data - rec.data) <= step * 1.01)
+    assert back.annotations == ann
+
+
+def test_edf_with_length_not_whole_seconds_round_trips(tmp_path):
+    rec = _rec(n=1234, n_ch=1, units="adc")
+    rec.data[:] = np.round(rec.data) + 512
+    write_recording(tmp_path / "a.edf", rec)
+    back = read_recording(tmp_path / "a.edf")
+    assert back.n_samples == 1234 and back.units == "adc"
+    np.testing.assert_allclose(back.data, rec.data, atol=0.02)
+
+
+def test_edf_written_is_read_by_mne_with_annotations(tmp_path):
+    mne = pytest.importorskip("mne")
+    rec = _rec(annotations=[Annotation(0.5, 1.0, "spasm", "ch1"), Annotation(2.0, 0.25, "plm")])
+    write_recording(tmp_path / "a.edf", rec)
+    raw = mne.io.read_raw_edf(tmp_path / "a.edf", verbose="error")
+    assert raw.info["sfreq"] == 1000.0
+    assert raw.ch_names == ["ch1", "ch2"]
+    assert list(raw.annotations.description) == ["spasm ch1", "plm"]
+    np.testing.assert_allclose(raw.annotations.onset, [0.5, 2.0])
+    np.testing.assert_allclose(raw.annotations.duration, [1.0, 0.25])
+    np.testing.assert_allclose(raw.get_data()[0] * 1e6, rec.data[:, 0], atol=0.01)
+
+
+def test_edf_channel_choice_and_mixed_rates_keep_emg_rate_signals(tmp_path):
+    import edfio
+
+    sigs = [
+        edfio.EdfSignal(np.zeros(10), 1, label="SpO2"),
+        edfio.EdfSignal(np.arange(10000.0) % 100, 1000, label="EMG calf", physical_dimension="uV"),
+        edfio.EdfSignal(np.arange(10000.0) % 50, 1000, label="EMG thigh", physical_dimension="uV"),
+    ]
+    p = tmp_path / "psg.edf"
+    edfio.Edf(sigs).write(p)
+    rec = read_recording(p)
+    assert rec.channel_names == ["EMG calf", "EMG thigh"] and rec.fs == 1000.0
+    one = read_recording(p, channel="emg thigh")
+    assert one.channel_names == ["EMG thigh"]
+    np.testing.assert_allclose(one.data[:3, 0], [0, 1, 2], atol=0.01)
+
+
+def test_edf_with_only_annotations_has_no_usable_channel(tmp_path):
+    import edfio
+
+    p = tmp_path / "ann.edf"
+    edfio.Edf([], annotations=[edfio.EdfAnnotation(0, None, "x")]).write(p)
+    with pytest.raises(InputError, match="no signal channel"):
+        read_recording(p)
+
+
+def test_truncated_edf_reports_byte_offset(tmp_path):
+    p = tmp_path / "a.edf"
+    write_recording(p, _rec())
+    data = p.read_bytes()
+    (tmp_path / "cut.edf").write_bytes(data[:-1000])
+    with pytest.raises(InputError, match=rf"cut.edf: byte {len(data) - 1000}: file is truncated"):
+        read_recording(tmp_path / "cut.edf")
+    (tmp_path / "hdr.edf").write_bytes(data[:100])
+    with pytest.raises(InputError, match="byte 100: not an EDF file"):
+        read_recording(tmp_path / "hdr.edf")
+
+
+def test_corrupt_edf_header_field_is_reported(tmp_path):
+    p = tmp_path / "a.edf"
+    write_recording(p, _rec())
+    data = bytearray(p.read_bytes())
+    data[252:256] = b"ab  "
+    p.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="byte 252: number of signals is not a number"):
+        read_recording(p)
+    (tmp_path / "b.edf").write_bytes(b"hello" * 100)
+    with pytest.raises(InputError, match="byte 0: not an EDF file"):
+        read_recording(tmp_path / "b.edf")
