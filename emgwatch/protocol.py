@@ -43,12 +43,16 @@ FRAME_TYPES = (FRAME_DATA, FRAME_INFO, FRAME_OVERRUN)
 # Data payload: n_channels (u8), samples per channel (u8), then the samples packed 4-in-5 bytes.
 DATA_PREFIX_SIZE = 2
 PACK_GROUP = 4  # samples per packed group
-PACK_BYTES = 5  # bytes per packed group: 4 low bytes, then the 2-bit high parts (sample 0 in bits 0-1)
+PACK_BYTES = (
+    5  # bytes per packed group: 4 low bytes, then the 2-bit high parts (sample 0 in bits 0-1)
+)
 MAX_CHANNELS = 4
 
 # Info payload (reply to every command, and sent once at boot).
 INFO_MAGIC = b"EMGW"
-INFO = struct.Struct("<4sBBHBBBBB")  # magic, fw major, fw minor, rate, channels, spf, streaming, command, result
+INFO = struct.Struct(
+    "<4sBBHBBBBB"
+)  # magic, fw major, fw minor, rate, channels, spf, streaming, command, result
 OVERRUN = struct.Struct("<H")  # frames dropped on the board since the previous report
 
 RESULT_OK = 0
@@ -241,11 +245,18 @@ class FrameEncoder:
     any chunking of the input gives the same bytes.
     """
 
-    def __init__(self, n_channels: int, samples_per_frame: int = SAMPLES_PER_FRAME_DEFAULT, *, seq: int = 0):
+    def __init__(
+        self, n_channels: int, samples_per_frame: int = SAMPLES_PER_FRAME_DEFAULT, *, seq: int = 0
+    ):
         if not 1 <= n_channels <= MAX_CHANNELS:
             raise ValueError(f"n_channels must be 1..{MAX_CHANNELS}, got {n_channels}")
-        if not 1 <= samples_per_frame or DATA_PREFIX_SIZE + packed_size(n_channels * samples_per_frame) > MAX_PAYLOAD:
-            raise ValueError(f"samples_per_frame {samples_per_frame} does not fit a frame with {n_channels} channels")
+        if (
+            not 1 <= samples_per_frame
+            or DATA_PREFIX_SIZE + packed_size(n_channels * samples_per_frame) > MAX_PAYLOAD
+        ):
+            raise ValueError(
+                f"samples_per_frame {samples_per_frame} does not fit a frame with {n_channels} channels"
+            )
         self.n_channels = n_channels
         self.samples_per_frame = samples_per_frame
         self.seq = seq % SEQ_MODULO
@@ -258,7 +269,11 @@ class FrameEncoder:
             raise ValueError(f"samples must have shape (n, {self.n_channels}), got {samples.shape}")
         if samples.size and (samples.min() < 0 or samples.max() >= 1 << ADC_BITS):
             raise ValueError(f"samples must be {ADC_BITS}-bit ADC counts")
-        data = np.concatenate([self._pending, samples.astype(np.uint16)]) if len(self._pending) else samples.astype(np.uint16)
+        data = (
+            np.concatenate([self._pending, samples.astype(np.uint16)])
+            if len(self._pending)
+            else samples.astype(np.uint16)
+        )
         k = len(data) // self.samples_per_frame
         self._pending = data[k * self.samples_per_frame :]
         if k == 0:
@@ -297,7 +312,9 @@ class FrameEncoder:
         mv = memoryview(flat)
         stride = body_len + CRC_SIZE
         crcs = np.fromiter(
-            (crc16_xmodem(mv[r * stride + 2 : r * stride + body_len]) for r in range(k)), dtype=np.uint16, count=k
+            (crc16_xmodem(mv[r * stride + 2 : r * stride + body_len]) for r in range(k)),
+            dtype=np.uint16,
+            count=k,
         )
         out[:, body_len] = crcs & 0xFF
         out[:, body_len + 1] = crcs >> 8
@@ -320,10 +337,18 @@ class FrameDecoder:
         self._buf = bytearray()
         self.reset_stream()
 
-    def reset_stream(self, *, expect_seq0: bool | None = None) -> None:
-        """Forget the sequence position (after the host sent start, or joined a new stream)."""
+    def reset_stream(
+        self, *, expect_seq0: bool | None = None, discard_buffer: bool = False
+    ) -> None:
+        """Forget the sequence position (after the host sent start, or joined a new stream).
+
+        ``discard_buffer`` also drops bytes kept from an earlier connection (counted as skipped).
+        """
         if expect_seq0 is not None:
             self.expect_seq0 = expect_seq0
+        if discard_buffer:
+            self.stats.bytes_skipped += len(self._buf)
+            self._buf.clear()
         self._expected_seq: int | None = 0 if self.expect_seq0 else None
         self._next_index = 0
         self._layout: tuple[int, int] | None = None
@@ -405,7 +430,11 @@ class FrameDecoder:
     def _on_data(self, buf: bytearray, p0: int, length: int, seq: int, runs: list[list]) -> None:
         st = self.stats
         n_ch, n_s = buf[p0], buf[p0 + 1]
-        if not 1 <= n_ch <= MAX_CHANNELS or n_s < 1 or length != DATA_PREFIX_SIZE + packed_size(n_ch * n_s):
+        if (
+            not 1 <= n_ch <= MAX_CHANNELS
+            or n_s < 1
+            or length != DATA_PREFIX_SIZE + packed_size(n_ch * n_s)
+        ):
             st.malformed += 1
             return
         gap = 0 if self._expected_seq is None else (seq - self._expected_seq) % SEQ_MODULO
