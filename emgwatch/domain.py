@@ -41,3 +41,6 @@ PLM_MIN_SERIES = 4
 
 # --- clonus ----------------------------------------------------------------------------------
 CLONUS_BAND_HZ = (3.0, 8.0)
+
+# --- PLM index interpretation (DOMAIN.md) --------------------------------------------------
+PLM_INDEX_ELEVATED_PER_H = 15.0  # movements in series per hour above which adults count as elevated
