@@ -321,7 +321,7 @@ int main(int argc, char **argv)
                 reader_gone = 1;
         }
         deliver_uart_input();
-        if (out_len >= 512)
+        if (out_len)
             flush_out();
     }
     flush_out();
