@@ -1,0 +1,265 @@
+"""The project's synthetic datasets: train / validation / test, split by seed, rebuilt
+byte-identically from a committed manifest of parameters and checksums.
+
+The entries are defined here in code (so ``iter_dataset`` works from an installed package
+without files); ``datasets/manifest.json`` records the same entries plus the sha256 of every
+generated file, which ``emgwatch datasets build`` checks after regenerating.
+Training data vary everything a detector must not depend on: sampling rate (500-4000 Hz), gain
+(0.1-10x), raw and envelope sensors, ADC counts and µV, mains 50/60/none, 1-2 channels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from emgwatch.errors import InputError, UsageError
+from emgwatch.recording import Recording
+from emgwatch.synth.stream import SynthStream, simulate, stream
+from emgwatch.truth import Truth
+
+SPLITS = ("train", "validation", "test")
+SPLIT_SEED_BASE = {"train": 100_000, "validation": 200_000, "test": 300_000}
+MANIFEST_VERSION = 1
+DEFAULT_MANIFEST = Path(__file__).resolve().parents[2] / "datasets" / "manifest.json"
+DEFAULT_OUT = Path("datasets") / "build"
+
+# (scenario, minutes, count) per split; seeds are disjoint between splits
+_PLAN = {
+    "train": [("mixed", 20, 16), ("night", 45, 2), ("exercise", 20, 2), ("daily", 20, 2)],
+    "validation": [("mixed", 20, 3), ("night", 30, 1), ("exercise", 20, 1), ("daily", 20, 1)],
+    "test": [("mixed", 20, 3), ("night", 60, 1), ("exercise", 30, 1), ("daily", 30, 1)],
+}
+_FS_CHOICES = (500.0, 1000.0, 1000.0, 2000.0, 4000.0)
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    name: str
+    split: str
+    scenario: str
+    duration_s: float
+    fs: float
+    seed: int
+    gain: float
+    sensor: str
+    adc: bool
+    mains_hz: float
+    channels: int
+    params: dict = field(default_factory=dict)
+
+    def stream(self) -> SynthStream:
+        return stream(
+            self.scenario,
+            self.duration_s,
+            self.fs,
+            self.seed,
+            channels=self.channels,
+            mains_hz=self.mains_hz,
+            gain=self.gain,
+            sensor=self.sensor,
+            adc=self.adc,
+            **self.params,
+        )
+
+    def simulate(self) -> tuple[Recording, Truth]:
+        return simulate(
+            self.scenario,
+            self.duration_s,
+            self.fs,
+            self.seed,
+            channels=self.channels,
+            mains_hz=self.mains_hz,
+            gain=self.gain,
+            sensor=self.sensor,
+            adc=self.adc,
+            **self.params,
+        )
+
+
+def dataset_entries(split: str | None = None) -> list[DatasetEntry]:
+    """Every entry of a split (or of all splits), drawn deterministically from the split's seed."""
+    splits = SPLITS if split is None else (_check_split(split),)
+    out = []
+    for sp in splits:
+        rng = np.random.default_rng(SPLIT_SEED_BASE[sp])
+        i = 0
+        for scenario, minutes, count in _PLAN[sp]:
+            for _ in range(count):
+                seed = SPLIT_SEED_BASE[sp] + i
+                sensor = "envelope" if rng.random() < 0.25 else "raw"
+                out.append(
+                    DatasetEntry(
+                        name=f"{sp}-{i:03d}-{scenario}",
+                        split=sp,
+                        scenario=scenario,
+                        duration_s=60.0 * minutes,
+                        fs=float(rng.choice(_FS_CHOICES)),
+                        seed=seed,
+                        gain=round(float(np.exp(rng.uniform(np.log(0.1), np.log(10.0)))), 3),
+                        sensor=sensor,
+                        adc=bool(rng.random() < 0.85),
+                        mains_hz=float(rng.choice([50.0, 60.0, 0.0])),
+                        channels=int(rng.choice([1, 1, 1, 2])),
+                    )
+                )
+                i += 1
+    return out
+
+
+def _check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise UsageError(f"unknown split {split!r} (choose from {', '.join(SPLITS)})")
+    return split
+
+
+def iter_dataset(split: str) -> Iterator[tuple[Recording, Truth]]:
+    """Generate a split in memory, one recording at a time (no files), e.g. for training."""
+    for entry in dataset_entries(split):
+        yield entry.simulate()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def entry_files(entry: DatasetEntry, out: Path) -> dict[str, Path]:
+    return {"edf": out / f"{entry.name}.edf", "truth": out / f"{entry.name}.truth.json"}
+
+
+def build_entry(entry: DatasetEntry, out: Path) -> dict[str, str]:
+    from emgwatch.synth.output import write_stream
+    from emgwatch.truth import save_truth
+
+    files = entry_files(entry, out)
+    s = entry.stream()
+    write_stream(files["edf"], s)
+    save_truth(files["truth"], s.truth)
+    return {k: _sha256(p) for k, p in files.items()}
+
+
+def manifest_dict(entries: list[DatasetEntry], checksums: dict[str, dict[str, str]]) -> dict:
+    return {
+        "version": MANIFEST_VERSION,
+        "generator": "emgwatch.synth",
+        "note": "rebuild with 'emgwatch datasets build'; files are EDF+ (truth as annotations) "
+        "plus <name>.truth.json",
+        "entries": [{**asdict(e), "sha256": checksums.get(e.name, {})} for e in entries],
+    }
+
+
+def load_manifest(path: str | Path) -> dict:
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(p, None, "manifest not found") from None
+    except json.JSONDecodeError as e:
+        raise InputError(p, f"line {e.lineno}", f"malformed JSON: {e.msg}") from None
+    if (
+        not isinstance(data, dict)
+        or data.get("version") != MANIFEST_VERSION
+        or "entries" not in data
+    ):
+        raise InputError(p, None, f"not a version-{MANIFEST_VERSION} dataset manifest")
+    return data
+
+
+def save_manifest(path: str | Path, data: dict) -> None:
+    Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
+def check_manifest_matches_code(manifest: dict, path: Path) -> None:
+    """The manifest's parameters must be what this code generates, or checksums mean nothing."""
+    code = {e.name: asdict(e) for e in dataset_entries()}
+    for i, item in enumerate(manifest["entries"]):
+        name = item.get("name")
+        params = {k: v for k, v in item.items() if k != "sha256"}
+        if code.get(name) != params:
+            raise InputError(
+                path,
+                f"entries[{i}]",
+                f"entry {name!r} differs from the generator's dataset definition "
+                "(run 'emgwatch datasets build --update-manifest' after changing the generator)",
+            )
+
+
+Report = Callable[[str], None]
+
+
+def build(
+    out: Path,
+    split: str | None = None,
+    manifest_path: Path = DEFAULT_MANIFEST,
+    *,
+    update_manifest: bool = False,
+    report: Report = print,
+) -> int:
+    """Regenerate the files of a split and compare their checksums with the manifest.
+
+    Returns the number of mismatches (0 = byte-identical). With ``update_manifest`` the
+    manifest is rewritten with the new checksums instead.
+    """
+    entries = dataset_entries(split)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = None
+    if not update_manifest:
+        manifest = load_manifest(manifest_path)
+        check_manifest_matches_code(manifest, manifest_path)
+    expected = {e["name"]: e.get("sha256", {}) for e in (manifest or {}).get("entries", [])}
+    got: dict[str, dict[str, str]] = {}
+    bad = 0
+    for e in entries:
+        got[e.name] = sums = build_entry(e, out)
+        status = "built"
+        if manifest is not None:
+            ok = expected.get(e.name) == sums
+            bad += not ok
+            status = "ok" if ok else "CHECKSUM MISMATCH"
+        report(
+            f"{e.name:28s} {e.scenario:8s} {e.duration_s / 60:4.0f} min {e.fs:6.0f} Hz "
+            f"gain {e.gain:6.3f} {e.sensor:8s} {'adc' if e.adc else 'uV':3s} mains {e.mains_hz:2.0f} "
+            f"ch {e.channels}  {sums['edf'][:12]}  {status}"
+        )
+    if update_manifest:
+        old = {}
+        if Path(manifest_path).exists():
+            old = {x["name"]: x.get("sha256", {}) for x in load_manifest(manifest_path)["entries"]}
+        old.update(got)
+        save_manifest(manifest_path, manifest_dict(dataset_entries(), old))
+        report(f"manifest written: {manifest_path}")
+    return bad
+
+
+def verify(
+    out: Path,
+    split: str | None = None,
+    manifest_path: Path = DEFAULT_MANIFEST,
+    report: Report = print,
+) -> int:
+    """Check already-built files against the manifest without regenerating them."""
+    manifest = load_manifest(manifest_path)
+    check_manifest_matches_code(manifest, manifest_path)
+    bad = 0
+    for item in manifest["entries"]:
+        if split is not None and item["split"] != split:
+            continue
+        for kind, digest in item.get("sha256", {}).items():
+            p = out / (f"{item['name']}.edf" if kind == "edf" else f"{item['name']}.truth.json")
+            if not p.exists():
+                status, ok = "missing", False
+            else:
+                ok = _sha256(p) == digest
+                status = "ok" if ok else "CHECKSUM MISMATCH"
+            bad += not ok
+            report(f"{p.name:40s} {status}")
+    return bad

@@ -1,0 +1,213 @@
+"""Ground truth of a recording: which episodes and artifacts really happened, and where.
+
+This module owns the JSON format (docs/ARCHITECTURE.md) so the generator, `evaluate`, `train`
+and any external simulator agree on one file. Episode kinds are ``domain.EPISODE_KINDS`` plus
+the look-alikes in ``domain.NON_ALERT_KINDS``; extra per-episode keys (e.g. ``series`` for PLM,
+``cluster`` for spasms, ``pattern`` for voluntary activity) are kept and written back unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emgwatch.domain import EPISODE_KINDS, NON_ALERT_KINDS
+from emgwatch.errors import InputError
+from emgwatch.recording import Annotation
+
+TRUTH_VERSION = 1
+TRUTH_EPISODE_KINDS = tuple(dict.fromkeys(EPISODE_KINDS + NON_ALERT_KINDS))
+ARTIFACT_KINDS = ("lead_off", "pop", "motion", "clipping", "mains", "ecg", "wander")
+SENSORS = ("raw", "envelope")
+
+_EPISODE_KEYS = ("start", "end", "kind", "channel", "intensity")
+
+
+@dataclass
+class TruthEpisode:
+    """One true episode on one channel; ``intensity`` is the mean activation as a fraction of
+    the channel's maximal voluntary contraction (about 0..1.2)."""
+
+    start: float
+    end: float
+    kind: str
+    channel: str
+    intensity: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:  # numpy scalars would leak into JSON and reprs
+        self.start, self.end, self.intensity = (
+            float(self.start),
+            float(self.end),
+            float(self.intensity),
+        )
+
+    @property
+    def duration_s(self) -> float:
+        return self.end - self.start
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "start": round(self.start, 4),
+            "end": round(self.end, 4),
+            "kind": self.kind,
+            "channel": self.channel,
+            "intensity": round(self.intensity, 4),
+        }
+        d.update(self.extra)
+        return d
+
+
+@dataclass
+class TruthArtifact:
+    start: float
+    end: float
+    kind: str
+    channel: str
+
+    def __post_init__(self) -> None:
+        self.start, self.end = float(self.start), float(self.end)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": round(self.start, 4),
+            "end": round(self.end, 4),
+            "kind": self.kind,
+            "channel": self.channel,
+        }
+
+
+@dataclass
+class Truth:
+    scenario: str
+    seed: int
+    fs: float
+    duration_s: float
+    channels: list[str]
+    sensor: str = "raw"
+    gain: float = 1.0
+    mains_hz: float = 0.0
+    episodes: list[TruthEpisode] = field(default_factory=list)
+    artifacts: list[TruthArtifact] = field(default_factory=list)
+    version: int = TRUTH_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "fs": self.fs,
+            "duration_s": self.duration_s,
+            "channels": list(self.channels),
+            "sensor": self.sensor,
+            "gain": self.gain,
+            "mains_hz": self.mains_hz,
+            "episodes": [e.to_dict() for e in sorted(self.episodes, key=_order)],
+            "artifacts": [a.to_dict() for a in sorted(self.artifacts, key=_order)],
+        }
+
+    def annotations(self) -> list[Annotation]:
+        """Episodes (and artifacts, prefixed ``artifact:``) as recording annotations, so an
+        EDF+ file carries its own truth for viewers such as EDFbrowser."""
+        out = [
+            Annotation(e.start, e.end - e.start, e.kind, e.channel)
+            for e in sorted(self.episodes, key=_order)
+        ]
+        out += [
+            Annotation(a.start, a.end - a.start, f"artifact:{a.kind}", a.channel)
+            for a in sorted(self.artifacts, key=_order)
+        ]
+        return out
+
+    def episodes_of(self, *kinds: str) -> list[TruthEpisode]:
+        return [e for e in self.episodes if e.kind in kinds]
+
+
+def _order(e: TruthEpisode | TruthArtifact) -> tuple:
+    return (e.start, e.end, e.channel, e.kind)
+
+
+def truth_from_dict(data: Any, path: str | Path = "<truth>") -> Truth:
+    """Validate a parsed truth document; every problem names the JSON location."""
+    if not isinstance(data, dict):
+        raise InputError(path, None, "expected a JSON object at the top level")
+    version = data.get("version")
+    if version != TRUTH_VERSION:
+        raise InputError(path, "key 'version'", f"expected {TRUTH_VERSION}, got {version!r}")
+
+    def num(obj: dict, key: str, where: str, default: float | None = None) -> float:
+        v = obj.get(key, default)
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            raise InputError(path, f"{where}.{key}", f"expected a finite number, got {v!r}")
+        return float(v)
+
+    def text(obj: dict, key: str, where: str, default: str | None = None) -> str:
+        v = obj.get(key, default)
+        if not isinstance(v, str):
+            raise InputError(path, f"{where}.{key}", f"expected a string, got {v!r}")
+        return v
+
+    channels = data.get("channels")
+    if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
+        raise InputError(path, "key 'channels'", "expected a list of channel names")
+    seed = data.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise InputError(path, "key 'seed'", f"expected an integer, got {seed!r}")
+    truth = Truth(
+        scenario=text(data, "scenario", "$", "unknown"),
+        seed=seed,
+        fs=num(data, "fs", "$"),
+        duration_s=num(data, "duration_s", "$"),
+        channels=list(channels),
+        sensor=text(data, "sensor", "$", "raw"),
+        gain=num(data, "gain", "$", 1.0),
+        mains_hz=num(data, "mains_hz", "$", 0.0),
+    )
+    for name, kinds in (("episodes", TRUTH_EPISODE_KINDS), ("artifacts", None)):
+        items = data.get(name, [])
+        if not isinstance(items, list):
+            raise InputError(path, f"key '{name}'", "expected a list")
+        for i, item in enumerate(items):
+            where = f"{name}[{i}]"
+            if not isinstance(item, dict):
+                raise InputError(path, where, "expected an object")
+            start, end = num(item, "start", where), num(item, "end", where)
+            if end < start:
+                raise InputError(path, where, f"end {end} is before start {start}")
+            kind = text(item, "kind", where)
+            if kinds is not None and kind not in kinds:
+                raise InputError(
+                    path, f"{where}.kind", f"unknown kind {kind!r} (known: {', '.join(kinds)})"
+                )
+            channel = text(item, "channel", where, channels[0] if channels else "ch1")
+            if name == "episodes":
+                extra = {k: v for k, v in item.items() if k not in _EPISODE_KEYS}
+                intensity = num(item, "intensity", where, 0.0)
+                truth.episodes.append(TruthEpisode(start, end, kind, channel, intensity, extra))
+            else:
+                truth.artifacts.append(TruthArtifact(start, end, kind, channel))
+    return truth
+
+
+def save_truth(path: str | Path, truth: Truth) -> None:
+    Path(path).write_text(json.dumps(truth.to_dict(), indent=1) + "\n", encoding="utf-8")
+
+
+def load_truth(path: str | Path) -> Truth:
+    p = Path(path)
+    try:
+        raw = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(p, None, "truth file not found") from None
+    except UnicodeDecodeError as e:
+        raise InputError(p, f"byte {e.start}", "not UTF-8 text") from None
+    except OSError as e:
+        raise InputError(p, None, f"cannot read ({e.strerror})") from None
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise InputError(p, f"line {e.lineno}", f"malformed JSON: {e.msg}") from None
+    return truth_from_dict(data, p)
