@@ -1,0 +1,424 @@
+"""Causal conditioning of surface EMG: from native-rate samples to one fixed analysis stream.
+
+Every input rate (500-4000 Hz) is brought to the same analysis rate and band before any feature is
+computed, so a recording at 500 Hz and one at 4 kHz of the same muscle give the same features:
+anti-alias low-pass at the native rate, pick (integer ratio) or cubic-interpolate (any other
+ratio) down to ``ANALYSIS_FS_HZ``, then high-pass and mains notches there. The common band is
+20-200 Hz: the upper edge has to sit below the Nyquist frequency of the slowest supported rate,
+and it still holds most sEMG power (50-150 Hz).
+
+Decisions that change the whole stream (sensor type, mains frequency, quantisation step) are
+taken once, on exactly the first ``DECISION_S`` seconds of samples, so they cannot depend on how
+the stream was chunked; output is held back until then. All filters are IIR second-order
+sections whose state is carried between pushes (``sosfilt`` with ``zi``), so pushing one big
+block or a thousand small ones gives the same samples bit for bit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import signal
+
+from emgwatch.block import Block
+from emgwatch.domain import EMG_BAND_HZ, FS_MAX_HZ, FS_MIN_HZ, MAINS_CHOICES_HZ
+from emgwatch.errors import EmgwatchError, UsageError
+
+log = logging.getLogger(__name__)
+
+# The analysis stream every input rate is converted to (see module docstring).
+ANALYSIS_FS_HZ = 500.0
+ANALYSIS_BAND_HZ = (EMG_BAND_HZ[0], 200.0)
+MAINS_DEFAULT_HZ = MAINS_CHOICES_HZ[0]  # used when no mains peak is found in the decision window
+NOTCH_Q = 30.0  # ~1.7 Hz wide at 50 Hz: removes hum, keeps almost all EMG power
+DECISION_S = 2.0  # sensor type, mains frequency and quantisation step are decided on this much data
+SENSORS = ("raw", "envelope")
+# A block whose start time is further than this from the expected one starts a new segment.
+TIME_TOLERANCE_S = 0.05
+
+
+def antialias_sos(fs_hz: float) -> np.ndarray:
+    """Elliptic low-pass: flat to 200 Hz, -60 dB by ~230 Hz so 60 Hz harmonics cannot alias in."""
+    return signal.ellip(6, 0.1, 60.0, ANALYSIS_BAND_HZ[1], fs=fs_hz, output="sos")
+
+
+def highpass_sos() -> np.ndarray:
+    """EMG high-pass at the analysis rate; also removes the ADC mid-rail offset and motion wander."""
+    return signal.butter(4, ANALYSIS_BAND_HZ[0], "highpass", fs=ANALYSIS_FS_HZ, output="sos")
+
+
+def notch_sos(mains_hz: float) -> np.ndarray:
+    """Notches at the mains frequency and every harmonic below the analysis Nyquist frequency."""
+    sections = []
+    k = 1
+    while mains_hz > 0 and k * mains_hz < 0.49 * ANALYSIS_FS_HZ:
+        b, a = signal.iirnotch(k * mains_hz, NOTCH_Q, fs=ANALYSIS_FS_HZ)
+        sections.append(signal.tf2sos(b, a))
+        k += 1
+    return np.vstack(sections) if sections else np.zeros((0, 6))
+
+
+def dc_gain(sos: np.ndarray) -> float:
+    return float(np.prod([s[:3].sum() / s[3:].sum() for s in sos])) if len(sos) else 1.0
+
+
+class SosFilter:
+    """A cascade of second-order sections with its state; channels first, samples last."""
+
+    def __init__(self, sos: np.ndarray) -> None:
+        self.sos = np.asarray(sos, dtype=float)
+        self._zi_unit = signal.sosfilt_zi(self.sos) if len(self.sos) else None
+        self.zi: np.ndarray | None = None
+
+    def reset(self, x0: np.ndarray) -> None:
+        """Start in the steady state for a constant input ``x0`` (per channel): no start-up step."""
+        if self._zi_unit is not None:
+            self.zi = self._zi_unit[:, :, None] * np.asarray(x0, dtype=float)[None, None, :]
+            self.zi = np.ascontiguousarray(self.zi.transpose(0, 2, 1))  # (sections, ch, 2)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self._zi_unit is None:
+            return x
+        if self.zi is None:
+            self.reset(x[:, 0])
+        y, self.zi = signal.sosfilt(self.sos, x, axis=-1, zi=self.zi)
+        return y
+
+
+class AnalysisRateConverter:
+    """Native rate to ``ANALYSIS_FS_HZ`` on an anti-aliased stream, chunk-invariant.
+
+    Output sample ``j`` of a segment sits at native position ``(j + 1) * r - 1`` (``r`` = native /
+    analysis rate), computed from ``j`` alone, so its value never depends on where a chunk ended.
+    Integer ratios pick samples; other ratios use Catmull-Rom cubic interpolation, which waits for
+    two samples of look-ahead.
+    """
+
+    def __init__(self, fs_hz: float) -> None:
+        self.fs_hz = float(fs_hz)
+        self.ratio = self.fs_hz / ANALYSIS_FS_HZ
+        self.integer = abs(self.ratio - round(self.ratio)) < 1e-9
+        self.reset()
+
+    def reset(self) -> None:
+        self.n_in = 0  # native samples consumed in this segment
+        self.j = 0  # next output index in this segment
+        self._tail: np.ndarray | None = None  # last native samples (fractional ratio only)
+        self._raw_tail: np.ndarray | None = None
+        self._bad_tail: np.ndarray | None = None
+
+    def positions(self, n_available: int) -> tuple[np.ndarray, np.ndarray]:
+        """Output indices j and their native positions that the first ``n_available`` allow."""
+        if self.integer:
+            r = round(self.ratio)
+            j_end = n_available // r
+            j = np.arange(self.j, j_end)
+            return j, ((j + 1) * r - 1).astype(float)
+        # floor(pos) + 2 <= n_available - 1  <=>  (j + 1) * r - 1 < n_available - 2
+        j_end = int(np.ceil((n_available - 2 + 1) / self.ratio - 1))
+        j_end = max(j_end, self.j)
+        while j_end > self.j and (j_end) * self.ratio - 1 >= n_available - 2:
+            j_end -= 1
+        while (j_end + 1) * self.ratio - 1 < n_available - 2:
+            j_end += 1
+        j = np.arange(self.j, j_end)
+        return j, (j + 1) * self.ratio - 1
+
+    def __call__(
+        self, y: np.ndarray, raw: np.ndarray, bad: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """(positions, y_out, raw_out, bad_out) for native chunk ``y``/``raw`` (channels, n)."""
+        n = y.shape[1]
+        j, pos = self.positions(self.n_in + n)
+        if self.integer:
+            local = pos.astype(np.int64) - self.n_in
+            y_out = y[:, local]
+            raw_out = raw[:, local]
+            bad_out = None
+            if bad is not None:
+                # any bad native sample since the previous output sample
+                r = round(self.ratio)
+                start = np.maximum(local - r + 1, 0)
+                c = np.concatenate([np.zeros((bad.shape[0], 1)), np.cumsum(bad, axis=1)], axis=1)
+                bad_out = (c[:, local + 1] - c[:, start]) > 0
+        else:
+            keep = 4  # the next output may need one sample before the last consumed floor
+            if self._tail is None:
+                tail = np.repeat(y[:, :1], 0, axis=1)
+                raw_tail = np.repeat(raw[:, :1], 0, axis=1)
+                bad_tail = np.zeros((y.shape[0], 0), dtype=bool)
+            else:
+                tail, raw_tail, bad_tail = self._tail, self._raw_tail, self._bad_tail
+            buf = np.concatenate([tail, y], axis=1)
+            rbuf = np.concatenate([raw_tail, raw], axis=1)
+            bbuf = np.concatenate(
+                [bad_tail, bad if bad is not None else np.zeros(y.shape, dtype=bool)], axis=1
+            )
+            base = self.n_in - tail.shape[1]
+            i1 = np.floor(pos).astype(np.int64) - base
+            frac = pos - np.floor(pos)
+            last = buf.shape[1] - 1
+            i0 = np.clip(i1 - 1, 0, last)
+            i2 = np.clip(i1 + 1, 0, last)
+            i3 = np.clip(i1 + 2, 0, last)
+            p0, p1, p2, p3 = buf[:, i0], buf[:, i1], buf[:, i2], buf[:, i3]
+            t = frac
+            y_out = p1 + 0.5 * t * (
+                p2 - p0 + t * (2 * p0 - 5 * p1 + 4 * p2 - p3 + t * (3 * (p1 - p2) + p3 - p0))
+            )
+            near = np.clip(np.rint(pos).astype(np.int64) - base, 0, last)
+            raw_out = rbuf[:, near]
+            bad_out = (bbuf[:, i1] | bbuf[:, i2]) if bad is not None or bad_tail.any() else None
+            self._tail = buf[:, -keep:]
+            self._raw_tail = rbuf[:, -keep:]
+            self._bad_tail = bbuf[:, -keep:]
+        self.n_in += n
+        self.j += len(j)
+        return pos, y_out, raw_out, bad_out
+
+
+@dataclass
+class Conditioned:
+    """Analysis-rate output of one push: all arrays are (channels, m) except ``t`` and ``k``."""
+
+    t: np.ndarray  # time of each analysis sample (s since session start)
+    k: np.ndarray  # index of each analysis sample within its segment (0 = segment start)
+    y: np.ndarray  # conditioned signal (band-passed and notched; the envelope itself for sensors
+    #              that output one)
+    raw: np.ndarray  # the input sample at that position (non-finite values held), for quality
+    mains: np.ndarray | None  # what the notches removed (None for envelope sensors)
+    bad: np.ndarray | None  # True where a non-finite input sample was replaced (None: none)
+
+
+def detect_mains(x: np.ndarray, fs_hz: float) -> float:
+    """50 or 60 from the decision window if a hum line stands out, else 0.0."""
+    x = np.asarray(x, dtype=float)
+    if x.shape[-1] < fs_hz * 0.5:
+        return 0.0
+    x = x - x.mean(axis=-1, keepdims=True)
+    n = x.shape[-1]
+    spec = (np.abs(np.fft.rfft(x * np.hanning(n), axis=-1)) ** 2).sum(axis=0)
+    f = np.fft.rfftfreq(n, 1.0 / fs_hz)
+    band = (f > 30) & (f < min(400.0, fs_hz / 2))
+    ref = np.median(spec[band]) + 1e-300
+    best, best_score = 0.0, 10.0  # a line must stand 10x above the median EMG bin
+    for mains in MAINS_CHOICES_HZ:
+        score = 0.0
+        for h in (1, 2, 3):
+            if h * mains < fs_hz / 2:
+                near = np.abs(f - h * mains) <= 1.0
+                score = max(score, spec[near].max() / ref if near.any() else 0.0)
+        if score > best_score:
+            best, best_score = mains, score
+    return best
+
+
+def quantisation_step(x: np.ndarray) -> np.ndarray:
+    """Smallest step between distinct values per channel (1 for ADC counts; 0 for a flat line).
+
+    It sets a noise floor under the baseline, so a quantised quiet channel cannot produce a
+    baseline of exactly zero (and infinite dB) — and it scales with gain like everything else.
+    """
+    out = np.zeros(x.shape[0])
+    for c in range(x.shape[0]):
+        v = np.unique(x[c][np.isfinite(x[c])])
+        if v.size > 1:
+            out[c] = float(np.min(np.diff(v)))
+    return out
+
+
+def detect_sensor(x: np.ndarray, fs_hz: float) -> str:
+    """ "raw" or "envelope" from the decision window (channels, n).
+
+    A raw sEMG channel has most of its variance above 20 Hz; an envelope output (MyoWare-style
+    SIG/ENV pin) has none, and at rest it is a smooth, often constant, quantised level. Channels
+    vote; ties go to "raw".
+    """
+    x = np.asarray(x, dtype=float)
+    n = x.shape[-1]
+    if n < 16:
+        return "raw"
+    hp = signal.butter(4, EMG_BAND_HZ[0], "highpass", fs=fs_hz, output="sos")
+    lp = signal.butter(4, 10.0, "lowpass", fs=fs_hz, output="sos")
+    q = quantisation_step(x)
+    votes = 0
+    for c in range(x.shape[0]):
+        xc = x[c] - np.median(x[c])
+        hf = signal.sosfiltfilt(hp, xc)
+        lf = signal.sosfiltfilt(lp, xc)
+        var_hf = float(np.var(hf[n // 8 :]))
+        var_lf = float(np.var(lf[n // 8 :]))
+        same = float(np.mean(np.diff(x[c]) == 0))
+        if var_hf + var_lf == 0:
+            continue
+        frac_hf = var_hf / (var_hf + var_lf)
+        quiet_smooth = q[c] > 0 and np.sqrt(var_hf) < 0.5 * q[c] and same > 0.6
+        votes += 1 if (frac_hf < 0.3 or quiet_smooth) else -1
+    return "envelope" if votes > 0 else "raw"
+
+
+class Conditioner:
+    """Blocks at the native rate in, analysis-rate conditioned samples out (see module docstring).
+
+    Bad input is handled here, once: non-finite samples are replaced by the last finite value and
+    counted; a block whose ``t0`` jumps ahead is a gap (filters restart, segment restarts); a block
+    that overlaps the previous one has its repeated samples dropped.
+    """
+
+    def __init__(
+        self, fs_hz: float, n_channels: int, *, sensor: str = "auto", mains_hz: float = 0.0
+    ) -> None:
+        if not FS_MIN_HZ <= fs_hz <= FS_MAX_HZ:
+            raise UsageError(
+                f"sampling rate {fs_hz:g} Hz is outside the supported {FS_MIN_HZ:g}-{FS_MAX_HZ:g} Hz"
+            )
+        if sensor not in (*SENSORS, "auto"):
+            raise UsageError(f"sensor must be raw, envelope or auto, got {sensor!r}")
+        if mains_hz not in (0.0, *MAINS_CHOICES_HZ):
+            raise UsageError(f"mains_hz must be 0 (detect), 50 or 60, got {mains_hz:g}")
+        self.fs_hz = float(fs_hz)
+        self.n_channels = int(n_channels)
+        self.sensor: str | None = None if sensor == "auto" else sensor
+        self.mains_hz: float | None = float(mains_hz) if mains_hz else None
+        self.q: np.ndarray | None = None  # quantisation step per channel, once decided
+        self.stats = {"nonfinite": 0, "gaps": 0, "overlap_dropped": 0}
+        self._held: list[tuple] = []  # sanitised blocks waiting for the decision
+        self._held_n = 0
+        self._last = np.zeros(self.n_channels)  # last finite value (non-finite replacement)
+        self._have_last = np.zeros(self.n_channels, dtype=bool)
+        self._expected_t0: float | None = None
+        self._seg_t0 = 0.0
+        self._aa = SosFilter(antialias_sos(self.fs_hz))
+        self._conv = AnalysisRateConverter(self.fs_hz)
+        self._hp: SosFilter | None = None
+        self._notch: SosFilter | None = None
+        self._new_segment = True
+
+    @property
+    def decided(self) -> bool:
+        return self.q is not None
+
+    # --- input hygiene ----------------------------------------------------------------------
+    def _sanitise(self, block: Block) -> tuple[np.ndarray, float, bool] | None:
+        if block.data.shape[1] != self.n_channels:
+            raise EmgwatchError(
+                f"block has {block.data.shape[1]} channels, the pipeline was set up for "
+                f"{self.n_channels}"
+            )
+        if abs(block.fs - self.fs_hz) > 1e-6 * self.fs_hz:
+            raise EmgwatchError(
+                f"block sampling rate {block.fs:g} Hz differs from the pipeline's {self.fs_hz:g} Hz"
+            )
+        x = np.array(block.data, dtype=float).T  # (channels, n), own copy
+        t0, gap = float(block.t0), bool(block.gap_before)
+        if self._expected_t0 is not None and not gap:
+            dt = t0 - self._expected_t0
+            if dt > TIME_TOLERANCE_S:
+                log.warning("gap of %.3f s before t=%.3f s: filters restart", dt, t0)
+                gap = True
+            elif dt < -TIME_TOLERANCE_S:
+                drop = int(round(-dt * self.fs_hz))
+                self.stats["overlap_dropped"] += min(drop, x.shape[1])
+                log.warning("block at t=%.3f s repeats %d samples already seen: dropped", t0, drop)
+                if drop >= x.shape[1]:
+                    return None
+                x = x[:, drop:]
+                t0 = self._expected_t0
+        if gap and self._expected_t0 is not None:
+            self.stats["gaps"] += 1
+        if x.shape[1] == 0:
+            return None
+        self._expected_t0 = t0 + x.shape[1] / self.fs_hz
+        finite = np.isfinite(x)
+        if not finite.all():
+            n_bad = int(x.size - finite.sum())
+            self.stats["nonfinite"] += n_bad
+            log.warning("%d non-finite samples near t=%.3f s replaced by the last value", n_bad, t0)
+            idx = np.where(finite, np.arange(x.shape[1])[None, :], -1)
+            idx = np.maximum.accumulate(idx, axis=1)
+            first_ok = np.where(finite.any(axis=1), np.argmax(finite, axis=1), 0)
+            fill = np.where(self._have_last, self._last, x[np.arange(x.shape[0]), first_ok])
+            fill = np.where(np.isfinite(fill), fill, 0.0)
+            x = np.where(idx >= 0, np.take_along_axis(x, np.maximum(idx, 0), axis=1), fill[:, None])
+            x = np.where(np.isfinite(x), x, 0.0)
+            self._bad = ~finite
+        else:
+            self._bad = None
+        self._last = x[:, -1].copy()
+        self._have_last[:] = True
+        return x, t0, gap
+
+    # --- streaming ----------------------------------------------------------------------------
+    def push(self, block: Block) -> list[Conditioned]:
+        clean = self._sanitise(block)
+        if clean is None:
+            return []
+        x, t0, gap = clean
+        if not self.decided:
+            self._held.append((x, t0, gap, self._bad))
+            self._held_n += x.shape[1]
+            if self._held_n < DECISION_S * self.fs_hz:
+                return []
+            return self._decide_and_release()
+        out = self._process(x, t0, gap, self._bad)
+        return [out] if out is not None else []
+
+    def flush(self) -> list[Conditioned]:
+        if not self.decided and self._held:
+            return self._decide_and_release()
+        return []
+
+    def _decide_and_release(self) -> list[Conditioned]:
+        n_dec = int(round(DECISION_S * self.fs_hz))
+        first = np.concatenate([h[0] for h in self._held], axis=1)[:, :n_dec]
+        if self.sensor is None:
+            self.sensor = detect_sensor(first, self.fs_hz)
+            log.info("sensor type detected from the first %.1f s: %s", DECISION_S, self.sensor)
+        if self.mains_hz is None:
+            found = detect_mains(first, self.fs_hz) if self.sensor == "raw" else 0.0
+            self.mains_hz = found or MAINS_DEFAULT_HZ
+            log.info(
+                "mains %s: notch at %g Hz and harmonics",
+                "detected" if found else "not detected, default",
+                self.mains_hz,
+            )
+        self.q = quantisation_step(first)
+        if self.sensor == "raw":
+            self._hp = SosFilter(highpass_sos())
+            self._notch = SosFilter(notch_sos(self.mains_hz))
+        held, self._held = self._held, []
+        outs = [self._process(*h) for h in held]
+        return [o for o in outs if o is not None]
+
+    def _process(
+        self, x: np.ndarray, t0: float, gap: bool, bad: np.ndarray | None
+    ) -> Conditioned | None:
+        if gap or self._new_segment:
+            self._aa.reset(x[:, 0])
+            self._conv.reset()
+            self._seg_t0 = t0
+            self._x0 = x[:, 0].copy()
+            self._k0_pending = True
+            self._new_segment = False
+        a = self._aa(x)
+        j0 = self._conv.j
+        pos, y, raw, bad_out = self._conv(a, x, bad)
+        if y.shape[1] == 0:
+            return None
+        mains = None
+        if self.sensor == "raw":
+            if self._k0_pending:
+                level = self._x0 * dc_gain(self._aa.sos)
+                self._hp.reset(level)
+                self._notch.reset(np.zeros(self.n_channels))
+                self._k0_pending = False
+            h = self._hp(y)
+            y = self._notch(h)
+            mains = h - y
+        else:
+            self._k0_pending = False
+        t = self._seg_t0 + pos / self.fs_hz
+        k = np.arange(j0, j0 + y.shape[1])
+        return Conditioned(t=t, k=k, y=y, raw=raw, mains=mains, bad=bad_out)

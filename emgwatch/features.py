@@ -1,0 +1,640 @@
+"""Windowed sEMG features on a 50 ms hop, relative to each channel's own noise floor.
+
+The classifier has to tell rest, voluntary effort, spasm, cramp, clonus, PLM and artifacts apart
+whatever the amplifier gain and sampling rate, so every feature is either a ratio to the
+channel's running baseline (dB), a rate on the common analysis stream (Hz, counts per second), or
+a duration. The design, per hop of ``HOP_N`` analysis samples:
+
+1. hop statistics (power, mean |x|, waveform length, thresholded zero crossings and slope-sign
+   changes, a 100 Hz envelope for rhythm) — reshapes, no per-sample Python;
+2. the baseline: the mean power of each clean second goes into a ring of the last few minutes
+   and its low percentile is the noise floor; a contraction would have to fill most of the ring
+   to pull it up, and flagged seconds (lead-off, clipping, gaps) never enter it;
+3. multi-scale window features as sums over the last W hop statistics, computed window by
+   window from the same values whatever the chunking;
+4. activity context (hysteresis on the 0.1 s level) for onset, duration, pauses, duty cycle and
+   repetition rhythm — vectorised with forward fills, state carried between pushes.
+
+See docs/FEATURES.md for each feature's definition and why it is there.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy import signal
+
+from emgwatch.block import Block
+from emgwatch.domain import CLONUS_BAND_HZ
+from emgwatch.dsp import ANALYSIS_BAND_HZ, ANALYSIS_FS_HZ, Conditioned, Conditioner
+from emgwatch.quality import (
+    GAP,
+    MAINS,
+    NONFINITE,
+    UNUSABLE,
+    WARMUP,
+    RawQualityMonitor,
+)
+
+log = logging.getLogger(__name__)
+
+HOP_S = 0.05
+HOP_N = int(round(HOP_S * ANALYSIS_FS_HZ))  # 25 analysis samples
+BIN_N = 5  # 100 Hz envelope for the burst-rhythm features
+BINS_PER_HOP = HOP_N // BIN_N
+
+FEATURE_NAMES = (
+    "rms_db",  # RMS over the window vs baseline RMS
+    "mav_db",  # mean absolute value vs baseline RMS
+    "wl_db",  # waveform length per sample vs baseline RMS
+    "wl_ratio",  # waveform length / MAV: a gain-free frequency measure
+    "zc_hz",  # zero crossings per second (threshold: baseline RMS)
+    "ssc_hz",  # slope-sign changes per second (same threshold)
+    "mnf_hz",  # mean frequency, 20-200 Hz (NaN for envelope sensors)
+    "mdf_hz",  # median frequency, 20-200 Hz (NaN for envelope sensors)
+    "env_db_0p1",  # envelope above baseline at 0.1 s
+    "env_db_1",  # ... 1 s
+    "env_db_4",  # ... 4 s
+    "env_max_db_4",  # max of the 0.1 s envelope over the last 4 s
+    "env_cv_1",  # coefficient of variation of the hop amplitude over 1 s
+    "env_cv_4",  # ... over 4 s
+    "rise_db_0p25",  # 0.1 s envelope now minus 0.25 s ago (onset steepness)
+    "rise_db_0p5",  # ... minus 0.5 s ago
+    "onset_rise_db",  # rise_db_0p5 at the onset of the current active period (NaN if idle)
+    "rhythm_strength",  # share of envelope fluctuation in the clonus band over 2 s (0-1)
+    "rhythm_hz",  # dominant envelope rhythm in the clonus band over 2 s
+    "active",  # 1 while the channel is in an active period (hysteresis on env_db_0p1)
+    "active_s",  # duration so far of the current active period (0 if idle)
+    "since_active_s",  # idle: time since the last period ended; active: the pause before it
+    "duty_30s",  # share of the last 30 s spent active
+    "bursts_60s",  # active-period onsets in the last 60 s
+    "burst_period_s",  # mean onset-to-onset interval in the last 60 s (NaN if < 2 onsets)
+    "mains_db",  # hum removed by the notches vs baseline (NaN for envelope sensors)
+)
+_F = {name: i for i, name in enumerate(FEATURE_NAMES)}
+_SPECTRAL_ONLY_RAW = ("wl_db", "wl_ratio", "zc_hz", "ssc_hz", "mnf_hz", "mdf_hz", "mains_db")
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Window lengths and thresholds of the feature extractor (seconds, dB)."""
+
+    window_s: float = 0.25  # MAV/RMS/WL/ZC/SSC window
+    spectral_n: int = 128  # analysis samples per spectrum (0.256 s)
+    baseline_s: float = 300.0  # history of clean seconds the noise floor is taken from
+    baseline_percentile: float = 10.0
+    warmup_s: float = 10.0  # clean seconds needed before the baseline counts as established
+    settle_s: float = 0.5  # filter settling after the start or a gap
+    zc_threshold: float = 1.0  # ZC/SSC amplitude threshold in baseline-RMS units
+    on_db: float = 9.0  # an active period starts when env_db_0p1 reaches this
+    off_db: float = 3.0  # ... and ends when it stays below this for off_hold_s
+    off_hold_s: float = 0.5
+    lead_off_s: float = 0.5  # flat raw signal this long = lead-off
+    envelope_lead_off_s: float = 5.0  # envelope outputs can be flat at rest for a while
+    mains_excess_db: float = 20.0  # hum this far above the remaining signal = unusable
+    rhythm_s: float = 2.0
+    duty_s: float = 30.0
+    bursts_s: float = 60.0
+    cap_s: float = 600.0  # since_active_s before any activity / beyond this
+
+
+@dataclass
+class FeatureFrame:
+    """Feature rows: ``t[n]`` (time of each window's last sample), ``X[n, ch, f]``,
+    ``quality[n, ch]`` (flag bits from ``emgwatch.quality``), ``names`` == FEATURE_NAMES."""
+
+    t: np.ndarray
+    X: np.ndarray
+    quality: np.ndarray
+    names: tuple[str, ...] = field(default=FEATURE_NAMES)
+
+    @classmethod
+    def empty(cls, n_channels: int) -> FeatureFrame:
+        return cls(
+            np.zeros(0),
+            np.zeros((0, n_channels, len(FEATURE_NAMES)), dtype=np.float32),
+            np.zeros((0, n_channels), dtype=np.uint8),
+        )
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def feature(self, name: str) -> np.ndarray:
+        """Column ``name`` as (n, ch)."""
+        return self.X[:, :, _F[name]]
+
+    @classmethod
+    def concat(cls, frames: list[FeatureFrame], n_channels: int) -> FeatureFrame:
+        frames = [f for f in frames if len(f)]
+        if not frames:
+            return cls.empty(n_channels)
+        return cls(
+            np.concatenate([f.t for f in frames]),
+            np.concatenate([f.X for f in frames]),
+            np.concatenate([f.quality for f in frames]),
+        )
+
+
+def _windows(hist: np.ndarray, new: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """(sliding windows of length w ending at each new hop, updated history of w-1 hops)."""
+    comb = np.concatenate([hist, new], axis=-1)
+    return sliding_window_view(comb, w, axis=-1), comb[..., comb.shape[-1] - (w - 1) :]
+
+
+def _ffill(mask: np.ndarray, values: np.ndarray, carry: np.ndarray) -> np.ndarray:
+    """Along the last axis: the value at the latest True of ``mask`` so far, else ``carry``."""
+    n = mask.shape[-1]
+    idx = np.maximum.accumulate(np.where(mask, np.arange(n), -1), axis=-1)
+    got = np.take_along_axis(values, np.maximum(idx, 0), axis=-1)
+    return np.where(idx >= 0, got, carry[..., None])
+
+
+def _db(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 10.0 * np.log10(num / den)
+
+
+class FeatureExtractor:
+    """Streaming features: ``push(block) -> FeatureFrame`` as far as the input allows.
+
+    Offline use is the same object fed large blocks (``extract_features``); chunking never
+    changes the output. Output is held back for the first ``dsp.DECISION_S`` seconds, while the
+    sensor type and mains frequency are decided.
+    """
+
+    def __init__(
+        self,
+        fs_hz: float,
+        n_channels: int,
+        *,
+        sensor: str = "auto",
+        mains_hz: float = 0.0,
+        config: FeatureConfig | None = None,
+    ) -> None:
+        self.fs_hz = float(fs_hz)
+        self.n_channels = int(n_channels)
+        self.config = config or FeatureConfig()
+        self._cond = Conditioner(fs_hz, n_channels, sensor=sensor, mains_hz=mains_hz)
+        c, ch = self.config, self.n_channels
+        self._w = max(1, int(round(c.window_s / HOP_S)))
+        self._hops_per_s = int(round(1.0 / HOP_S))
+        self._base_n = int(round(c.baseline_s))
+        self._warm_n = int(round(c.warmup_s))
+        self._settle_n = int(round(c.settle_s * ANALYSIS_FS_HZ))
+        self._off_hold = int(round(c.off_hold_s / HOP_S))
+        self._rhythm_w = int(round(c.rhythm_s / HOP_S))
+        self._duty_w = int(round(c.duty_s / HOP_S))
+        self._bursts_w = int(round(c.bursts_s / HOP_S))
+        # pending analysis samples (less than one hop)
+        self._pend: Conditioned | None = None
+        self._seg = -1  # segment counter (0 = first)
+        # carried sample tails
+        self._tail = np.zeros((ch, max(c.spectral_n, 2)))
+        # hop-level histories (last w-1 hops), NaN = before the stream started
+        nan = np.nan
+        self._h = {
+            "p": np.full((ch, 79), nan),
+            "a": np.full((ch, 79), nan),
+            "pm2": np.full((ch, 1), nan),
+            "pm2max": np.full((ch, 79), nan),
+            "abs": np.full((ch, self._w - 1), nan),
+            "wl": np.full((ch, self._w - 1), nan),
+            "zc": np.full((ch, self._w - 1), nan),
+            "ssc": np.full((ch, self._w - 1), nan),
+            "bp2": np.full((ch, self._rhythm_w - 1), nan),
+            "e1": np.full((ch, self._rhythm_w - 1), nan),
+            "e2": np.full((ch, self._rhythm_w - 1), nan),
+            "bpzc": np.full((ch, self._rhythm_w - 1), nan),
+            "lvl": np.full((ch, 10), nan),  # 10*log10(pm2 + floor), for rises
+        }
+        self._state_hist = np.zeros((ch, self._bursts_w - 1), dtype=np.int64)
+        self._onset_hist = np.zeros((ch, self._bursts_w - 1), dtype=np.int64)
+        # baseline
+        self._ring = [np.zeros(0) for _ in range(ch)]
+        self._ring_count = np.zeros(ch, dtype=np.int64)  # clean seconds seen (capped use)
+        self._baseline = np.full(ch, np.nan)  # current noise-floor power
+        self._sec_p = np.zeros((ch, 0))
+        self._sec_ok = np.zeros((ch, 0), dtype=bool)
+        self._n_hops = 0
+        # rhythm filter on the 100 Hz envelope
+        self._bp = signal.butter(
+            2, CLONUS_BAND_HZ, "bandpass", fs=ANALYSIS_FS_HZ / BIN_N, output="sos"
+        )
+        self._bp_zi: np.ndarray | None = None
+        self._bp_last = np.zeros(ch)
+        # activity state (global hop indices)
+        self._act = np.zeros(ch, dtype=bool)
+        self._last_on = np.full(ch, -1, dtype=np.int64)
+        self._last_off = np.full(ch, -1, dtype=np.int64)
+        self._last_not_below = np.full(ch, -1, dtype=np.int64)
+        self._onset_k = np.full(ch, -1, dtype=np.int64)
+        self._end_k = np.full(ch, np.nan)
+        self._gap_before = np.full(ch, np.nan)
+        self._onset_rise = np.full(ch, np.nan)
+        self._raw_q: RawQualityMonitor | None = None
+        # for the live status line
+        self.env_db = np.full(ch, np.nan)  # env_db_1 of the latest window
+        self.quality = np.zeros(ch, dtype=np.uint8)  # flags of the latest window
+
+    # --- public state ---------------------------------------------------------------------------
+    @property
+    def sensor(self) -> str | None:
+        """ "raw" or "envelope" once decided (None during the first seconds)."""
+        return self._cond.sensor if self._cond.decided else None
+
+    @property
+    def mains_hz(self) -> float | None:
+        return self._cond.mains_hz if self._cond.decided else None
+
+    @property
+    def baseline_db(self) -> np.ndarray:
+        """Current noise-floor power per channel, in dB of input units squared."""
+        return _db(self._baseline, 1.0)
+
+    @property
+    def stats(self) -> dict:
+        return dict(self._cond.stats)
+
+    # --- streaming ------------------------------------------------------------------------------
+    def push(self, block: Block) -> FeatureFrame:
+        return self._consume(self._cond.push(block), final=False)
+
+    def flush(self) -> FeatureFrame:
+        return self._consume(self._cond.flush(), final=True)
+
+    def _consume(self, pieces: list[Conditioned], final: bool) -> FeatureFrame:
+        frames = []
+        for piece in pieces:
+            if piece.k[0] == 0:
+                self._seg += 1
+                self._pend = None  # a partial hop before a gap is dropped
+            piece = self._join(piece)
+            n_full = (piece.y.shape[1] // HOP_N) * HOP_N
+            if n_full < piece.y.shape[1]:
+                self._pend = _slice(piece, n_full, None)
+            else:
+                self._pend = None
+            if n_full:
+                frames.append(self._hops(_slice(piece, 0, n_full)))
+        return FeatureFrame.concat(frames, self.n_channels)
+
+    def _join(self, piece: Conditioned) -> Conditioned:
+        p = self._pend
+        if p is None:
+            return piece
+
+        def cat(a, b, axis=-1):
+            if a is None and b is None:
+                return None
+            if a is None:
+                a = np.zeros(p.y.shape, dtype=bool)
+            if b is None:
+                b = np.zeros(piece.y.shape, dtype=bool)
+            return np.concatenate([a, b], axis=axis)
+
+        return Conditioned(
+            t=np.concatenate([p.t, piece.t]),
+            k=np.concatenate([p.k, piece.k]),
+            y=np.concatenate([p.y, piece.y], axis=1),
+            raw=np.concatenate([p.raw, piece.raw], axis=1),
+            mains=None if piece.mains is None else np.concatenate([p.mains, piece.mains], axis=1),
+            bad=cat(p.bad, piece.bad),
+        )
+
+    # --- the per-hop work, vectorised over all hops of a push --------------------------------
+    def _hops(self, c: Conditioned) -> FeatureFrame:
+        cfg, ch = self.config, self.n_channels
+        H = c.y.shape[1] // HOP_N
+        envelope = self._cond.sensor == "envelope"
+        q = self._cond.q
+        floor = q**2 / 12.0 + 1e-300  # quantisation noise power: the lowest meaningful floor
+        if self._raw_q is None:
+            flat_s = cfg.envelope_lead_off_s if envelope else cfg.lead_off_s
+            self._raw_q = RawQualityMonitor(ch, q, int(round(flat_s / HOP_S)))
+        y = c.y
+        yh = y.reshape(ch, H, HOP_N)
+        k_glob = self._n_hops + np.arange(H)
+
+        # --- 1. hop statistics -----------------------------------------------------------------
+        p = (yh * yh).mean(axis=2)
+        a = np.sqrt(p)
+        absm = np.abs(yh).mean(axis=2)
+        seq = np.concatenate([self._tail[:, -2:], y], axis=1)  # two samples of history
+        d = np.diff(seq, axis=1)  # d[:, i] = seq[i+1] - seq[i]
+        wl = np.abs(d[:, 1:]).reshape(ch, H, HOP_N).mean(axis=2)
+
+        # quality flags that do not depend on the baseline
+        qual = self._raw_q.flags(c.raw.reshape(ch, H, HOP_N))
+        if c.bad is not None:
+            qual |= np.where(c.bad.reshape(ch, H, HOP_N).any(axis=2), NONFINITE, 0)
+        settling = c.k.reshape(H, HOP_N)[:, 0] < self._settle_n
+        qual |= np.where(settling[None, :], WARMUP if self._seg == 0 else GAP, 0)
+        if c.mains is not None:
+            mp = (c.mains.reshape(ch, H, HOP_N) ** 2).mean(axis=2)
+            qual |= np.where(_db(mp, p + floor[:, None]) > cfg.mains_excess_db, MAINS, 0)
+        else:
+            mp = None
+        hard = (qual & (UNUSABLE | WARMUP)) != 0
+
+        # --- 2. baseline -------------------------------------------------------------------------
+        b, n_clean = self._baselines(p, ~hard)
+        warm = (n_clean < self._warm_n) | np.isnan(b)
+        qual |= np.where(warm & ~settling[None, :], WARMUP, 0)
+        bf = b + floor[:, None]
+        rms_b = np.sqrt(b)
+
+        # --- thresholded ZC / SSC ------------------------------------------------------------------
+        thr = np.repeat(cfg.zc_threshold * rms_b, HOP_N, axis=1)  # per sample, (ch, n)
+        x0, x1 = seq[:, 1:-1], seq[:, 2:]
+        zc = ((x0 * x1 < 0) & (np.abs(x1 - x0) >= thr)).reshape(ch, H, HOP_N).sum(axis=2)
+        dl, dr = d[:, :-1], d[:, 1:]  # into and out of the middle sample seq[1:-1]
+        ssc = ((dl * dr < 0) & ((np.abs(dl) >= thr) | (np.abs(dr) >= thr))).reshape(ch, H, HOP_N)
+        ssc = ssc.sum(axis=2)
+        zc = np.where(np.isnan(b), np.nan, zc)
+        ssc = np.where(np.isnan(b), np.nan, ssc)
+
+        # --- spectra: window of spectral_n samples ending at each hop end ------------------------
+        n_spec = cfg.spectral_n
+        spec_src = np.concatenate([self._tail[:, -(n_spec - 1) :], y], axis=1)
+        wins = sliding_window_view(spec_src, n_spec, axis=1)[:, HOP_N - 1 :: HOP_N][:, :H]
+        if not envelope:
+            psd = np.abs(np.fft.rfft(wins * np.hanning(n_spec), axis=2)) ** 2
+            f = np.fft.rfftfreq(n_spec, 1.0 / ANALYSIS_FS_HZ)
+            band = (f >= ANALYSIS_BAND_HZ[0]) & (f <= ANALYSIS_BAND_HZ[1])
+            psd, f = psd[:, :, band], f[band]
+            tot = psd.sum(axis=2)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mnf = (psd * f).sum(axis=2) / tot
+                cum = np.cumsum(psd, axis=2)
+                half = tot[..., None] / 2
+                i = np.clip((cum < half).sum(axis=2), 1, len(f) - 1)
+                c0 = np.take_along_axis(cum, (i - 1)[..., None], 2)[..., 0]
+                c1 = np.take_along_axis(cum, i[..., None], 2)[..., 0]
+                frac = np.clip((half[..., 0] - c0) / (c1 - c0), 0, 1)
+                mdf = f[i - 1] + frac * (f[i] - f[i - 1])
+        else:
+            mnf = mdf = np.full((ch, H), np.nan)
+        self._tail = np.concatenate([self._tail, y], axis=1)[:, -self._tail.shape[1] :]
+
+        # --- rhythm on the 100 Hz envelope -------------------------------------------------------
+        e = (y if envelope else np.abs(y)).reshape(ch, H * BINS_PER_HOP, BIN_N).mean(axis=2)
+        if self._bp_zi is None:
+            zi = signal.sosfilt_zi(self._bp)
+            self._bp_zi = zi[:, None, :] * e[None, :, 0, None]
+        bp, self._bp_zi = signal.sosfilt(self._bp, e, axis=1, zi=self._bp_zi)
+        bp_prev = np.concatenate([self._bp_last[:, None], bp[:, :-1]], axis=1)
+        self._bp_last = bp[:, -1].copy()
+        eh = e.reshape(ch, H, BINS_PER_HOP)
+        bph = bp.reshape(ch, H, BINS_PER_HOP)
+        bpzc = ((bp * bp_prev) < 0).reshape(ch, H, BINS_PER_HOP).sum(axis=2)
+
+        # --- 3. window features ------------------------------------------------------------------
+        h = self._h
+        pm2_w, h["pm2"] = _windows(h["pm2"], p, 2)
+        pm2 = pm2_w.mean(axis=2)
+        p_w, h["p"] = _windows(h["p"], p, 80)
+        win = slice(80 - self._w, None)
+        ms_win = p_w[:, :, win].mean(axis=2)
+        env1 = _db(p_w[:, :, 60:].mean(axis=2) + floor[:, None], bf)
+        env4 = _db(p_w.mean(axis=2) + floor[:, None], bf)
+        env01 = _db(pm2 + floor[:, None], bf)
+        pm2max_w, h["pm2max"] = _windows(h["pm2max"], pm2, 80)
+        envmax4 = _db(pm2max_w.max(axis=2) + floor[:, None], bf)
+        a_w, h["a"] = _windows(h["a"], a, 80)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a1 = a_w[:, :, 60:]
+            cv1 = a1.std(axis=2) / a1.mean(axis=2)
+            cv4 = a_w.std(axis=2) / a_w.mean(axis=2)
+        abs_w, h["abs"] = _windows(h["abs"], absm, self._w)
+        wl_w, h["wl"] = _windows(h["wl"], wl, self._w)
+        zc_w, h["zc"] = _windows(h["zc"], zc, self._w)
+        ssc_w, h["ssc"] = _windows(h["ssc"], ssc, self._w)
+        mav = abs_w.mean(axis=2)
+        wlm = wl_w.mean(axis=2)
+        win_s = self._w * HOP_S
+        zc_hz = zc_w.sum(axis=2) / win_s
+        ssc_hz = ssc_w.sum(axis=2) / win_s
+        lvl = 10.0 * np.log10(pm2 + floor[:, None])
+        lvl_all = np.concatenate([h["lvl"], lvl], axis=1)
+        rise025 = lvl - lvl_all[:, 5:-5]
+        rise05 = lvl - lvl_all[:, :-10]
+        h["lvl"] = lvl_all[:, -10:]
+        bp2_w, h["bp2"] = _windows(h["bp2"], (bph * bph).sum(axis=2), self._rhythm_w)
+        e1_w, h["e1"] = _windows(h["e1"], eh.sum(axis=2), self._rhythm_w)
+        e2_w, h["e2"] = _windows(h["e2"], (eh * eh).sum(axis=2), self._rhythm_w)
+        bpzc_w, h["bpzc"] = _windows(h["bpzc"], bpzc, self._rhythm_w)
+        n_bins = self._rhythm_w * BINS_PER_HOP
+        e_mean = e1_w.sum(axis=2) / n_bins
+        e_var = e2_w.sum(axis=2) / n_bins - e_mean**2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rhythm = np.clip((bp2_w.sum(axis=2) / n_bins) / e_var, 0.0, 1.0)
+        rhythm = np.where(e_var > 0, rhythm, np.nan)
+        rhythm_hz = bpzc_w.sum(axis=2) / (2.0 * cfg.rhythm_s)
+
+        # --- 4. activity context -------------------------------------------------------------------
+        ctx = self._activity(env01, hard, rise05, k_glob)
+
+        # --- assemble ------------------------------------------------------------------------------
+        X = np.empty((H, ch, len(FEATURE_NAMES)), dtype=np.float32)
+        cols = {
+            "rms_db": _db(ms_win + floor[:, None], bf),
+            "mav_db": 2 * _db(mav + np.sqrt(floor)[:, None], np.sqrt(bf)),
+            "wl_db": 2 * _db(wlm + np.sqrt(floor)[:, None], np.sqrt(bf)),
+            "wl_ratio": wlm / (mav + np.sqrt(floor)[:, None]),
+            "zc_hz": zc_hz,
+            "ssc_hz": ssc_hz,
+            "mnf_hz": mnf,
+            "mdf_hz": mdf,
+            "env_db_0p1": env01,
+            "env_db_1": env1,
+            "env_db_4": env4,
+            "env_max_db_4": envmax4,
+            "env_cv_1": cv1,
+            "env_cv_4": cv4,
+            "rise_db_0p25": rise025,
+            "rise_db_0p5": rise05,
+            "rhythm_strength": rhythm,
+            "rhythm_hz": rhythm_hz,
+            "mains_db": _db(mp + floor[:, None], bf) if mp is not None else np.nan,
+            **ctx,
+        }
+        for name, col in cols.items():
+            X[:, :, _F[name]] = np.broadcast_to(col, (ch, H)).T
+        if envelope:
+            for name in _SPECTRAL_ONLY_RAW:
+                X[:, :, _F[name]] = np.nan
+        t = c.t.reshape(H, HOP_N)[:, -1]
+        quality = qual.T.astype(np.uint8)
+        self._n_hops += H
+        self.env_db = X[-1, :, _F["env_db_1"]].astype(float)
+        self.quality = quality[-1].copy()
+        return FeatureFrame(t=t.copy(), X=X, quality=quality)
+
+    def _baselines(self, p: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Noise-floor power for each hop (ch, H): the low percentile of the clean-second ring as
+        of the last second completed before that hop (NaN until the first clean second), and
+        the number of clean seconds behind it."""
+        ch, H = p.shape
+        hps = self._hops_per_s
+        start = self._n_hops - self._sec_p.shape[1]  # global hop index of the first pending hop
+        sp = np.concatenate([self._sec_p, p], axis=1)
+        so = np.concatenate([self._sec_ok, ok], axis=1)
+        n_sec = sp.shape[1] // hps
+        out_b = np.empty((ch, H))
+        out_n = np.empty((ch, H), dtype=np.int64)
+        sec_of_hop = (self._n_hops + np.arange(H)) // hps  # global second of each new hop
+        first_sec = start // hps  # global index of the first second completing in this push
+        if n_sec:
+            spc = sp[:, : n_sec * hps].reshape(ch, n_sec, hps)
+            soc = so[:, : n_sec * hps].reshape(ch, n_sec, hps)
+            n_ok = soc.sum(axis=2)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                val = np.where(soc, spc, 0.0).sum(axis=2) / n_ok
+            usable = n_ok * 2 >= hps  # at least half of the second is clean
+            after = np.empty((ch, n_sec))  # baseline after each completed second
+            count_after = np.empty((ch, n_sec), dtype=np.int64)
+            n_before = self._ring_count.copy()[:, None]  # clean seconds before this push
+            for c in range(ch):
+                new_vals = val[c][usable[c]]
+                bl, self._ring[c] = _ring_percentiles(
+                    self._ring[c], new_vals, self._base_n, self.config.baseline_percentile
+                )
+                cum = np.cumsum(usable[c])
+                after[c] = np.where(cum > 0, bl[np.maximum(cum - 1, 0)], self._baseline[c])
+                count_after[c] = self._ring_count[c] + cum
+                self._ring_count[c] += int(usable[c].sum())
+            prev = sec_of_hop - 1 - first_sec  # index into `after` of the governing second
+            carry = self._baseline[:, None]
+            got = after[:, np.clip(prev, 0, n_sec - 1)]
+            out_b[:] = np.where(prev[None, :] >= 0, got, carry)
+            got_n = count_after[:, np.clip(prev, 0, n_sec - 1)]
+            out_n[:] = np.where(prev[None, :] >= 0, got_n, n_before)
+            self._baseline = after[:, -1].copy()
+            self._sec_p = sp[:, n_sec * hps :]
+            self._sec_ok = so[:, n_sec * hps :]
+        else:
+            out_b[:] = self._baseline[:, None]
+            out_n[:] = self._ring_count[:, None]
+            self._sec_p, self._sec_ok = sp, so
+        return out_b, out_n
+
+    def _activity(
+        self, level: np.ndarray, hard: np.ndarray, rise05: np.ndarray, k: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        cfg = self.config
+        ch, H = level.shape
+        kk = np.broadcast_to(k, (ch, H))
+        with np.errstate(invalid="ignore"):
+            on_ev = ~hard & (level >= cfg.on_db)
+            below = ~(~hard & (level >= cfg.off_db))
+        last_not_below = _ffill(~below, kk, self._last_not_below)
+        run = kk - last_not_below
+        off_ev = below & (run >= self._off_hold)
+        last_on = _ffill(on_ev, kk, self._last_on)
+        last_off = _ffill(off_ev, kk, self._last_off)
+        state = last_on > last_off
+        prev = np.concatenate([self._act[:, None], state[:, :-1]], axis=1)
+        onset = state & ~prev
+        offset = ~state & prev
+        onset_k = _ffill(onset, kk, self._onset_k)
+        end_k = _ffill(offset, (kk - run + 1).astype(float), self._end_k)
+        # pause before each onset: onset hop minus the end of the previous period (as of then)
+        gap_val = (kk - end_k).astype(float)
+        gap_before = _ffill(onset, gap_val, self._gap_before)
+        onset_rise = _ffill(onset, rise05, self._onset_rise)
+        cap = cfg.cap_s
+        since_idle = np.where(np.isnan(end_k), cap, np.minimum((kk - end_k + 1) * HOP_S, cap))
+        since_act = np.where(np.isnan(gap_before), cap, np.minimum(gap_before * HOP_S, cap))
+        since = np.where(state, since_act, since_idle)
+        active_s = np.where(state, (kk - onset_k + 1) * HOP_S, 0.0)
+        # repetition context over the last duty_s / bursts_s
+        st_all = np.concatenate([self._state_hist, state.astype(np.int64)], axis=1)
+        on_all = np.concatenate([self._onset_hist, onset.astype(np.int64)], axis=1)
+        cs = np.concatenate([np.zeros((ch, 1), np.int64), np.cumsum(st_all, axis=1)], axis=1)
+        n_hist = st_all.shape[1] - H
+        idx = n_hist + np.arange(H) + 1  # cumsum index just after each new hop
+        duty = (cs[:, idx] - cs[:, idx - self._duty_w]) / self._duty_w
+        co = np.concatenate([np.zeros((ch, 1), np.int64), np.cumsum(on_all, axis=1)], axis=1)
+        bursts = co[:, idx] - co[:, idx - self._bursts_w]
+        # first onset inside each window: next onset at or after the window start
+        pos = np.arange(on_all.shape[1])
+        big = np.iinfo(np.int64).max
+        nxt = np.minimum.accumulate(np.where(on_all == 1, pos, big)[:, ::-1], axis=1)[:, ::-1]
+        first = nxt[:, idx - self._bursts_w]
+        first_glob = k[0] - n_hist + np.where(first == big, 0, first)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            period = np.where(
+                bursts >= 2, (onset_k - first_glob) * HOP_S / np.maximum(bursts - 1, 1), np.nan
+            )
+        # carry
+        self._act = state[:, -1].copy()
+        self._last_on, self._last_off = last_on[:, -1].copy(), last_off[:, -1].copy()
+        self._last_not_below = last_not_below[:, -1].copy()
+        self._onset_k = onset_k[:, -1].copy()
+        self._end_k = end_k[:, -1].copy()
+        self._gap_before = gap_before[:, -1].copy()
+        self._onset_rise = onset_rise[:, -1].copy()
+        self._state_hist = st_all[:, -(self._bursts_w - 1) :]
+        self._onset_hist = on_all[:, -(self._bursts_w - 1) :]
+        return {
+            "onset_rise_db": np.where(state, onset_rise, np.nan),
+            "active": state.astype(float),
+            "active_s": active_s,
+            "since_active_s": since,
+            "duty_30s": duty,
+            "bursts_60s": bursts.astype(float),
+            "burst_period_s": period,
+        }
+
+
+def _ring_percentiles(
+    ring: np.ndarray, new_vals: np.ndarray, n: int, pct: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile of the last ``n`` ring values after each new value is appended, and the ring."""
+    comb = np.concatenate([ring, new_vals])
+    L0 = len(ring)
+    lens = np.arange(L0 + 1, L0 + len(new_vals) + 1)
+    out = np.empty(len(new_vals))
+    small = lens < n
+    for i in np.flatnonzero(small):  # warm-up only: at most n iterations per session
+        out[i] = np.percentile(comb[: lens[i]], pct)
+    big = ~small
+    if big.any():
+        w = sliding_window_view(comb, n)[lens[big] - n]
+        out[big] = np.percentile(w, pct, axis=1)
+    return out, comb[-n:]
+
+
+def _slice(c: Conditioned, a: int, b: int | None) -> Conditioned:
+    s = slice(a, b)
+    return Conditioned(
+        t=c.t[s],
+        k=c.k[s],
+        y=c.y[:, s],
+        raw=c.raw[:, s],
+        mains=None if c.mains is None else c.mains[:, s],
+        bad=None if c.bad is None else c.bad[:, s],
+    )
+
+
+def extract_features(
+    data: np.ndarray, fs_hz: float, *, chunk_s: float = 60.0, t0: float = 0.0, **kw
+) -> FeatureFrame:
+    """Features of a whole recording: the streaming extractor fed ``chunk_s`` blocks.
+
+    ``data`` is (n,) or (n, channels); ``kw`` goes to ``FeatureExtractor`` (sensor, mains_hz,
+    config). Memory stays bounded by the chunk size plus the output.
+    """
+    x = np.asarray(data, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    fx = FeatureExtractor(fs_hz, x.shape[1], **kw)
+    step = max(1, int(round(chunk_s * fs_hz)))
+    frames = []
+    for i in range(0, x.shape[0], step):
+        frames.append(fx.push(Block(t0 + i / fs_hz, fs_hz, x[i : i + step])))
+    frames.append(fx.flush())
+    return FeatureFrame.concat(frames, x.shape[1])

@@ -1,0 +1,144 @@
+"""Signal quality: the flag bits every window carries, and the events a sink hears about.
+
+A window that is unusable (lead-off, clipping, a gap, repaired samples, hum drowning the signal)
+must never become an alarm, and a failing sensor must be reported rather than shown as "no
+spasms" (DOMAIN.md, Safety). The feature extractor computes the flags per window from the raw
+samples, independent of the amplitude baseline, so they can also keep bad data out of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# --- flag bits (this module owns them) ---------------------------------------------------------
+LEAD_OFF = 1  # flat line (electrode off, wire broken) or stuck at a rail
+SATURATION = 2  # samples clipped at the recording's own min/max plateau (gain too high, rail)
+MAINS = 4  # hum removed by the notches is far stronger than what is left
+GAP = 8  # samples were lost just before; filters are still settling after the restart
+NONFINITE = 16  # NaN/inf input samples were replaced by the last finite value
+WARMUP = 32  # stream start: filters settling or the baseline not yet established
+
+FLAG_NAMES = {
+    LEAD_OFF: "lead_off",
+    SATURATION: "saturation",
+    MAINS: "mains",
+    GAP: "gap",
+    NONFINITE: "nonfinite",
+    WARMUP: "warmup",
+}
+# Windows with any of these must not raise or extend an alarm.
+UNUSABLE = LEAD_OFF | SATURATION | MAINS | GAP | NONFINITE
+# Kinds reported as QualityEvents (warm-up happens every session; it is not news).
+EVENT_FLAGS = (LEAD_OFF, SATURATION, MAINS, GAP, NONFINITE)
+
+
+def describe(flags: int) -> list[str]:
+    """Names of the bits set in ``flags`` (for logs and the status line)."""
+    return [name for bit, name in FLAG_NAMES.items() if flags & bit]
+
+
+def is_usable(quality: np.ndarray) -> np.ndarray:
+    """True where a window may feed the classifier's alarms."""
+    return (np.asarray(quality) & UNUSABLE) == 0
+
+
+@dataclass(frozen=True)
+class QualityEvent:
+    """A quality condition started (``active``) or cleared on one channel at stream time ``t``."""
+
+    t: float
+    channel: str
+    kind: str  # one of FLAG_NAMES' values except "warmup"
+    active: bool
+
+
+class QualityEventTracker:
+    """Turns per-window flags into events on change, so sinks log conditions, not windows.
+
+    Short flickers are smoothed by requiring ``min_windows`` consecutive windows in the new state
+    before an event is emitted (default 1: every change).
+    """
+
+    def __init__(self, channel_names: list[str], *, min_windows: int = 1) -> None:
+        self.channel_names = list(channel_names)
+        self.min_windows = int(min_windows)
+        n = len(self.channel_names)
+        self._state = np.zeros(n, dtype=np.int64)  # reported flags per channel
+        self._pending = np.zeros((n, len(EVENT_FLAGS)), dtype=np.int64)  # windows in a new state
+
+    def update(self, t: np.ndarray, quality: np.ndarray) -> list[QualityEvent]:
+        """Events for windows at times ``t[n]`` with flags ``quality[n, ch]``, in time order."""
+        t = np.asarray(t, dtype=float)
+        q = np.asarray(quality, dtype=np.int64).reshape(len(t), len(self.channel_names))
+        events: list[QualityEvent] = []
+        if len(t) == 0:
+            return events
+        for c, name in enumerate(self.channel_names):
+            for b, bit in enumerate(EVENT_FLAGS):
+                on = (q[:, c] & bit) != 0
+                reported = bool(self._state[c] & bit)
+                if self.min_windows <= 1:
+                    prev = np.concatenate([[reported], on[:-1]])
+                    for i in np.flatnonzero(on != prev):
+                        events.append(QualityEvent(float(t[i]), name, FLAG_NAMES[bit], bool(on[i])))
+                    now = bool(on[-1])
+                else:
+                    now = reported
+                    run = self._pending[c, b]
+                    for i in range(len(on)):
+                        run = run + 1 if on[i] != now else 0
+                        if run >= self.min_windows:
+                            now = bool(on[i])
+                            events.append(QualityEvent(float(t[i]), name, FLAG_NAMES[bit], now))
+                            run = 0
+                    self._pending[c, b] = run
+                self._state[c] = (self._state[c] | bit) if now else (self._state[c] & ~bit)
+        events.sort(key=lambda e: e.t)
+        return events
+
+
+# --- per-window flags from raw samples (used by features.FeatureExtractor) ---------------------
+class RawQualityMonitor:
+    """Flat-line and clipping detection on the raw input, with the state that needs carrying.
+
+    Works on the raw samples taken at the analysis-rate positions (channels, hops, hop_n):
+    clipping plateaus and flat lines last many native samples, so they survive the down-sampling.
+    """
+
+    def __init__(self, n_channels: int, q: np.ndarray, flat_hops: int) -> None:
+        self.q = np.asarray(q, dtype=float)
+        self.flat_hops = int(flat_hops)
+        self._max = np.full(n_channels, -np.inf)
+        self._min = np.full(n_channels, np.inf)
+        self._prev = np.full(n_channels, np.nan)
+        self._flat_run = np.zeros(n_channels, dtype=np.int64)
+
+    def flags(self, raw: np.ndarray) -> np.ndarray:
+        """LEAD_OFF | SATURATION per hop for ``raw`` shaped (channels, hops, hop_n)."""
+        ch, n_hops, hop_n = raw.shape
+        flat_tol = self.q[:, None] / 2
+        rng = raw.max(axis=2) - raw.min(axis=2)
+        flat = rng <= flat_tol
+        # length of the flat run ending at each hop (carried across pushes)
+        k = np.arange(1, n_hops + 1)[None, :]
+        last_not = np.maximum.accumulate(np.where(~flat, k, 0), axis=1)
+        run = np.where(last_not == 0, self._flat_run[:, None] + k, k - last_not)
+        self._flat_run = run[:, -1].copy()
+        out = np.where(run >= self.flat_hops, LEAD_OFF, 0)
+
+        flat_raw = raw.reshape(ch, -1)
+        run_max = np.maximum.accumulate(np.concatenate([self._max[:, None], flat_raw], 1), 1)[:, 1:]
+        run_min = np.minimum.accumulate(np.concatenate([self._min[:, None], flat_raw], 1), 1)[:, 1:]
+        prev = np.concatenate([self._prev[:, None], flat_raw[:, :-1]], axis=1)
+        span = run_max - run_min
+        plateau = (
+            (flat_raw == prev)
+            & ((flat_raw >= run_max) | (flat_raw <= run_min))
+            & (span > 64 * self.q[:, None])
+        )
+        clipped = plateau.reshape(ch, n_hops, hop_n).sum(axis=2) >= 2
+        self._max, self._min = run_max[:, -1].copy(), run_min[:, -1].copy()
+        self._prev = flat_raw[:, -1].copy()
+        return out | np.where(clipped, SATURATION, 0)

@@ -1,0 +1,187 @@
+"""Feature extractor: chunk-, gain- and rate-invariance, and the features mean what they say."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import signal
+
+from emgwatch.block import Block
+from emgwatch.features import (
+    FEATURE_NAMES,
+    FeatureExtractor,
+    FeatureFrame,
+    extract_features,
+)
+from emgwatch.quality import WARMUP
+
+
+def emg_like(
+    duration_s: float, fs: float, *, seed: int = 0, bursts=((4.0, 6.0, 8.0),)
+) -> np.ndarray:
+    """Band-limited noise (30-180 Hz) at rest level 1 with bursts (start, end, amplitude)."""
+    rng = np.random.default_rng(seed)
+    n = int(round(duration_s * fs))
+    sos = signal.butter(4, (30.0, 180.0), "bandpass", fs=fs, output="sos")
+    x = signal.sosfiltfilt(sos, rng.normal(size=n))
+    x /= x.std()
+    t = np.arange(n) / fs
+    amp = np.ones(n)
+    for a, b, level in bursts:
+        amp[(t >= a) & (t < b)] = level
+    return x * amp
+
+
+def run_chunked(x: np.ndarray, fs: float, cuts: list[int], **kw) -> FeatureFrame:
+    fx = FeatureExtractor(fs, 1 if x.ndim == 1 else x.shape[1], **kw)
+    x2 = x[:, None] if x.ndim == 1 else x
+    edges = [0, *sorted(set(c for c in cuts if 0 < c < len(x2))), len(x2)]
+    frames = [
+        fx.push(Block(a / fs, fs, x2[a:b])) for a, b in zip(edges[:-1], edges[1:], strict=True)
+    ]
+    frames.append(fx.flush())
+    return FeatureFrame.concat(frames, x2.shape[1])
+
+
+def assert_same_frames(a: FeatureFrame, b: FeatureFrame) -> None:
+    assert len(a) == len(b)
+    np.testing.assert_array_equal(a.t, b.t)
+    np.testing.assert_array_equal(a.quality, b.quality)
+    np.testing.assert_allclose(a.X, b.X, rtol=1e-5, atol=1e-6, equal_nan=True)
+
+
+_SIGNAL = 512 + 3 * emg_like(14.0, 1000.0, seed=1, bursts=((4.0, 6.5, 9.0), (9.0, 9.6, 20.0)))
+_REFERENCE = extract_features(_SIGNAL, 1000.0, chunk_s=1e9)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(min_value=1, max_value=len(_SIGNAL) - 1), min_size=1, max_size=40))
+def test_chunking_does_not_change_features(cuts):
+    assert_same_frames(run_chunked(_SIGNAL, 1000.0, cuts), _REFERENCE)
+
+
+def test_tiny_live_chunks_give_the_same_features_as_one_block():
+    cuts = list(range(50, len(_SIGNAL), 50))  # 50 ms live blocks
+    assert_same_frames(run_chunked(_SIGNAL, 1000.0, cuts), _REFERENCE)
+
+
+@pytest.mark.parametrize("fs", [800.0, 1500.0])
+def test_chunking_invariance_holds_for_non_integer_rate_ratios(fs):
+    x = emg_like(6.0, fs, seed=2, bursts=((3.0, 4.0, 6.0),))
+    whole = extract_features(x, fs, chunk_s=1e9)
+    rng = np.random.default_rng(3)
+    cuts = list(rng.integers(1, len(x) - 1, size=30))
+    assert_same_frames(run_chunked(x, fs, cuts), whole)
+
+
+def test_hop_is_50_ms_and_times_are_window_ends():
+    F = _REFERENCE
+    assert F.names == FEATURE_NAMES
+    assert np.allclose(np.diff(F.t), 0.05)
+    assert F.t[-1] <= len(_SIGNAL) / 1000.0
+    assert F.X.shape == (len(F.t), 1, len(FEATURE_NAMES))
+
+
+@pytest.mark.parametrize("gain", [0.1, 10.0])
+def test_gain_does_not_change_features(gain):
+    x = emg_like(14.0, 1000.0, seed=4, bursts=((5.0, 8.0, 10.0),))
+    a = extract_features(x, 1000.0, sensor="raw")
+    b = extract_features(gain * x, 1000.0, sensor="raw")
+    np.testing.assert_allclose(a.X, b.X, rtol=1e-4, atol=1e-3, equal_nan=True)
+
+
+def test_quantised_adc_counts_at_1x_and_10x_gain_give_close_levels():
+    s = emg_like(14.0, 1000.0, seed=5, bursts=((5.0, 8.0, 10.0),))
+    lo = extract_features(np.round(512 + 3 * s), 1000.0, sensor="raw")
+    hi = extract_features(np.round(512 + 30 * s), 1000.0, sensor="raw")
+    i = lo.feature("env_db_1")[:, 0]
+    j = hi.feature("env_db_1")[:, 0]
+    ok = np.isfinite(i) & np.isfinite(j)
+    assert np.median(np.abs(i[ok] - j[ok])) < 0.5
+
+
+def test_quantised_signal_below_one_lsb_gives_finite_levels():
+    s = emg_like(14.0, 1000.0, seed=5, bursts=((5.0, 8.0, 40.0),))
+    F = extract_features(np.round(512 + 0.2 * s), 1000.0, sensor="raw")
+    env = F.feature("env_db_0p1")[:, 0]
+    late = F.t > 3
+    assert np.isfinite(env[late]).all()
+    assert env[(F.t > 5.5) & (F.t < 7.5)].min() > 9  # the burst still stands out
+
+
+@pytest.mark.slow
+def test_sampling_rate_does_not_change_features():
+    fs_hi = 4000.0
+    x = emg_like(20.0, fs_hi, seed=6, bursts=((8.0, 12.0, 10.0),))
+    frames = {}
+    for fs in (500.0, 1000.0, 2000.0, 4000.0):
+        frames[fs] = extract_features(x[:: int(fs_hi / fs)], fs, sensor="raw", mains_hz=50.0)
+    ref = frames[1000.0]
+    n = min(len(f) for f in frames.values())
+    sel = slice(int(4 / 0.05), n)  # after warm-up
+    for fs, F in frames.items():
+        for name, tol in [
+            ("env_db_1", 0.5),
+            ("env_db_0p1", 1.0),
+            ("zc_hz", 10.0),
+            ("mnf_hz", 4.0),
+            ("mdf_hz", 6.0),
+            ("rms_db", 0.7),
+        ]:
+            a = F.feature(name)[sel, 0]
+            b = ref.feature(name)[sel, 0]
+            assert np.nanmedian(np.abs(a - b)) < tol, (fs, name)
+        np.testing.assert_array_equal(
+            F.feature("active")[sel, 0][::10], ref.feature("active")[sel, 0][::10]
+        )
+
+
+def test_rest_level_is_near_zero_db_and_bursts_stand_out():
+    F = _REFERENCE
+    env = F.feature("env_db_1")[:, 0]
+    rest = (F.t > 2.5) & (F.t < 3.9)
+    burst = (F.t > 5.2) & (F.t < 6.4)
+    assert abs(np.median(env[rest])) < 2
+    assert np.median(env[burst]) > 15
+
+
+def test_active_period_context_counts_duration_and_pause():
+    F = _REFERENCE
+    act = F.feature("active")[:, 0]
+    dur = F.feature("active_s")[:, 0]
+    i = np.flatnonzero((F.t > 6.3) & (F.t < 6.45))[0]
+    assert act[i] == 1 and 2.0 < dur[i] < 2.6
+    j = np.flatnonzero(F.t > 9.3)[0]  # second burst: pause before it was ~2.5 s
+    assert act[j] == 1
+    assert 1.8 < F.feature("since_active_s")[j, 0] < 3.0
+    assert F.feature("bursts_60s")[j, 0] == 2
+    assert F.feature("onset_rise_db")[j, 0] > 10  # abrupt
+
+
+def test_first_seconds_are_marked_warmup():
+    F = _REFERENCE
+    assert (F.quality[F.t < 1.0, 0] & WARMUP).all()
+
+
+def test_baseline_does_not_follow_a_long_contraction_up():
+    fs = 500.0
+    x = emg_like(200.0, fs, seed=7, bursts=((60.0, 180.0, 10.0),))
+    F = extract_features(x, fs, sensor="raw")
+    env = F.feature("env_db_1")[:, 0]
+    assert np.median(env[(F.t > 170) & (F.t < 179)]) > 17
+    assert F.feature("active_s")[np.flatnonzero(F.t > 179)[0], 0] > 115
+
+
+def test_clonus_bursts_give_rhythm_near_their_rate():
+    fs = 1000.0
+    x = emg_like(12.0, fs, seed=8, bursts=())
+    t = np.arange(len(x)) / fs
+    bursts = (np.sin(2 * np.pi * 6.0 * t) > 0.3) & (t > 5)
+    F = extract_features(x * np.where(bursts, 10.0, 1.0), fs, sensor="raw")
+    late = F.t > 8
+    assert np.median(F.feature("rhythm_strength")[late, 0]) > 0.5
+    assert abs(np.median(F.feature("rhythm_hz")[late, 0]) - 6.0) < 1.0
+    early = (F.t > 2.5) & (F.t < 4.5)
+    assert np.median(F.feature("rhythm_strength")[early, 0]) < 0.3
