@@ -6,6 +6,12 @@ more than a real night), and reports CPU time per second of signal = share of on
 fsync waits are I/O, not CPU; wall time is shown too.
 
     .venv/bin/python benchmarks/bench_record.py --seconds 1800 --channels 2
+
+With ``--night HOURS --out DIR`` it instead records a generated night the way ``emgwatch run``
+would (synth stream -> Detector -> episode log + EDF+ recorder, at full speed) and times
+``emgwatch report SESSION`` on it:
+
+    .venv/bin/python benchmarks/bench_record.py --night 8 --out /tmp/night8
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import argparse
 import logging
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -35,8 +41,14 @@ def main() -> None:
     ap.add_argument("--fs", type=float, default=1000.0)
     ap.add_argument("--block", type=int, default=20, help="samples per block")
     ap.add_argument("--no-fsync", action="store_true")
+    ap.add_argument("--night", type=float, metavar="HOURS", help="record a generated night instead")
+    ap.add_argument("--out", metavar="DIR", default="night-session", help="where --night writes")
+    ap.add_argument("--seed", type=int, default=11)
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.night:
+        record_night(args.night, Path(args.out), args.channels, args.fs, args.seed)
+        return
 
     fs, n_ch, blk = args.fs, args.channels, args.block
     rng = np.random.default_rng(0)
@@ -93,6 +105,61 @@ def main() -> None:
     print(f"CPU {cpu:.2f} s, wall {wall:.2f} s -> {100 * per_s:.3f} % of one core in real time")
     print(
         f"EDF+ bytes: {size} = {size / args.seconds:.0f} B/s -> {size / args.seconds * 8 * 3600 / 1e6:.0f} MB per 8-h night"
+    )
+
+
+def record_night(hours: float, out: Path, n_ch: int, fs: float, seed: int) -> None:
+    """A live session at full speed: what a night with the sensor on leaves behind."""
+    from emgwatch.detector import Detector
+    from emgwatch.report import make_report, night_from_session
+    from emgwatch.synth import stream
+
+    s = stream("night", hours * 3600.0, fs, seed, channels=n_ch)
+    out.mkdir(parents=True, exist_ok=True)
+    db = out / "episodes.sqlite"
+    elog = EpisodeLog(db)
+    det = Detector(s.fs, s.channel_names, context="sleep")
+    sid = elog.open_session("sim-night", s.start_time, "sleep", det.model_version)
+    rec = EdfRecorder(
+        out / "recordings",
+        s.fs,
+        s.channel_names,
+        s.start_time,
+        units=s.units,
+        sensor=s.sensor,
+        on_file=elog.add_recording,
+    )
+    t_det = t_sinks = 0.0
+    t_all = time.perf_counter()
+    i = 0
+    for chunk in s.chunks(int(s.fs)):  # 1-s blocks
+        block = Block(i / s.fs, s.fs, chunk)
+        i += len(chunk)
+        t = time.perf_counter()
+        events = det.push(block)
+        t_det += time.perf_counter() - t
+        t = time.perf_counter()
+        rec.write(block)
+        for ev in events:
+            elog.handle(ev)
+            rec.handle(ev)
+        t_sinks += time.perf_counter() - t
+    for ev in det.flush():
+        elog.handle(ev)
+        rec.handle(ev)
+    rec.close()
+    elog.close_session(s.start_time + timedelta(seconds=i / s.fs))
+    elog.close()
+    print(
+        f"session {sid}: {hours:g} h x {len(s.channel_names)} ch recorded in "
+        f"{time.perf_counter() - t_all:.0f} s (detector {t_det:.0f} s, log+recorder {t_sinks:.1f} s); "
+        f"{len(s.truth.episodes)} true episodes; files {[p.name for p in rec.files]}"
+    )
+    t = time.perf_counter()
+    night = night_from_session(db, sid)
+    html, js = make_report(night, out / "report.html")
+    print(
+        f"report of session {sid}: {len(night.episodes)} episodes, {time.perf_counter() - t:.1f} s -> {html}, {js}"
     )
 
 

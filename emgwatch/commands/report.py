@@ -1,16 +1,70 @@
+"""`emgwatch report SESSION|FILE`: the morning report as self-contained HTML plus a JSON summary."""
+
 from __future__ import annotations
 
 import argparse
+import sys
+import time
+from pathlib import Path
 
-from emgwatch.commands import not_available
 from emgwatch.config import Config
+from emgwatch.domain import CONTEXTS
+from emgwatch.errors import UsageError
 
-HELP = "report (not available yet: overnight record, issue 9)"
+HELP = "HTML report of a night (timeline, counts, PLM index, zoomed episodes, signal quality)"
+DESCRIPTION = """\
+Make a self-contained HTML report of a night and a JSON summary beside it.
+
+SOURCE is either a session id from the episode log (see 'emgwatch episodes sessions'; its raw
+EDF+ recording is used for the plots) or a recording file (CSV or EDF), on which detection is
+run first.
+
+  emgwatch report 12 -o night.html          writes night.html and night.json
+  emgwatch report night.edf --context sleep
+
+emgwatch is a monitoring aid, not a medical device; the report is not a diagnosis.
+"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    pass
+    p.add_argument("source", metavar="SESSION|FILE", help="session id or recording file")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="HTML file (default: <source>-report.html)"
+    )
+    p.add_argument("--db", metavar="PATH", help="episode log for SESSION (default: from config)")
+    p.add_argument(
+        "--context",
+        choices=CONTEXTS,
+        default=None,
+        help="detection context for a FILE (default: detection.context from config)",
+    )
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
-    raise not_available("report", "overnight record, issue 9")
+    from emgwatch.report import make_report, night_from_recording, night_from_session
+
+    t0 = time.perf_counter()
+    path = Path(args.source)
+    if path.exists():
+        model = None
+        if cfg.detection.model:
+            from emgwatch.model import load_model
+
+            model = load_model(cfg.detection.model)
+        night = night_from_recording(
+            path, context=args.context or cfg.detection.context, model=model
+        )
+        default = Path(f"{path.stem}-report.html")
+    elif args.source.isdigit():
+        db = Path(args.db) if args.db else cfg.database_path
+        night = night_from_session(db, int(args.source))
+        default = Path(f"session-{args.source}-report.html")
+    else:
+        raise UsageError(f"{args.source}: no such file, and not a session id (a number)")
+    out_html, out_json = make_report(night, Path(args.output) if args.output else default)
+    print(
+        f"{out_html} ({len(night.episodes)} episodes, {night.duration_s / 3600:.1f} h) and {out_json} "
+        f"written in {time.perf_counter() - t0:.1f} s",
+        file=sys.stderr,
+    )
+    return 0

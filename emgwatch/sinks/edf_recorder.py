@@ -48,7 +48,7 @@ PHYSICAL_RANGES: dict[str, tuple[float, float]] = {
     "unknown": (float(DIGITAL_MIN), float(DIGITAL_MAX)),
 }
 DIGITAL_RANGES: dict[str, tuple[int, int]] = {"adc": (0, ADC_MAX)}
-EDF_DIMENSIONS = {"adc": "", "uV": "uV", "mV": "mV", "V": "V", "unknown": ""}
+EDF_DIMENSIONS = {"adc": "adc", "uV": "uV", "mV": "mV", "V": "V", "unknown": ""}
 ANNOTATION_BYTES = 128  # per data record: time-keeping TAL + ~2 short annotations per second
 ANNOTATION_LABEL = "EDF Annotations"
 MAX_PADDED_GAP_S = 10.0  # longer gaps start a new file instead of writing filler samples
@@ -111,6 +111,7 @@ class EdfRecorder:
         flush_s: float = 1.0,
         fsync: bool = True,
         prefix: str = "emgwatch",
+        sensor: str = "unknown",
         on_file: Callable[[Path, float], Any] | None = None,
     ) -> None:
         if units not in PHYSICAL_RANGES and physical_range is None:
@@ -121,6 +122,7 @@ class EdfRecorder:
         self.start_time = start_time if start_time.tzinfo else start_time.replace(tzinfo=UTC)
         self.units = units
         self.prefix = prefix
+        self.sensor = sensor  # "raw" | "envelope" | "unknown": stored in the transducer field
         self.fsync = fsync
         self.on_file = on_file
         self.record_s = record_duration_for(self.fs)
@@ -356,7 +358,8 @@ class EdfRecorder:
         sig_pmax = [pmax] * n_ch + [1]
         spr = [self.spr] * n_ch + [ANNOTATION_BYTES // 2]
         h += [_field(x, 16) for x in labels]
-        h += [_field("surface EMG" if i < n_ch else "", 80) for i in range(n_ch + 1)]
+        transducer = "surface EMG" + (f" {self.sensor}" if self.sensor != "unknown" else "")
+        h += [_field(transducer if i < n_ch else "", 80) for i in range(n_ch + 1)]
         h += [_field(dim if i < n_ch else "", 8) for i in range(n_ch + 1)]
         h += [_field(_num(x), 8) for x in sig_pmin]
         h += [_field(_num(x), 8) for x in sig_pmax]
