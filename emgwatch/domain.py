@@ -44,3 +44,8 @@ CLONUS_BAND_HZ = (3.0, 8.0)
 
 # --- PLM index interpretation (DOMAIN.md) --------------------------------------------------
 PLM_INDEX_ELEVATED_PER_H = 15.0  # movements in series per hour above which adults count as elevated
+
+# --- readers ---------------------------------------------------------------------------------
+# A signal sampled slower than this cannot be EMG nor its envelope (e.g. SpO2 or position in a
+# polysomnography EDF); recording readers skip such signals.
+FS_READABLE_MIN_HZ = 50.0

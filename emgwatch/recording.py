@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import logging
+import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +19,7 @@ import edfio
 import numpy as np
 
 from emgwatch.block import Block
-from emgwatch.domain import ADC_MAX
+from emgwatch.domain import ADC_MAX, FS_READABLE_MIN_HZ
 from emgwatch.errors import InputError, UsageError
 
 
@@ -229,12 +231,13 @@ def _pick_channel(path: Path, names: list[str], channel: str | int | None) -> in
 # --- CSV -----------------------------------------------------------------------------------------
 
 
+_NUMBER = re.compile(
+    r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|nan(?:\(\w*\))?|inf(?:inity)?)", re.IGNORECASE
+)  # what np.fromstring accepts as one number
+
+
 def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
+    return _NUMBER.fullmatch(token) is not None
 
 
 def _delimiter_of(line: str) -> str | None:
@@ -252,6 +255,8 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     raw = path.read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    if b"\r" in raw[:65536] and b"\n" not in raw[:65536]:
+        raw = raw.replace(b"\r", b"\n")  # classic Mac line ends
     if not raw[:65536].strip() and not raw.strip():
         raise InputError(path, None, "file is empty")
 
@@ -433,31 +438,36 @@ def _parse_body(
         if blank_idx.size:
             blanks.append(blank_idx + line_base)
         rows_here = int(np.count_nonzero(nonblank))
+        if rows_here == 0:
+            line_base += line_start.size
+            start = stop
+            continue
 
-        text = chunk
-        if b"\r" in text:
-            text = text.replace(b"\r", b"")
-        if b'"' in text or b"'" in text:
-            text = text.replace(b'"', b"").replace(b"'", b"")
-        if decimal_comma:
-            text = text.replace(b",", b".")
+        clean = _clean_text(chunk, decimal_comma)
+        text = clean
         if delim is not None:
             db = delim.encode()
             if has_empty:
                 text = _fill_empty_cells(text, db)
             if delim != "\t":
                 text = text.replace(db, b" ")
-        try:
-            vals = np.fromstring(text, sep=" ")
-            ok = vals.size == rows_here * n_cols
-        except ValueError:
-            ok = False
-        if not ok:
-            _raise_first_bad_cell(path, chunk, first_line + line_base, delim, n_cols, decimal_comma)
+        vals = _numbers(text, rows_here * n_cols)
+        if vals is None and delim is not None:
+            # Rare: cells holding only blanks. Costlier, so only tried when the fast parse fails.
+            db = re.escape(delim.encode())
+            pad = b"[ ]*" if delim == "\t" else b"[ \t]*"
+            first_cell = re.compile(b"(^|\n)" + pad + b"(?=" + db + b")")
+            next_cell = re.compile(b"(" + db + b")" + pad + b"(?=" + db + b"|\n|\\Z)")
+            text = next_cell.sub(b"\\1nan", first_cell.sub(b"\\1nan", clean))
+            if delim != "\t":
+                text = text.replace(delim.encode(), b" ")
+            vals = _numbers(text, rows_here * n_cols)
+        if vals is None:
+            _raise_first_bad_cell(path, chunk, clean, first_line + line_base, delim, n_cols)
             raise InputError(
                 path,
-                f"line {first_line + line_base}",
-                "could not parse numbers in this part of the file",
+                f"lines {first_line + line_base}-{first_line + line_base + line_start.size - 1}",
+                "could not parse the numbers here",
             )
         pieces.append(vals)
         n_rows += rows_here
@@ -547,22 +557,46 @@ def _fill_empty_cells(text: bytes, db: bytes) -> bytes:
     return text
 
 
+def _numbers(text: bytes, expected: int) -> np.ndarray | None:
+    """One C-speed parse of whitespace-separated numbers; None unless exactly ``expected``."""
+    try:
+        vals = np.fromstring(text, sep=" ")
+    except ValueError:
+        return None
+    if vals.size == 1 and vals[0] == -1 and not text.strip():
+        vals = vals[:0]  # numpy answers [-1.] for blank text
+    return vals if vals.size == expected else None
+
+
+def _clean_text(chunk: bytes, decimal_comma: bool) -> bytes:
+    """What the number parser sees: quotes dropped, CR as blank, decimal commas as points."""
+    if b"\r" in chunk:
+        chunk = chunk.replace(b"\r", b" ")
+    if b'"' in chunk or b"'" in chunk:
+        chunk = chunk.replace(b'"', b"").replace(b"'", b"")
+    if decimal_comma:
+        chunk = chunk.replace(b",", b".")
+    return chunk
+
+
 def _raise_first_bad_cell(
-    path: Path, chunk: bytes, first_line: int, delim: str | None, n_cols: int, decimal_comma: bool
+    path: Path, chunk: bytes, clean: bytes, first_line: int, delim: str | None, n_cols: int
 ) -> None:
     """The slow path, run only after the fast parse failed: name the line and the cell."""
-    for k, line in enumerate(chunk.split(b"\n")):
-        text = line.decode("utf-8", errors="replace").strip()
-        if not text:
-            continue
-        cells = _cells(text, delim)
+    raw_lines = chunk.split(b"\n")
+    for k, line in enumerate(clean.split(b"\n")):
+        if not any(b > 32 for b in raw_lines[k]):
+            continue  # blank in the file, so skipped by the fast path too
+        text = line.decode("utf-8", errors="replace")
+        cells = [c.strip() for c in text.split(delim)] if delim else text.split()
+        where = f"line {first_line + k}"
+        if len(cells) != n_cols:
+            shown = text.strip()[:60]
+            raise InputError(path, where, f"expected {n_cols} columns, got {len(cells)}: '{shown}'")
         for cell in cells:
-            c = cell.replace(",", ".") if decimal_comma else cell
-            if c and not _is_number(c):
+            if (cell or delim is None) and not _NUMBER.fullmatch(cell):
                 raise InputError(
-                    path,
-                    f"line {first_line + k}",
-                    f"expected {n_cols} numeric columns, got '{cell[:40]}'",
+                    path, where, f"expected {n_cols} numeric columns, got '{cell[:40]}'"
                 )
 
 
@@ -863,56 +897,71 @@ def _check_edf_header(path: Path) -> None:
 
 def _read_edf(path: Path, *, fs: float | None, channel: str | int | None) -> Recording:
     _check_edf_header(path)
-    try:
-        edf = edfio.read_edf(path, lazy_load_data=True)
-        signals = list(edf.signals)
-    except InputError:
-        raise
-    except Exception as e:  # the library's many ways of saying "corrupt"
-        raise InputError(path, None, f"not a readable EDF file: {e}") from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            rec = _read_edf_checked(path, fs=fs, channel=channel)
+        except InputError:
+            raise
+        except Exception as e:  # the library's many ways of saying "corrupt"
+            raise InputError(path, None, f"not a readable EDF file: {e}") from None
+    for w in caught:
+        log.warning("%s: %s", path, w.message)
+    return rec
+
+
+def _read_edf_checked(path: Path, *, fs: float | None, channel: str | int | None) -> Recording:
+    edf = edfio.read_edf(path, lazy_load_data=True)
+    signals = list(edf.signals)
     if not signals:
         raise InputError(path, None, "EDF file has no signal channel (only annotations)")
     labels = [s.label.strip() for s in signals]
+    rates = [float(s.sampling_frequency) for s in signals]
     pick = _pick_channel(path, labels, channel)
     if pick is not None:
         chosen = [pick]
+        if not rates[pick] >= FS_READABLE_MIN_HZ:
+            raise InputError(
+                path, None, f"channel '{labels[pick]}' is sampled at {rates[pick]:g} Hz: not EMG"
+            )
     else:
-        usable = [
-            i
-            for i, s in enumerate(signals)
-            if s.sampling_frequency > 0 and s.samples_per_data_record > 0
-        ]
+        usable = [i for i, r in enumerate(rates) if r >= FS_READABLE_MIN_HZ]
         if not usable:
-            raise InputError(path, None, "EDF file has no channel with a usable sampling rate")
+            raise InputError(
+                path,
+                None,
+                f"EDF file has no usable channel: none sampled at {FS_READABLE_MIN_HZ:g} Hz or "
+                f"more ({', '.join(f'{n} {r:g} Hz' for n, r in zip(labels, rates, strict=True))})",
+            )
         emg = [i for i in usable if "emg" in labels[i].lower()]
         pool = emg or usable
-        top = max(signals[i].sampling_frequency for i in pool)
-        chosen = [i for i in pool if signals[i].sampling_frequency == top]
+        top = max(rates[i] for i in pool)
+        chosen = [i for i in pool if rates[i] == top]
         skipped = [labels[i] for i in range(len(signals)) if i not in chosen]
         if skipped:
             log.info(
                 "%s: kept %s at %g Hz; skipped %s", path, [labels[i] for i in chosen], top, skipped
             )
-    rate = float(signals[chosen[0]].sampling_frequency)
+    rate = rates[chosen[0]]
     if fs is not None and abs(fs - rate) > _TIMING_TOLERANCE * rate:
         raise InputError(path, None, f"--fs {fs:g} Hz disagrees with the EDF header ({rate:g} Hz)")
-    if not edf.reserved.startswith("EDF+D") or edf.is_continuous:
-        pass
-    else:
-        raise InputError(path, None, "discontinuous EDF+D recordings are not supported")
-    try:
-        data = np.column_stack([np.asarray(signals[i].data, dtype=np.float64) for i in chosen])
-    except Exception as e:
-        raise InputError(path, None, f"cannot read samples: {e}") from None
+    if edf.reserved.startswith("EDF+D") and not edf.is_continuous:
+        raise InputError(
+            path, "byte 192", "discontinuous EDF+D recording: samples would shift in time"
+        )
+    data = np.column_stack([np.asarray(signals[i].data, dtype=np.float64) for i in chosen])
     units = _common_units(path, [_edf_units(signals[i].physical_dimension) for i in chosen], data)
     sensors = {
         s for s in ("envelope", "raw") for i in chosen if s in signals[i].transducer_type.lower()
     }
     sensor = sensors.pop() if len(sensors) == 1 else "unknown"
-    chan_names = [labels[i] for i in chosen]
     by_length = sorted(labels, key=len, reverse=True)
+    try:
+        edf_annotations = list(edf.annotations)
+    except Exception as e:
+        raise InputError(path, None, f"EDF+ annotations are unreadable: {e}") from None
     annotations = []
-    for a in edf.annotations:
+    for a in edf_annotations:
         text = a.text.strip()
         if not text:
             continue
@@ -922,7 +971,6 @@ def _read_edf(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
                 text, ch = text[: -len(name) - 1].rstrip(), name
                 break
         annotations.append(Annotation(float(a.onset), float(a.duration or 0.0), text, ch))
-    start_time = None
     try:
         start_time = edf.startdatetime
     except Exception:  # anonymised start date ("X") in EDF+
@@ -930,7 +978,7 @@ def _read_edf(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     return Recording(
         data=data,
         fs=rate,
-        channel_names=chan_names,
+        channel_names=[labels[i] for i in chosen],
         annotations=annotations,
         units=units,
         sensor=sensor,

@@ -371,3 +371,111 @@ def test_corrupt_edf_header_field_is_reported(tmp_path):
     (tmp_path / "b.edf").write_bytes(b"hello" * 100)
     with pytest.raises(InputError, match="byte 0: not an EDF file"):
         read_recording(tmp_path / "b.edf")
+
+
+# --- property tests of the CSV parser --------------------------------------------------------------
+
+from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_cell = st.floats(allow_nan=True, allow_infinity=True, width=64)
+
+
+@st.composite
+def _tables(draw):
+    n_cols = draw(st.integers(1, 5))
+    n_rows = draw(st.integers(1, 30))
+    values = np.array(draw(st.lists(_cell, min_size=n_rows * n_cols, max_size=n_rows * n_cols)))
+    delim = draw(st.sampled_from([",", ";", "\t", " ", ", "]))
+    header = draw(st.booleans())
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    final_newline = draw(st.booleans())
+    return values.reshape(n_rows, n_cols), delim, header, newline, final_newline
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(_tables())
+def test_any_valid_table_parses_exactly(tmp_path, table):
+    values, delim, header, newline, final_newline = table
+    n_rows, n_cols = values.shape
+    if not header and n_cols >= 2 and n_rows >= 3:
+        d = np.diff(values[:, 0])
+        # a steadily increasing first column is (rightly) taken for time: not this test's case
+        assume(not (np.all(np.isfinite(d)) and np.all(d > 0)))
+    lines = [delim.join(repr(float(v)) for v in row) for row in values]
+    if header:
+        lines.insert(0, delim.join(f"c{i}x" for i in range(n_cols)))
+    text = newline.join(lines) + (newline if final_newline else "")
+    p = tmp_path / "t.csv"
+    p.write_bytes(text.encode())
+    rec = read_recording(p, fs=100.0)
+    assert rec.data.shape == values.shape
+    np.testing.assert_array_equal(rec.data, values)
+    if header:
+        assert rec.channel_names == [f"c{i}x" for i in range(n_cols)]
+
+
+_csvish = st.text(alphabet="0123456789.,;-+eE\n\r\t nasfiNTx\"'#", max_size=200)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.one_of(_csvish, st.binary(max_size=200).map(lambda b: b.decode("latin-1"))))
+def test_garbage_never_raises_anything_but_input_error(tmp_path, text):
+    p = tmp_path / "g.csv"
+    p.write_bytes(text.encode("utf-8", errors="surrogateescape"))
+    for kw in ({}, {"fs": 250.0}, {"fs": 250.0, "channel": 2}):
+        try:
+            rec = read_recording(p, **kw)
+        except InputError as e:
+            assert "\n" not in str(e)
+        else:
+            assert rec.data.ndim == 2 and rec.fs > 0 and len(rec.channel_names) == rec.n_channels
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.binary(max_size=600))
+def test_garbage_edf_never_raises_anything_but_input_error(tmp_path, blob):
+    p = tmp_path / "g.edf"
+    p.write_bytes(b"0       " + blob)
+    try:
+        read_recording(p)
+    except InputError as e:
+        assert "\n" not in str(e)
+
+
+@pytest.fixture(scope="module")
+def _valid_edf_bytes(tmp_path_factory):
+    p = tmp_path_factory.mktemp("edf") / "v.edf"
+    write_recording(p, _rec(n=2000, annotations=[Annotation(0.5, 0.2, "spasm", "ch1")]))
+    return p.read_bytes()
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), min_size=1, max_size=6),
+    st.one_of(st.none(), st.integers(0, 9000)),
+)
+def test_corrupted_edf_never_raises_anything_but_input_error(
+    tmp_path, _valid_edf_bytes, edits, cut
+):
+    b = bytearray(_valid_edf_bytes)
+    for pos, value in edits:
+        b[pos % 1024 if pos < 5000 else pos % len(b)] = value  # headers get most of the damage
+    if cut is not None:
+        b = b[:cut]
+    p = tmp_path / "c.edf"
+    p.write_bytes(bytes(b))
+    try:
+        rec = read_recording(p)
+    except InputError as e:
+        assert "\n" not in str(e)
+    else:
+        assert rec.data.ndim == 2 and rec.fs > 0
