@@ -42,6 +42,7 @@ emgwatch is a monitoring aid, not a medical device.
 DEMO_RATES_PER_H = {"spasm": 180.0, "cramp": 40.0, "clonus": 60.0}
 DEMO_SEED = 7  # with 'daily' and these rates: spasm, clonus, a posture change, clonus, spasm
 DEMO_DEVICE_ID = "demo"
+DEMO_PLAN_S = 60.0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -212,8 +213,10 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     with tempfile.TemporaryDirectory(prefix="emgwatch-demo-") as tmp:
         work = Path(tmp)
         rates = {} if args.natural_rates else _demo_rates(args.scenario)
+        # Plan at least DEMO_PLAN_S so the first minute is the same whatever --duration says.
+        planned_s = max(args.duration, DEMO_PLAN_S)
         source = SimulatedSource(
-            args.scenario, args.duration, cfg.device.fs_hz, args.seed, speed=args.speed, **rates
+            args.scenario, planned_s, cfg.device.fs_hz, args.seed, speed=args.speed, **rates
         )
         broker = None if args.broker else PrivateBroker(work)
         url = args.broker or broker.url
