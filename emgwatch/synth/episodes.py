@@ -214,7 +214,7 @@ def clonus(rng: Rng, site: Site, with_stretch: bool | None = None, **extra) -> G
     n = int((times[-1] + 0.4) * ENV_FS) + 1
     t = np.arange(n) / ENV_FS
     level = loguniform(rng, 0.08, 0.8)
-    width = rng.uniform(0.15, 0.3) / f0  # burst sd: bursts fill 35-70 % of the period
+    width = rng.uniform(0.07, 0.14) / f0  # burst sd: bursts fill roughly 30-60 % of the period
     amps = level * rng.lognormal(0, rng.uniform(0.1, 0.35), len(times))
     trend = rng.integers(3)
     if trend == 1:
@@ -249,7 +249,7 @@ def plm(
     typical_s = typical_s if typical_s is not None else rng.uniform(1.2, 4.0)
     dur = float(
         np.clip(
-            typical_s * rng.lognormal(0, 0.35), PLM_MIN_DURATION_S + 0.2, PLM_MAX_DURATION_S - 0.5
+            typical_s * rng.lognormal(0, 0.35), PLM_MIN_DURATION_S + 0.3, PLM_MAX_DURATION_S - 0.5
         )
     )
     n = int(dur * ENV_FS)

@@ -95,15 +95,29 @@ def taper(rng: np.random.Generator, env: np.ndarray, rise_s: float, fall_s: floa
     return out
 
 
-def bandpass_sos(fs: float, peak_hz: float, width_ratio: float, order: int) -> np.ndarray:
-    """Band-pass whose power peaks near ``peak_hz``, normalised to unit output variance for
-    unit white input (so activation curves alone set the EMG level)."""
-    hi_cap = min(0.45 * fs, 480.0)
-    lo = peak_hz / np.sqrt(width_ratio)
-    hi = min(peak_hz * np.sqrt(width_ratio), hi_cap)
-    lo = min(max(lo, 8.0), 0.6 * hi)
-    sos = sps.butter(order, [lo, hi], btype="bandpass", fs=fs, output="sos")
-    return _unit_variance(sos, fs)
+def bandpass_sos(
+    fs: float, peak_hz: float, width_ratio: float, order: int, tissue_ratio: float = 3.0
+) -> np.ndarray:
+    """Resonant band-pass(es) whose power peaks at ``peak_hz`` (geometric band centre), with a
+    broad (``width_ratio`` = high/low corner) skirt like the classic sEMG spectrum; ``order`` 2
+    cascades a second, wider section for steeper skirts. Normalised to unit output variance for
+    unit white input, so activation curves alone set the EMG level."""
+    # corners are placed in the bilinear transform's pre-warped frequency axis, so the digital
+    # peak stays at peak_hz even close to Nyquist (fs = 500 Hz)
+    warp = np.tan(np.pi * peak_hz / fs)
+    cap = np.tan(np.pi * min(0.45 * fs, 480.0) / fs)
+    sections = []
+    for k in range(order):
+        r = width_ratio * (1.0 + 1.5 * k)
+        w_hi = min(warp * np.sqrt(r), cap)
+        w_lo = warp * warp / w_hi  # keep the centre on the peak when the top is capped
+        lo, hi = (fs / np.pi * np.arctan(w) for w in (w_lo, w_hi))
+        sections.append(sps.butter(1, [lo, hi], btype="bandpass", fs=fs, output="sos"))
+    # volume conduction through tissue low-passes the signal: the spectrum above the peak falls
+    # steeply whatever the sampling rate, so median frequencies stay near 60-140 Hz
+    tissue_hz = min(peak_hz * tissue_ratio, 0.45 * fs)
+    sections.append(sps.butter(2, tissue_hz, btype="lowpass", fs=fs, output="sos"))
+    return _unit_variance(np.vstack(sections), fs)
 
 
 def lowpass_sos(fs: float, cutoff_hz: float, order: int = 1) -> np.ndarray:
@@ -129,6 +143,7 @@ class ChannelModel:
     fatigue_shift: float  # peak of the "fatigued/deep" carrier relative to peak_hz
     width_ratio: float
     order: int
+    tissue_ratio: float  # tissue low-pass corner relative to the peak
     sparsity: float  # probability of a MUAP impulse per sample at rest (1.0: Gaussian model)
     floor_uv: float  # electrode/amplifier noise RMS, µV
     floor_colour: float  # 0 white .. 1 strongly low-frequency
@@ -138,8 +153,10 @@ class ChannelModel:
     crosstalk: float  # fraction of other channels' activity picked up
 
     def carrier_sos(self, fs: float) -> tuple[np.ndarray, np.ndarray]:
-        a = bandpass_sos(fs, self.peak_hz, self.width_ratio, self.order)
-        b = bandpass_sos(fs, self.peak_hz * self.fatigue_shift, self.width_ratio, self.order)
+        a = bandpass_sos(fs, self.peak_hz, self.width_ratio, self.order, self.tissue_ratio)
+        b = bandpass_sos(
+            fs, self.peak_hz * self.fatigue_shift, self.width_ratio, self.order, self.tissue_ratio
+        )
         return a, b
 
 
@@ -147,16 +164,17 @@ def draw_channel(rng: np.random.Generator) -> ChannelModel:
     quality = float(rng.uniform(0.15, 1.0))
     return ChannelModel(
         mvc_uv=loguniform(rng, 80.0, 1200.0),
-        peak_hz=float(rng.uniform(62.0, 118.0)),
+        peak_hz=float(rng.uniform(64.0, 118.0)),
         fatigue_shift=float(rng.uniform(0.65, 0.9)),
-        width_ratio=float(rng.uniform(2.5, 9.0)),
+        width_ratio=float(rng.uniform(2.5, 6.5)),
         order=int(rng.integers(1, 3)),
+        tissue_ratio=float(rng.uniform(2.0, 3.5)),
         sparsity=1.0 if rng.random() < 0.35 else loguniform(rng, 0.005, 0.15),
         floor_uv=loguniform(rng, 0.4, 4.0) / np.sqrt(quality),
         floor_colour=float(rng.uniform(0.0, 0.7)),
         floor_corner_hz=loguniform(rng, 1.0, 40.0),
         quality=quality,
-        base_mix=float(rng.uniform(0.0, 0.3)),
+        base_mix=float(rng.uniform(0.0, 0.2)),
         crosstalk=float(rng.uniform(0.0, 0.08)),
     )
 

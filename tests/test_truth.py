@@ -1,0 +1,79 @@
+import json
+
+import pytest
+
+from emgwatch.errors import InputError
+from emgwatch.truth import Truth, TruthArtifact, TruthEpisode, load_truth, save_truth
+
+
+def _truth() -> Truth:
+    return Truth(
+        scenario="night",
+        seed=3,
+        fs=1000.0,
+        duration_s=60.0,
+        channels=["ch1", "ch2"],
+        sensor="raw",
+        gain=2.0,
+        mains_hz=50.0,
+        episodes=[
+            TruthEpisode(20.0, 22.5, "plm", "ch1", 0.2, {"series": 1}),
+            TruthEpisode(5.0, 9.0, "spasm", "ch2", 0.6),
+        ],
+        artifacts=[TruthArtifact(1.0, 1.5, "pop", "ch1")],
+    )
+
+
+def test_truth_round_trips_through_json_including_extra_keys(tmp_path):
+    p = tmp_path / "t.truth.json"
+    save_truth(p, _truth())
+    back = load_truth(p)
+    assert back.to_dict() == _truth().to_dict()
+    assert back.episodes[1].extra == {"series": 1}
+    data = json.loads(p.read_text())
+    assert data["version"] == 1
+    assert [e["kind"] for e in data["episodes"]] == ["spasm", "plm"]  # sorted by start
+
+
+def test_annotations_carry_episodes_and_prefixed_artifacts():
+    ann = _truth().annotations()
+    assert [(a.description, a.channel) for a in ann] == [
+        ("spasm", "ch2"),
+        ("plm", "ch1"),
+        ("artifact:pop", "ch1"),
+    ]
+    assert ann[1].duration == pytest.approx(2.5)
+
+
+def test_unknown_episode_kind_names_its_location(tmp_path):
+    d = _truth().to_dict()
+    d["episodes"][1]["kind"] = "sneeze"
+    p = tmp_path / "bad.json"
+    p.write_text(json.dumps(d))
+    with pytest.raises(InputError, match=r"episodes\[1\]\.kind: unknown kind 'sneeze'"):
+        load_truth(p)
+
+
+def test_end_before_start_is_rejected(tmp_path):
+    d = _truth().to_dict()
+    d["episodes"][0]["end"] = 1.0
+    p = tmp_path / "bad.json"
+    p.write_text(json.dumps(d))
+    with pytest.raises(InputError, match="before start"):
+        load_truth(p)
+
+
+def test_malformed_json_reports_the_line(tmp_path):
+    p = tmp_path / "bad.json"
+    p.write_text('{\n "version": 1,\n "fs": ,\n}')
+    with pytest.raises(InputError, match="line 3: malformed JSON"):
+        load_truth(p)
+
+
+def test_missing_file_and_wrong_version_are_one_line_errors(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        load_truth(tmp_path / "nope.json")
+    p = tmp_path / "v2.json"
+    p.write_text(json.dumps({**_truth().to_dict(), "version": 2}))
+    with pytest.raises(InputError, match="expected 1"):
+        load_truth(p)
