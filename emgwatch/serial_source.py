@@ -27,6 +27,7 @@ import serial.tools.list_ports
 
 from emgwatch import protocol as P
 from emgwatch.block import Block
+from emgwatch.config import Config
 from emgwatch.errors import EmgwatchError, UsageError
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,10 @@ class PortError(EmgwatchError):
     """The port cannot be used (missing, busy, no permission) or the board did not answer."""
 
 
+class _NoAnswer(PortError):
+    """Nothing that looks like the emgwatch firmware answered the identify command."""
+
+
 def _open_error(port: str, e: Exception) -> PortError:
     code = getattr(e, "errno", None)
     text = str(e)
@@ -119,14 +124,24 @@ class SerialSource:
     line (its rate is measured over ``measure_s`` unless ``fs`` is given); "auto" tries the
     firmware handshake first and falls back to text if numeric lines arrive instead.
     ``fs`` and ``channel_names`` (their count is the channel count), when given, are configured
-    on the board; otherwise the board's own settings are used.
+    on the board; otherwise the board's own settings are used. With ``cfg`` they default to
+    ``device.fs_hz`` / ``device.channels`` and the baud rate to ``source.baudrate``, so ``fs`` and
+    ``channel_names`` are right before ``start()`` (a text sketch's measured rate may differ; it
+    is logged).
+
+    ``status`` is "idle", "streaming", "stopped", or a problem ("connecting ...",
+    "disconnected: <why>; reconnecting"); ``detail`` describes the connection.
     """
+
+    units = "adc"  # raw 0..1023 counts
+    sensor = "auto"  # the board cannot tell raw EMG from an envelope; the detector can
 
     def __init__(
         self,
         port: str = "auto",
         *,
-        baudrate: int = P.BAUDRATE_DEFAULT,
+        cfg: Config | None = None,
+        baudrate: int | None = None,
         fs: float | None = None,
         protocol: str = "auto",
         channel_names: list[str] | None = None,
@@ -136,6 +151,11 @@ class SerialSource:
         backoff_s: tuple[float, float] = (0.5, 8.0),
         stall_s: float = 2.0,
     ):
+        self._fs_given = fs  # an explicit rate: text lines are not measured
+        if cfg is not None:
+            baudrate = baudrate or cfg.source.baudrate
+            fs = fs or cfg.device.fs_hz
+            channel_names = channel_names or list(cfg.device.channels)
         if protocol not in PROTOCOLS:
             raise UsageError(
                 f"serial protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}"
@@ -149,7 +169,7 @@ class SerialSource:
                 f"the board samples 1 to {P.MAX_CHANNELS} channels, got {len(channel_names)} names"
             )
         self.port = port
-        self.baudrate = baudrate
+        self.baudrate = baudrate or P.BAUDRATE_DEFAULT
         self.protocol = protocol
         self.handshake_timeout_s = handshake_timeout_s
         self.measure_s = measure_s
@@ -161,6 +181,8 @@ class SerialSource:
         self.fs: float = float(fs) if fs else 0.0
         self.channel_names: list[str] = list(channel_names) if channel_names else []
         self.status = "idle"
+        self.detail = ""
+        self.start_time: float | None = None  # wall clock (Unix s) of stream time 0
         self.board: P.BoardInfo | None = None
         self.reconnects = 0
         self._mode = protocol  # becomes "frames" or "text" after the first connection
@@ -179,6 +201,7 @@ class SerialSource:
         self._pending: list[P.DecodedChunk] = []
         self._pending_rows: list[np.ndarray] = []
         self._problem = ""
+        self._fs_fixed = False
 
     # --- Source interface ---------------------------------------------------------------------
     def start(self) -> None:
@@ -190,6 +213,7 @@ class SerialSource:
         if self._thread is not None:
             return
         self._mono0 = time.monotonic()
+        self.start_time = time.time()
         self._stop.clear()
         self._connect()
         self._thread = threading.Thread(
@@ -257,7 +281,25 @@ class SerialSource:
             raise _open_error(device, e) from None
         self._ser = ser
         try:
-            mode = self._handshake(ser)
+            try:
+                mode = self._handshake(ser)
+            except _NoAnswer:
+                if ser.baudrate == P.BAUDRATE_DEFAULT:
+                    raise
+                log.warning(
+                    "%s: no answer at %d baud, trying the firmware's %d baud",
+                    device,
+                    ser.baudrate,
+                    P.BAUDRATE_DEFAULT,
+                )
+                ser.baudrate = P.BAUDRATE_DEFAULT
+                mode = self._handshake(ser)
+                log.warning(
+                    "%s: the board answered at %d baud; set source.baudrate = %d in the config",
+                    device,
+                    P.BAUDRATE_DEFAULT,
+                    P.BAUDRATE_DEFAULT,
+                )
         except (serial.SerialException, OSError) as e:
             self._close(stop_board=False)
             raise PortError(f"{device}: connection lost during the handshake ({e})") from None
@@ -268,13 +310,17 @@ class SerialSource:
         if mode == "frames":
             b = self.board
             assert b is not None
-            self.status = (
-                f"streaming {device}: {b.rate_hz} Hz, {b.n_channels} ch, "
-                f"firmware {b.firmware_version[0]}.{b.firmware_version[1]}"
+            self.detail = (
+                f"{device}: {b.rate_hz} Hz, {b.n_channels} ch, "
+                f"firmware {b.firmware_version[0]}.{b.firmware_version[1]}, {ser.baudrate} baud"
             )
         else:
-            self.status = f"streaming {device}: text lines, {self.fs:.1f} Hz ({'measured' if not self._requested_fs else 'given'})"
-        log.info("%s", self.status)
+            how = "given" if self._fs_given else "measured"
+            self.detail = (
+                f"{device}: text lines, {self.fs:.1f} Hz ({how}), {len(self.channel_names)} ch"
+            )
+        self.status = "streaming"
+        log.info("streaming from %s", self.detail)
 
     def _handshake(self, ser: serial.Serial) -> str:
         """Talk to the board until it streams; returns "frames" or "text"."""
@@ -309,9 +355,9 @@ class SerialSource:
                     f"{self._device}: no numeric text lines within {self.handshake_timeout_s:.0f} s "
                     f"(is the sketch printing one value per line at {self.baudrate} baud?)"
                 )
-            raise PortError(
+            raise _NoAnswer(
                 f"{self._device}: no answer from emgwatch firmware within {self.handshake_timeout_s:.0f} s "
-                f"({dec.stats.bytes_in} bytes received; wrong firmware, or baud rate not {self.baudrate}?)"
+                f"({dec.stats.bytes_in} bytes received; wrong firmware, or baud rate not {ser.baudrate}?)"
             )
         if info.firmware_version[0] != P.FIRMWARE_VERSION[0]:
             raise PortError(
@@ -364,7 +410,7 @@ class SerialSource:
         """Text lines: measure the line rate (no timing in the data) unless fs was given."""
         self._text = P.TextLineDecoder()
         rows, first_t, last_t, first_n = 0, None, None, 0
-        end = time.monotonic() + (0 if self._requested_fs else self.measure_s)
+        end = time.monotonic() + (0 if self._fs_given else self.measure_s)
         pending: list[np.ndarray] = []
         while True:
             data = self._read_some(ser)
@@ -377,12 +423,12 @@ class SerialSource:
                         first_t, first_n = now, len(r)
                     last_t = now
                     rows += len(r)
-            if now >= end and (self._requested_fs or rows > first_n + 1):
+            if now >= end and (self._fs_given or rows > first_n + 1):
                 break
             if now >= end + self.handshake_timeout_s:
                 raise PortError(f"{self._device}: text lines stopped while measuring their rate")
-        if self._requested_fs:
-            fs = float(self._requested_fs)
+        if self._fs_given:
+            fs = float(self._fs_given)
         else:
             assert first_t is not None and last_t is not None
             fs = (rows - first_n) / (last_t - first_t)
@@ -393,8 +439,17 @@ class SerialSource:
                 rows,
                 last_t - first_t,
             )
-        if not self.fs:  # a reconnect keeps the rate of the first connection
+        if not self._fs_fixed:  # a reconnect keeps the rate of the first connection
+            if self.fs and abs(fs / self.fs - 1) > 0.02:
+                log.warning(
+                    "%s: the text sketch sends %.1f lines/s, not the configured %.0f Hz; using %.1f Hz",
+                    self._device,
+                    fs,
+                    self.fs,
+                    fs,
+                )
             self.fs = round(fs, 1)
+            self._fs_fixed = True
         cols = self._text.stats.columns
         if not self.channel_names or len(self.channel_names) != cols:
             self.channel_names = (

@@ -118,7 +118,9 @@ def test_handshake_configures_the_board_and_times_come_from_sample_counts(link):
         src.start()
         assert (src.fs, src.channel_names) == (500.0, ["calf", "shin"])
         assert (board.emu.rate_hz, board.emu.n_channels, board.emu.streaming) == (500, 2, True)
-        assert src.status.startswith(f"streaming {link}: 500 Hz, 2 ch, firmware 1.0")
+        assert src.status == "streaming"
+        assert src.detail == f"{link}: 500 Hz, 2 ch, firmware 1.0, 250000 baud"
+        assert src.units == "adc" and src.start_time is not None
         blocks = _collect(src, 0.6)
     finally:
         src.stop()
@@ -166,7 +168,7 @@ def test_unplug_and_replug_reconnects_with_a_gap_and_time_moving_on(link):
         while time.monotonic() < end and sum(b.n_samples for b in after) < 200:
             after += src.read(0.1)
         assert src.reconnects == 1
-        assert src.status.startswith("streaming")
+        assert src.status == "streaming"
     finally:
         src.stop()
         board.unplug()
@@ -180,6 +182,26 @@ def test_unplug_and_replug_reconnects_with_a_gap_and_time_moving_on(link):
     for b in after:
         idx = np.round((b.t0 - after[0].t0) * 1000).astype(int) + np.arange(b.n_samples)
         assert np.array_equal(b.data, expected(idx, 1))
+
+
+def test_config_gives_rate_channels_and_baud_before_start(link):
+    from emgwatch.config import load_config
+
+    cfg = load_config(
+        overrides={
+            "device": {"fs_hz": 2000.0, "channels": ["l", "r"]},
+            "source": {"baudrate": 115200},
+        }
+    )
+    board = FakeBoard(link)
+    src = SerialSource(str(link), cfg=cfg, protocol="frames")
+    assert (src.fs, src.channel_names, src.baudrate) == (2000.0, ["l", "r"], 115200)  # before start
+    try:
+        src.start()
+        assert (board.emu.rate_hz, board.emu.n_channels) == (2000, 2)
+    finally:
+        src.stop()
+        board.unplug()
 
 
 def test_missing_port_is_one_clear_error(tmp_path):
@@ -217,7 +239,7 @@ def test_text_sketch_is_detected_and_its_rate_is_measured(link):
         src.start()
         assert src.fs == pytest.approx(400.0, rel=0.05)
         assert src.channel_names == ["ch1", "ch2"]
-        assert "text lines" in src.status
+        assert "text lines, 4" in src.detail and "(measured), 2 ch" in src.detail
         blocks = _collect(src, 0.4)
     finally:
         src.stop()
