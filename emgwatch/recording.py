@@ -337,9 +337,10 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
             )
         rate = float(fs)
     else:
-        rate, data = _regularise_times(
-            path, times, data, fs, row_lines, names[time_col] if has_header else "column 1"
-        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            rate, data = _regularise_times(
+                path, times, data, fs, row_lines, names[time_col] if has_header else "column 1"
+            )
 
     units = _common_units(path, chan_units, data)
     if units == "unknown" and data.size and _looks_like_adc(data):
@@ -359,7 +360,8 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
 
 
 def _looks_like_time(col: np.ndarray) -> bool:
-    d = np.diff(col)
+    with np.errstate(over="ignore", invalid="ignore"):
+        d = np.diff(col)
     if not np.all(np.isfinite(d)) or np.any(d <= 0):
         return False
     med = float(np.median(d))
@@ -613,7 +615,7 @@ def _regularise_times(
     Repeated or backwards timestamps cannot be placed without guessing, so they are an error.
     """
     n = times.size
-    if not np.isfinite(times.min() + times.max()):
+    if not (np.isfinite(times.min()) and np.isfinite(times.max())):
         i = int(np.flatnonzero(~np.isfinite(times))[0])
         raise InputError(
             path, f"line {row_lines(i)}", f"time '{time_name}' is empty or not a number"
@@ -622,8 +624,9 @@ def _regularise_times(
         if fs is None:
             raise InputError(path, None, "only one row: cannot infer the sampling rate; pass --fs")
         return float(fs), data
-    d = np.diff(times)
-    if d.min() <= 0:
+    with np.errstate(over="ignore", invalid="ignore"):
+        d = np.diff(times)
+    if not d.min() > 0:
         i = int(np.flatnonzero(d <= 0)[0]) + 1
         n_dup = int(np.count_nonzero(d == 0))
         n_back = int(np.count_nonzero(d < 0))
@@ -641,6 +644,8 @@ def _regularise_times(
     else:
         rate = (n - 1) / float(times[-1] - times[0])
     del d
+    if not (np.isfinite(rate) and rate > 0):
+        raise InputError(path, None, f"time column '{time_name}' gives no usable sampling rate")
     if fs is not None:
         if abs(fs - rate) > _TIMING_TOLERANCE * rate:
             raise InputError(
@@ -761,15 +766,30 @@ def _edf_units(dimension: str) -> str | None:
     return _UNIT_WORDS.get(_normalise_name(d)) or ("uV" if d in ("µV", "μV") else None)
 
 
-def _record_samples(n: int, fs: float) -> int:
-    """Samples per EDF data record: about one second and dividing the signal length exactly."""
-    per_s = int(round(fs))
-    if abs(fs - per_s) < 1e-9 and n % per_s == 0:
-        return per_s
+EDF_PADDING_LABEL = "emgwatch padding"  # EDF+ annotation over samples added to fill a record
+_NICE_RECORD_S = (1, 0.5, 0.25, 0.2, 0.1, 2, 5, 10, 20, 50, 100)
+
+
+def _fits_edf_field(record_s: float, spr: int, fs: float) -> bool:
+    text = f"{record_s:.8g}"
+    return len(text) <= 8 and abs(float(text) * fs - spr) < 1e-6
+
+
+def _edf_record_layout(n: int, fs: float) -> tuple[int, float]:
+    """Samples per data record and record duration: about a second, whole samples, a duration
+    that fits EDF's 8-character field, and (when possible) dividing the length exactly so the
+    file holds exactly the recording."""
+    per_s = max(1, int(round(fs)))
     for spr in range(per_s, max(1, per_s // 20) - 1, -1):
-        if n % spr == 0:
-            return spr
-    return per_s  # the signal is padded to whole records
+        if n % spr == 0 and _fits_edf_field(spr / fs, spr, fs):
+            return spr, float(f"{spr / fs:.8g}")
+    for record_s in _NICE_RECORD_S:
+        spr = int(round(fs * record_s))
+        if spr >= 1 and abs(fs * record_s - spr) < 1e-6:
+            return spr, float(record_s)  # padded to whole records
+    record_s = float(f"{per_s / fs:.6f}")
+    log.warning("EDF cannot hold %.9g Hz exactly; written as %.9g Hz", fs, per_s / record_s)
+    return per_s, record_s
 
 
 def _write_edf(path: Path, rec: Recording) -> None:
@@ -777,8 +797,7 @@ def _write_edf(path: Path, rec: Recording) -> None:
     n = rec.n_samples
     if n == 0:
         raise ValueError("cannot write an empty recording to EDF")
-    spr = _record_samples(n, rec.fs)
-    record_s = spr / rec.fs
+    spr, record_s = _edf_record_layout(n, rec.fs)
     pad = (-n) % spr
     dimension = _EDF_DIMENSION.get(rec.units, rec.units[:8])
     transducer = f"surface EMG {rec.sensor}" if rec.sensor != "unknown" else "surface EMG"
@@ -808,19 +827,12 @@ def _write_edf(path: Path, rec: Recording) -> None:
         signals.append(
             edfio.EdfSignal(
                 x,
-                sampling_frequency=rec.fs,
+                sampling_frequency=spr / record_s,
                 label=label,
                 transducer_type=transducer,
                 physical_dimension=dimension,
                 physical_range=(lo, hi),
             )
-        )
-    if pad:
-        log.info(
-            "%s: %d samples of padding complete the last %.6g-s EDF data record",
-            path,
-            pad,
-            record_s,
         )
     annotations = [
         edfio.EdfAnnotation(
@@ -830,6 +842,11 @@ def _write_edf(path: Path, rec: Recording) -> None:
         )
         for a in rec.annotations
     ]
+    if pad:
+        # EDF stores whole data records; the tail is marked so our reader trims it again and
+        # other readers show it for what it is.
+        annotations.append(edfio.EdfAnnotation(n / rec.fs, pad / rec.fs, EDF_PADDING_LABEL))
+        log.info("%s: %d samples of marked padding complete the last EDF data record", path, pad)
     kwargs: dict = {}
     if rec.start_time is not None:
         kwargs["starttime"] = rec.start_time.time().replace(microsecond=0)
@@ -942,7 +959,7 @@ def _read_edf_checked(path: Path, *, fs: float | None, channel: str | int | None
             log.info(
                 "%s: kept %s at %g Hz; skipped %s", path, [labels[i] for i in chosen], top, skipped
             )
-    rate = rates[chosen[0]]
+    rate = float(f"{rates[chosen[0]]:.10g}")  # 500, not 499.99999999999994 from 137 / 0.274
     if fs is not None and abs(fs - rate) > _TIMING_TOLERANCE * rate:
         raise InputError(path, None, f"--fs {fs:g} Hz disagrees with the EDF header ({rate:g} Hz)")
     if edf.reserved.startswith("EDF+D") and not edf.is_continuous:
@@ -964,6 +981,9 @@ def _read_edf_checked(path: Path, *, fs: float | None, channel: str | int | None
     for a in edf_annotations:
         text = a.text.strip()
         if not text:
+            continue
+        if text == EDF_PADDING_LABEL:
+            data = data[: int(round(a.onset * rate))]
             continue
         ch = None
         for name in by_length:
