@@ -23,7 +23,14 @@ import numpy as np
 from scipy import signal
 
 from emgwatch.block import Block
-from emgwatch.domain import EMG_BAND_HZ, FS_MAX_HZ, FS_MIN_HZ, MAINS_CHOICES_HZ
+from emgwatch.domain import (
+    ADC_MAX,
+    ADC_MIDRAIL,
+    EMG_BAND_HZ,
+    FS_MAX_HZ,
+    FS_MIN_HZ,
+    MAINS_CHOICES_HZ,
+)
 from emgwatch.errors import EmgwatchError, UsageError
 
 log = logging.getLogger(__name__)
@@ -64,26 +71,53 @@ def dc_gain(sos: np.ndarray) -> float:
     return float(np.prod([s[:3].sum() / s[3:].sum() for s in sos])) if len(sos) else 1.0
 
 
+def _kernel_works() -> bool:
+    try:
+        from scipy.signal._sosfilt import _sosfilt
+
+        sos = signal.butter(2, 0.2, output="sos")
+        x = np.ones((1, 8))
+        zi = np.zeros((1, 1, 2))
+        _sosfilt(sos, x, zi)
+        ref, _ = signal.sosfilt(sos, np.ones((1, 8)), axis=-1, zi=np.zeros((1, 1, 2)))
+        return bool(np.array_equal(x, ref))
+    except Exception:  # private API moved or changed: use the public one
+        return False
+
+
+# scipy's public sosfilt spends ~100 us per call validating and moving axes, which is most of the
+# cost of a 50 ms live push; its compiled kernel (the same arithmetic) is used when it is there.
+if _kernel_works():
+    from scipy.signal._sosfilt import _sosfilt as _SOSFILT_KERNEL
+else:  # pragma: no cover
+    _SOSFILT_KERNEL = None
+
+
 class SosFilter:
     """A cascade of second-order sections with its state; channels first, samples last."""
 
     def __init__(self, sos: np.ndarray) -> None:
-        self.sos = np.asarray(sos, dtype=float)
+        self.sos = np.ascontiguousarray(sos, dtype=float)
         self._zi_unit = signal.sosfilt_zi(self.sos) if len(self.sos) else None
-        self.zi: np.ndarray | None = None
+        self.zi: np.ndarray | None = None  # (channels, sections, 2)
 
     def reset(self, x0: np.ndarray) -> None:
         """Start in the steady state for a constant input ``x0`` (per channel): no start-up step."""
         if self._zi_unit is not None:
-            self.zi = self._zi_unit[:, :, None] * np.asarray(x0, dtype=float)[None, None, :]
-            self.zi = np.ascontiguousarray(self.zi.transpose(0, 2, 1))  # (sections, ch, 2)
+            x0 = np.asarray(x0, dtype=float)
+            self.zi = np.ascontiguousarray(self._zi_unit[None, :, :] * x0[:, None, None])
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         if self._zi_unit is None:
             return x
         if self.zi is None:
             self.reset(x[:, 0])
-        y, self.zi = signal.sosfilt(self.sos, x, axis=-1, zi=self.zi)
+        if _SOSFILT_KERNEL is not None:
+            y = np.array(x, dtype=float, order="C")  # filtered in place
+            _SOSFILT_KERNEL(self.sos, y, self.zi)
+            return y
+        y, zf = signal.sosfilt(self.sos, x, axis=-1, zi=self.zi.transpose(1, 0, 2))
+        self.zi = np.ascontiguousarray(zf.transpose(1, 0, 2))
         return y
 
 
@@ -229,33 +263,36 @@ def quantisation_step(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def looks_like_adc_counts(x: np.ndarray) -> bool:
+    """Integer samples within the 10-bit range: an Arduino-class board's raw counts."""
+    v = x[np.isfinite(x)]
+    return bool(v.size) and bool(np.all(v == np.round(v))) and v.min() >= 0 and v.max() <= ADC_MAX
+
+
 def detect_sensor(x: np.ndarray, fs_hz: float) -> str:
     """ "raw" or "envelope" from the decision window (channels, n).
 
-    A raw sEMG channel has most of its variance above 20 Hz; an envelope output (MyoWare-style
-    SIG/ENV pin) has none, and at rest it is a smooth, often constant, quantised level. Channels
-    vote; ties go to "raw".
+    ADC counts: raw front ends are biased to mid-rail, envelope outputs sit just above 0 V, so the
+    median decides (robust even at rest and at very low gain, where the spectrum is only
+    quantisation noise). Other units: a raw channel has most of its 3-200 Hz power above 20 Hz,
+    an envelope output (cut off at 2-10 Hz) has almost none. Channels vote; ties go to "raw".
     """
     x = np.asarray(x, dtype=float)
-    n = x.shape[-1]
-    if n < 16:
-        return "raw"
-    hp = signal.butter(4, EMG_BAND_HZ[0], "highpass", fs=fs_hz, output="sos")
-    lp = signal.butter(4, 10.0, "lowpass", fs=fs_hz, output="sos")
-    q = quantisation_step(x)
     votes = 0
     for c in range(x.shape[0]):
-        xc = x[c] - np.median(x[c])
-        hf = signal.sosfiltfilt(hp, xc)
-        lf = signal.sosfiltfilt(lp, xc)
-        var_hf = float(np.var(hf[n // 8 :]))
-        var_lf = float(np.var(lf[n // 8 :]))
-        same = float(np.mean(np.diff(x[c]) == 0))
-        if var_hf + var_lf == 0:
+        xc = x[c][np.isfinite(x[c])]
+        if xc.size < 16:
             continue
-        frac_hf = var_hf / (var_hf + var_lf)
-        quiet_smooth = q[c] > 0 and np.sqrt(var_hf) < 0.5 * q[c] and same > 0.6
-        votes += 1 if (frac_hf < 0.3 or quiet_smooth) else -1
+        if looks_like_adc_counts(xc):
+            votes += -1 if np.median(xc) >= ADC_MIDRAIL / 2 else 1
+            continue
+        xc = xc - np.median(xc)
+        f, p = signal.welch(xc, fs_hz, nperseg=min(xc.size, int(fs_hz / 2)))
+        total = p[(f >= 3) & (f <= ANALYSIS_BAND_HZ[1])].sum()
+        if total <= 0:
+            continue  # flat: no evidence
+        high = p[(f >= EMG_BAND_HZ[0]) & (f <= ANALYSIS_BAND_HZ[1])].sum()
+        votes += 1 if high / total < 0.45 else -1
     return "envelope" if votes > 0 else "raw"
 
 

@@ -29,7 +29,7 @@ from scipy import signal
 
 from emgwatch.block import Block
 from emgwatch.domain import CLONUS_BAND_HZ
-from emgwatch.dsp import ANALYSIS_BAND_HZ, ANALYSIS_FS_HZ, Conditioned, Conditioner
+from emgwatch.dsp import ANALYSIS_BAND_HZ, ANALYSIS_FS_HZ, Conditioned, Conditioner, SosFilter
 from emgwatch.quality import (
     GAP,
     MAINS,
@@ -45,6 +45,7 @@ HOP_S = 0.05
 HOP_N = int(round(HOP_S * ANALYSIS_FS_HZ))  # 25 analysis samples
 BIN_N = 5  # 100 Hz envelope for the burst-rhythm features
 BINS_PER_HOP = HOP_N // BIN_N
+RHYTHM_HIGHPASS_HZ = 1.5  # envelope changes slower than this are trend, not rhythm
 
 FEATURE_NAMES = (
     "rms_db",  # RMS over the window vs baseline RMS
@@ -64,7 +65,7 @@ FEATURE_NAMES = (
     "rise_db_0p25",  # 0.1 s envelope now minus 0.25 s ago (onset steepness)
     "rise_db_0p5",  # ... minus 0.5 s ago
     "onset_rise_db",  # rise_db_0p5 at the onset of the current active period (NaN if idle)
-    "rhythm_strength",  # share of envelope fluctuation in the clonus band over 2 s (0-1)
+    "rhythm_strength",  # share of envelope fluctuation (> 1.5 Hz) in the clonus band, 2 s (0-1)
     "rhythm_hz",  # dominant envelope rhythm in the clonus band over 2 s
     "active",  # 1 while the channel is in an active period (hysteresis on env_db_0p1)
     "active_s",  # duration so far of the current active period (0 if idle)
@@ -139,22 +140,29 @@ class FeatureFrame:
 
 
 def _windows(hist: np.ndarray, new: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """(sliding windows of length w ending at each new hop, updated history of w-1 hops)."""
+    """(sliding windows of length w ending at each new hop, updated history of w-1 hops).
+
+    A strided view built directly: sliding_window_view costs ~30 us per call, too much for the
+    per-push budget of a live stream."""
     comb = np.concatenate([hist, new], axis=-1)
-    return sliding_window_view(comb, w, axis=-1), comb[..., comb.shape[-1] - (w - 1) :]
+    ch, n = comb.shape
+    item = comb.itemsize
+    view = np.ndarray(
+        (ch, n - w + 1, w), dtype=comb.dtype, buffer=comb, strides=(n * item, item, item)
+    )
+    return view, comb[:, n - (w - 1) :]
 
 
 def _ffill(mask: np.ndarray, values: np.ndarray, carry: np.ndarray) -> np.ndarray:
     """Along the last axis: the value at the latest True of ``mask`` so far, else ``carry``."""
     n = mask.shape[-1]
     idx = np.maximum.accumulate(np.where(mask, np.arange(n), -1), axis=-1)
-    got = np.take_along_axis(values, np.maximum(idx, 0), axis=-1)
-    return np.where(idx >= 0, got, carry[..., None])
+    got = values[np.arange(mask.shape[0])[:, None], np.maximum(idx, 0)]
+    return np.where(idx >= 0, got, carry[:, None])
 
 
 def _db(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return 10.0 * np.log10(num / den)
+    return 10.0 * np.log10(num / den)  # callers run under np.errstate(all="ignore")
 
 
 class FeatureExtractor:
@@ -193,6 +201,10 @@ class FeatureExtractor:
         self._seg = -1  # segment counter (0 = first)
         # carried sample tails
         self._tail = np.zeros((ch, max(c.spectral_n, 2)))
+        self._taper = np.hanning(c.spectral_n)
+        f = np.fft.rfftfreq(c.spectral_n, 1.0 / ANALYSIS_FS_HZ)
+        self._band = (f >= ANALYSIS_BAND_HZ[0]) & (f <= ANALYSIS_BAND_HZ[1])
+        self._f = f[self._band]
         # hop-level histories (last w-1 hops), NaN = before the stream started
         nan = np.nan
         self._h = {
@@ -205,8 +217,7 @@ class FeatureExtractor:
             "zc": np.full((ch, self._w - 1), nan),
             "ssc": np.full((ch, self._w - 1), nan),
             "bp2": np.full((ch, self._rhythm_w - 1), nan),
-            "e1": np.full((ch, self._rhythm_w - 1), nan),
-            "e2": np.full((ch, self._rhythm_w - 1), nan),
+            "hp2": np.full((ch, self._rhythm_w - 1), nan),
             "bpzc": np.full((ch, self._rhythm_w - 1), nan),
             "lvl": np.full((ch, 10), nan),  # 10*log10(pm2 + floor), for rises
         }
@@ -220,10 +231,15 @@ class FeatureExtractor:
         self._sec_ok = np.zeros((ch, 0), dtype=bool)
         self._n_hops = 0
         # rhythm filter on the 100 Hz envelope
-        self._bp = signal.butter(
-            2, CLONUS_BAND_HZ, "bandpass", fs=ANALYSIS_FS_HZ / BIN_N, output="sos"
+        self._bp = SosFilter(
+            signal.butter(2, CLONUS_BAND_HZ, "bandpass", fs=ANALYSIS_FS_HZ / BIN_N, output="sos")
         )
-        self._bp_zi: np.ndarray | None = None
+        # the denominator: envelope fluctuation above the slow trend (steps, ramps, repetitions)
+        self._hp = SosFilter(
+            signal.butter(
+                2, RHYTHM_HIGHPASS_HZ, "highpass", fs=ANALYSIS_FS_HZ / BIN_N, output="sos"
+            )
+        )
         self._bp_last = np.zeros(ch)
         # activity state (global hop indices)
         self._act = np.zeros(ch, dtype=bool)
@@ -266,6 +282,10 @@ class FeatureExtractor:
         return self._consume(self._cond.flush(), final=True)
 
     def _consume(self, pieces: list[Conditioned], final: bool) -> FeatureFrame:
+        with np.errstate(all="ignore"):  # NaN/inf in dB and ratios are handled explicitly
+            return self._consume_pieces(pieces)
+
+    def _consume_pieces(self, pieces: list[Conditioned]) -> FeatureFrame:
         frames = []
         for piece in pieces:
             if piece.k[0] == 0:
@@ -319,12 +339,12 @@ class FeatureExtractor:
         k_glob = self._n_hops + np.arange(H)
 
         # --- 1. hop statistics -----------------------------------------------------------------
-        p = (yh * yh).mean(axis=2)
+        p = (yh * yh).sum(axis=2) / HOP_N
         a = np.sqrt(p)
-        absm = np.abs(yh).mean(axis=2)
+        absm = np.abs(yh).sum(axis=2) / HOP_N
         seq = np.concatenate([self._tail[:, -2:], y], axis=1)  # two samples of history
         d = np.diff(seq, axis=1)  # d[:, i] = seq[i+1] - seq[i]
-        wl = np.abs(d[:, 1:]).reshape(ch, H, HOP_N).mean(axis=2)
+        wl = np.abs(d[:, 1:]).reshape(ch, H, HOP_N).sum(axis=2) / HOP_N
 
         # quality flags that do not depend on the baseline
         qual = self._raw_q.flags(c.raw.reshape(ch, H, HOP_N))
@@ -333,7 +353,7 @@ class FeatureExtractor:
         settling = c.k.reshape(H, HOP_N)[:, 0] < self._settle_n
         qual |= np.where(settling[None, :], WARMUP if self._seg == 0 else GAP, 0)
         if c.mains is not None:
-            mp = (c.mains.reshape(ch, H, HOP_N) ** 2).mean(axis=2)
+            mp = (c.mains.reshape(ch, H, HOP_N) ** 2).sum(axis=2) / HOP_N
             qual |= np.where(_db(mp, p + floor[:, None]) > cfg.mains_excess_db, MAINS, 0)
         else:
             mp = None
@@ -361,59 +381,58 @@ class FeatureExtractor:
         spec_src = np.concatenate([self._tail[:, -(n_spec - 1) :], y], axis=1)
         wins = sliding_window_view(spec_src, n_spec, axis=1)[:, HOP_N - 1 :: HOP_N][:, :H]
         if not envelope:
-            psd = np.abs(np.fft.rfft(wins * np.hanning(n_spec), axis=2)) ** 2
-            f = np.fft.rfftfreq(n_spec, 1.0 / ANALYSIS_FS_HZ)
-            band = (f >= ANALYSIS_BAND_HZ[0]) & (f <= ANALYSIS_BAND_HZ[1])
-            psd, f = psd[:, :, band], f[band]
+            spec = np.fft.rfft(wins * self._taper, axis=2)[:, :, self._band]
+            psd = spec.real**2 + spec.imag**2
+            f = self._f
             tot = psd.sum(axis=2)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mnf = (psd * f).sum(axis=2) / tot
-                cum = np.cumsum(psd, axis=2)
-                half = tot[..., None] / 2
-                i = np.clip((cum < half).sum(axis=2), 1, len(f) - 1)
-                c0 = np.take_along_axis(cum, (i - 1)[..., None], 2)[..., 0]
-                c1 = np.take_along_axis(cum, i[..., None], 2)[..., 0]
-                frac = np.clip((half[..., 0] - c0) / (c1 - c0), 0, 1)
-                mdf = f[i - 1] + frac * (f[i] - f[i - 1])
+            mnf = (psd * f).sum(axis=2) / tot
+            cum = np.cumsum(psd, axis=2)
+            half = tot[..., None] / 2
+            i = np.clip((cum < half).sum(axis=2), 1, len(f) - 1)
+            c0 = np.take_along_axis(cum, (i - 1)[..., None], 2)[..., 0]
+            c1 = np.take_along_axis(cum, i[..., None], 2)[..., 0]
+            frac = np.clip((half[..., 0] - c0) / (c1 - c0), 0, 1)
+            mdf = f[i - 1] + frac * (f[i] - f[i - 1])
         else:
             mnf = mdf = np.full((ch, H), np.nan)
         self._tail = np.concatenate([self._tail, y], axis=1)[:, -self._tail.shape[1] :]
 
         # --- rhythm on the 100 Hz envelope -------------------------------------------------------
-        e = (y if envelope else np.abs(y)).reshape(ch, H * BINS_PER_HOP, BIN_N).mean(axis=2)
-        if self._bp_zi is None:
-            zi = signal.sosfilt_zi(self._bp)
-            self._bp_zi = zi[:, None, :] * e[None, :, 0, None]
-        bp, self._bp_zi = signal.sosfilt(self._bp, e, axis=1, zi=self._bp_zi)
+        e = (y if envelope else np.abs(y)).reshape(ch, H * BINS_PER_HOP, BIN_N).sum(axis=2) / BIN_N
+        bp = self._bp(e)
+        hpe = self._hp(e)
         bp_prev = np.concatenate([self._bp_last[:, None], bp[:, :-1]], axis=1)
         self._bp_last = bp[:, -1].copy()
-        eh = e.reshape(ch, H, BINS_PER_HOP)
+        hph = hpe.reshape(ch, H, BINS_PER_HOP)
         bph = bp.reshape(ch, H, BINS_PER_HOP)
         bpzc = ((bp * bp_prev) < 0).reshape(ch, H, BINS_PER_HOP).sum(axis=2)
 
         # --- 3. window features ------------------------------------------------------------------
         h = self._h
         pm2_w, h["pm2"] = _windows(h["pm2"], p, 2)
-        pm2 = pm2_w.mean(axis=2)
+        pm2 = pm2_w.sum(axis=2) / 2
         p_w, h["p"] = _windows(h["p"], p, 80)
         win = slice(80 - self._w, None)
-        ms_win = p_w[:, :, win].mean(axis=2)
-        env1 = _db(p_w[:, :, 60:].mean(axis=2) + floor[:, None], bf)
-        env4 = _db(p_w.mean(axis=2) + floor[:, None], bf)
+        ms_win = p_w[:, :, win].sum(axis=2) / self._w
+        p1 = p_w[:, :, 60:].sum(axis=2) / 20
+        p4 = p_w.sum(axis=2) / 80
+        env1 = _db(p1 + floor[:, None], bf)
+        env4 = _db(p4 + floor[:, None], bf)
         env01 = _db(pm2 + floor[:, None], bf)
         pm2max_w, h["pm2max"] = _windows(h["pm2max"], pm2, 80)
         envmax4 = _db(pm2max_w.max(axis=2) + floor[:, None], bf)
         a_w, h["a"] = _windows(h["a"], a, 80)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            a1 = a_w[:, :, 60:]
-            cv1 = a1.std(axis=2) / a1.mean(axis=2)
-            cv4 = a_w.std(axis=2) / a_w.mean(axis=2)
+        # CV of the hop amplitude a = sqrt(p): mean(a^2) is just the mean power
+        a_1 = a_w[:, :, 60:].sum(axis=2) / 20
+        a_4 = a_w.sum(axis=2) / 80
+        cv1 = np.sqrt(np.maximum(p1 - a_1 * a_1, 0.0)) / a_1
+        cv4 = np.sqrt(np.maximum(p4 - a_4 * a_4, 0.0)) / a_4
         abs_w, h["abs"] = _windows(h["abs"], absm, self._w)
         wl_w, h["wl"] = _windows(h["wl"], wl, self._w)
         zc_w, h["zc"] = _windows(h["zc"], zc, self._w)
         ssc_w, h["ssc"] = _windows(h["ssc"], ssc, self._w)
-        mav = abs_w.mean(axis=2)
-        wlm = wl_w.mean(axis=2)
+        mav = abs_w.sum(axis=2) / self._w
+        wlm = wl_w.sum(axis=2) / self._w
         win_s = self._w * HOP_S
         zc_hz = zc_w.sum(axis=2) / win_s
         ssc_hz = ssc_w.sum(axis=2) / win_s
@@ -423,14 +442,10 @@ class FeatureExtractor:
         rise05 = lvl - lvl_all[:, :-10]
         h["lvl"] = lvl_all[:, -10:]
         bp2_w, h["bp2"] = _windows(h["bp2"], (bph * bph).sum(axis=2), self._rhythm_w)
-        e1_w, h["e1"] = _windows(h["e1"], eh.sum(axis=2), self._rhythm_w)
-        e2_w, h["e2"] = _windows(h["e2"], (eh * eh).sum(axis=2), self._rhythm_w)
+        hp2_w, h["hp2"] = _windows(h["hp2"], (hph * hph).sum(axis=2), self._rhythm_w)
         bpzc_w, h["bpzc"] = _windows(h["bpzc"], bpzc, self._rhythm_w)
-        n_bins = self._rhythm_w * BINS_PER_HOP
-        e_mean = e1_w.sum(axis=2) / n_bins
-        e_var = e2_w.sum(axis=2) / n_bins - e_mean**2
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rhythm = np.clip((bp2_w.sum(axis=2) / n_bins) / e_var, 0.0, 1.0)
+        e_var = hp2_w.sum(axis=2)
+        rhythm = np.clip(bp2_w.sum(axis=2) / e_var, 0.0, 1.0)
         rhythm = np.where(e_var > 0, rhythm, np.nan)
         rhythm_hz = bpzc_w.sum(axis=2) / (2.0 * cfg.rhythm_s)
 
@@ -438,7 +453,6 @@ class FeatureExtractor:
         ctx = self._activity(env01, hard, rise05, k_glob)
 
         # --- assemble ------------------------------------------------------------------------------
-        X = np.empty((H, ch, len(FEATURE_NAMES)), dtype=np.float32)
         cols = {
             "rms_db": _db(ms_win + floor[:, None], bf),
             "mav_db": 2 * _db(mav + np.sqrt(floor)[:, None], np.sqrt(bf)),
@@ -461,11 +475,11 @@ class FeatureExtractor:
             "mains_db": _db(mp + floor[:, None], bf) if mp is not None else np.nan,
             **ctx,
         }
-        for name, col in cols.items():
-            X[:, :, _F[name]] = np.broadcast_to(col, (ch, H)).T
         if envelope:
-            for name in _SPECTRAL_ONLY_RAW:
-                X[:, :, _F[name]] = np.nan
+            cols.update(dict.fromkeys(_SPECTRAL_ONLY_RAW, np.nan))
+        nan_col = np.full((ch, H), np.nan)
+        stack = [cols[name] if np.ndim(cols[name]) else nan_col for name in FEATURE_NAMES]
+        X = np.stack(stack, axis=0).transpose(2, 1, 0).astype(np.float32)
         t = c.t.reshape(H, HOP_N)[:, -1]
         quality = qual.T.astype(np.uint8)
         self._n_hops += H
@@ -491,8 +505,7 @@ class FeatureExtractor:
             spc = sp[:, : n_sec * hps].reshape(ch, n_sec, hps)
             soc = so[:, : n_sec * hps].reshape(ch, n_sec, hps)
             n_ok = soc.sum(axis=2)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                val = np.where(soc, spc, 0.0).sum(axis=2) / n_ok
+            val = np.where(soc, spc, 0.0).sum(axis=2) / n_ok
             usable = n_ok * 2 >= hps  # at least half of the second is clean
             after = np.empty((ch, n_sec))  # baseline after each completed second
             count_after = np.empty((ch, n_sec), dtype=np.int64)
@@ -527,9 +540,8 @@ class FeatureExtractor:
         cfg = self.config
         ch, H = level.shape
         kk = np.broadcast_to(k, (ch, H))
-        with np.errstate(invalid="ignore"):
-            on_ev = ~hard & (level >= cfg.on_db)
-            below = ~(~hard & (level >= cfg.off_db))
+        on_ev = ~hard & (level >= cfg.on_db)
+        below = ~(~hard & (level >= cfg.off_db))
         last_not_below = _ffill(~below, kk, self._last_not_below)
         run = kk - last_not_below
         off_ev = below & (run >= self._off_hold)
@@ -565,10 +577,9 @@ class FeatureExtractor:
         nxt = np.minimum.accumulate(np.where(on_all == 1, pos, big)[:, ::-1], axis=1)[:, ::-1]
         first = nxt[:, idx - self._bursts_w]
         first_glob = k[0] - n_hist + np.where(first == big, 0, first)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            period = np.where(
-                bursts >= 2, (onset_k - first_glob) * HOP_S / np.maximum(bursts - 1, 1), np.nan
-            )
+        period = np.where(
+            bursts >= 2, (onset_k - first_glob) * HOP_S / np.maximum(bursts - 1, 1), np.nan
+        )
         # carry
         self._act = state[:, -1].copy()
         self._last_on, self._last_off = last_on[:, -1].copy(), last_off[:, -1].copy()
