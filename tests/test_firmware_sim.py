@@ -190,3 +190,52 @@ def test_the_firmware_refuses_a_rate_it_cannot_time_exactly(build, tmp_path):
     finally:
         src.stop()
         sim.finish()
+
+
+def test_a_link_too_slow_for_the_stream_gives_counted_overruns_and_exact_time(
+    tmp_path_factory, tmp_path
+):
+    # the same firmware built for 38400 baud cannot carry 4 ch x 1 kHz (6100 B/s > 3840 B/s):
+    # its queue fills, whole frames are dropped and reported, and what arrives keeps its time
+    why = _missing_tools()
+    if why:
+        pytest.skip(f"AVR toolchain/simavr missing: {why}")
+    out = tmp_path_factory.mktemp("fw-slow")
+    r = subprocess.run(
+        [
+            "make",
+            "-C",
+            str(FIRMWARE),
+            f"BUILD={out}",
+            "EXTRA_CFLAGS=-DEMGW_BAUDRATE=38400UL",
+            "all",
+            "sim",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    slow = {"elf": out / "emgwatch_fw.elf", "sim": out / "emgw_sim"}
+    fs = 1000
+    sent = np.random.default_rng(5).integers(0, 1024, (20_000, 4)).astype(np.uint16)
+    sim = Simulator(slow, tmp_path, sent)
+    src = SerialSource(str(sim.link), fs=fs, channel_names=["a", "b", "c", "d"], protocol="frames")
+    blocks = []
+    try:
+        src.start()
+        end = time.monotonic() + 60
+        while time.monotonic() < end and (not blocks or blocks[-1].t_end < 5.0):
+            blocks += src.read(0.2)
+        stats = src.stats
+    finally:
+        src.stop()
+        sim.finish()
+    for b in blocks:
+        idx = int(round(b.t0 * fs))
+        assert np.array_equal(b.data, sent[idx : idx + b.n_samples].astype(np.float64))
+    delivered = sum(b.n_samples for b in blocks)
+    assert stats["lost_frames"] > 0 and any(b.gap_before for b in blocks)
+    assert 0 < stats["lost_frames"] <= stats["overruns"]  # every gap was reported (later drops too)
+    assert delivered + stats["lost_frames"] * 10 == int(round(blocks[-1].t_end * fs))
+    assert stats["crc_errors"] == 0
