@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from emgwatch.config import Config
 from emgwatch.domain import ALERT_KINDS
 from emgwatch.episodes import EpisodeEvent
-from emgwatch.source import Source
+from emgwatch.source import Source, source_start_time
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +189,7 @@ class LiveSession:
         metrics_interval_s: float = 30.0,
         status_stream: TextIO | None = None,
         on_event: Callable[[EpisodeEvent, float], None] | None = None,
+        start_time: float | None = None,
     ) -> None:
         self.source = source
         self.detector = detector
@@ -200,6 +201,9 @@ class LiveSession:
         self.status = StatusLine(status_stream)
         self.on_event = on_event
         self.summary = LiveSummary()
+        self._start_time = (
+            start_time  # wall clock of stream time 0, if the caller started the source
+        )
 
     def _dispatch(self, events: list[EpisodeEvent]) -> None:
         now = time.time()
@@ -235,7 +239,8 @@ class LiveSession:
         wall0 = time.monotonic()
         if self.source.status == "idle":
             self.source.start()
-        s.started = self.source.start_time or time.time()
+            self._start_time = source_start_time(self.source)
+        s.started = self._start_time or source_start_time(self.source)
         last_status = last_metrics = 0.0
         last_data = time.monotonic()
         silent_reported = False
@@ -335,7 +340,7 @@ def open_storage(
     A missing storage module or an unwritable directory is a warning, never a reason to stop
     monitoring: alerts still go out and the outbox still protects them.
     """
-    start = datetime.fromtimestamp(source.start_time or time.time(), UTC)
+    start = datetime.fromtimestamp(source_start_time(source), UTC)
     episode_log = recorder = None
     try:
         from emgwatch.sinks.episode_log import EpisodeLog
@@ -358,7 +363,8 @@ def open_storage(
             on_file = None
             if episode_log is not None:
                 on_file = episode_log.add_recording
-            units = source.units if source.units in ("adc", "uV", "mV", "V") else "unknown"
+            units = getattr(source, "units", "adc")
+            units = units if units in ("adc", "uV", "mV", "V") else "unknown"
             recorder = EdfRecorder(
                 cfg.storage_dir / "recordings",
                 source.fs,

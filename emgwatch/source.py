@@ -221,8 +221,13 @@ def open_source(
     duration_s: float | None = None,
     fs: float | None = None,
     seed: int | None = None,
+    channel_names: list[str] | None = None,
 ) -> Source:
-    """``sim[:scenario]``, ``replay:FILE`` or ``serial:PORT|auto`` -> a source, not yet started."""
+    """``sim[:scenario]``, ``replay:FILE`` or ``serial:PORT|auto`` -> a source, not yet started.
+
+    ``channel_names`` for a serial board default to ``device.channels`` (which also sets how
+    many channels the board samples); pass ``[]`` to take the board's own setting.
+    """
     kind, _, arg = spec.partition(":")
     speed = cfg.source.speed if speed is None else speed
     if kind == "sim":
@@ -246,7 +251,18 @@ def open_source(
             from emgwatch.serial_source import SerialSource
         except ImportError:
             raise EmgwatchError("the serial source is not available in this build yet") from None
-        return SerialSource(arg or "auto", cfg=cfg, fs=fs)  # type: ignore[call-arg]
+        return SerialSource(
+            arg or "auto",
+            baudrate=cfg.source.baudrate,
+            fs=fs,
+            channel_names=(cfg.device.channels if channel_names is None else channel_names) or None,
+        )
     raise UsageError(
         f"unknown source {spec!r} (expected sim[:scenario], replay:FILE or serial:PORT|auto)"
     )
+
+
+def source_start_time(source: Source) -> float:
+    """Wall clock of stream time 0 for any started source (serial sources start streaming at
+    the end of their handshake, i.e. when ``start()`` returned)."""
+    return getattr(source, "start_time", None) or time.time()

@@ -265,3 +265,82 @@ def test_sigterm_stops_run_cleanly_and_says_offline(broker, subscribe, tmp_path)
     starts = [m.json() for m in sub.on("emgwatch/bed/episode") if m.json()["event"] == "start"]
     ends = {m.json()["id"] for m in sub.on("emgwatch/bed/episode") if m.json()["event"] == "end"}
     assert {s["id"] for s in starts} <= ends  # an episode open at SIGTERM was closed and sent
+
+
+# --- replay through a pseudo-terminal in the firmware's frame format ----------------------------
+def test_replay_pty_prints_its_path_first_and_streams_the_recording_as_frames(tmp_path):
+    from emgwatch.pty_server import to_adc_counts
+    from emgwatch.serial_source import SerialSource
+
+    rec = synthetic_recording(60, seed=2)
+    path = tmp_path / "seg.edf"
+    write_recording(path, rec)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emgwatch", "replay", str(path), "--pty", "--speed", "4"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        pty_path = proc.stdout.readline().strip()
+        assert pty_path.startswith("/dev/pts/")
+        src = SerialSource(pty_path, protocol="frames")
+        src.start()
+        assert src.fs == rec.fs and len(src.channel_names) == rec.n_channels
+        got = []
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            got += src.read(0.1)
+        src.stop()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    data = np.concatenate([b.data for b in got])
+    assert data.shape[0] > 4000  # about 3 s at 4x real time
+    expected = to_adc_counts(write_and_read(rec, tmp_path))[: data.shape[0]]
+    assert np.array_equal(data, expected)
+    assert got[0].t0 == 0.0 and not any(b.gap_before for b in got)
+
+
+def write_and_read(rec: Recording, tmp_path: Path) -> Recording:
+    from emgwatch.recording import read_recording
+
+    p = tmp_path / "again.edf"
+    write_recording(p, rec)
+    return read_recording(p)
+
+
+def test_run_replay_through_a_pty_sends_alerts_end_to_end(broker, subscribe, tmp_path):
+    path = tmp_path / "seg.edf"
+    write_recording(path, synthetic_recording(60, seed=2))
+    cfg_file = tmp_path / "cfg.toml"
+    cfg_file.write_text(f'[storage]\ndir = "{tmp_path / "store"}"\n')
+    sub = subscribe(broker, "emgwatch/#")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "emgwatch",
+            "--config",
+            str(cfg_file),
+            "run",
+            "--source",
+            f"replay:{path}",
+            "--pty",
+            "--speed",
+            "12",
+            "--broker",
+            broker.url,
+            "--device-id",
+            "pty",
+            "--no-record",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "through /dev/pts/" in proc.stderr and "session ended" in proc.stderr
+    episodes = [m.json() for m in sub.on("emgwatch/pty/episode")]
+    assert [p["event"] for p in episodes].count("start") >= 1
+    assert sub.on("emgwatch/pty/status")[-1].payload == b"offline"

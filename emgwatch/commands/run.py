@@ -7,6 +7,7 @@ import logging
 import re
 import sys
 import threading
+import time
 
 from emgwatch.config import Config
 from emgwatch.domain import CONTEXTS
@@ -119,55 +120,81 @@ def apply_overrides(args: argparse.Namespace, cfg: Config) -> None:
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
     from emgwatch.live import LiveSession, load_detector, open_storage, stop_on_signals
-    from emgwatch.source import open_source
+    from emgwatch.source import open_source, source_start_time
 
     apply_overrides(args, cfg)
     duration_s = parse_duration(args.duration) if args.duration else None
     spec = cfg.source.spec
     pty_server = None
+    channel_names = None
     if args.pty:
         if not spec.startswith("replay:"):
             raise UsageError("--pty needs --source replay:FILE")
         from emgwatch.pty_server import start_pty_replay
 
-        pty_server = start_pty_replay(spec.partition(":")[2], speed=cfg.source.speed, fs=args.fs)
-        spec = f"serial:{pty_server.path}"
-        print(f"replaying {pty_server.recording.path} through {pty_server.path}", file=sys.stderr)
-    source = open_source(spec, cfg, duration_s=duration_s, fs=args.fs, seed=args.seed)
-    detector = load_detector(cfg, source, cfg.detection.context)
-    mqtt = None
-    if cfg.mqtt.enabled:
-        from emgwatch.sinks.mqtt import MqttSink
-
-        outbox = args.outbox or cfg.storage_dir / "outbox.sqlite"
-        mqtt = MqttSink(
-            cfg.mqtt, cfg.device.id, outbox, model_version=getattr(detector, "model_version", "")
+        pty_server = start_pty_replay(
+            spec.partition(":")[2], speed=cfg.source.speed or 1.0, fs=args.fs
         )
-        mqtt.start()
-        mqtt.wait_connected(2.0)  # usually immediate; never a reason not to start monitoring
-    source.start()
-    if mqtt is not None:
-        mqtt.session_start = source.start_time
-    episode_log, recorder = open_storage(
-        cfg,
-        source,
-        device_id=cfg.device.id,
-        context=cfg.detection.context,
-        model_version=getattr(detector, "model_version", ""),
-        record=not args.no_record,
-    )
-    session = LiveSession(
-        source,
-        detector,
-        mqtt=mqtt,
-        recorder=recorder,
-        episode_log=episode_log,
-        metrics_interval_s=cfg.mqtt.metrics_interval_s,
-        status_stream=sys.stderr,
-    )
-    session.on_event = _print_event(session.status)
+        rec_s = pty_server.recording.duration_s
+        duration_s = rec_s if duration_s is None else min(duration_s, rec_s)
+        spec, channel_names = f"serial:{pty_server.path}", []  # the emulated board's own channels
+        print(f"replaying {pty_server.recording.path} through {pty_server.path}", file=sys.stderr)
     stop = threading.Event()
     try:
+        source = open_source(
+            spec,
+            cfg,
+            duration_s=duration_s,
+            fs=args.fs,
+            seed=args.seed,
+            channel_names=channel_names,
+        )
+        source.start()  # a board reports its rate and channels here: the detector needs them
+        start_time = source_start_time(source)
+        try:
+            detector = load_detector(cfg, source, cfg.detection.context)
+            mqtt = None
+            if cfg.mqtt.enabled:
+                from emgwatch.sinks.mqtt import MqttSink
+
+                outbox = args.outbox or cfg.storage_dir / "outbox.sqlite"
+                model_version = getattr(detector, "model_version", "")
+                mqtt = MqttSink(
+                    cfg.mqtt,
+                    cfg.device.id,
+                    outbox,
+                    session_start=start_time,
+                    model_version=model_version,
+                )
+                mqtt.start()
+                # usually immediate; a broker that is down is never a reason not to monitor
+                mqtt.wait_connected(2.0)
+        except BaseException:
+            source.stop()
+            raise
+        episode_log, recorder = open_storage(
+            cfg,
+            source,
+            device_id=cfg.device.id,
+            context=cfg.detection.context,
+            model_version=getattr(detector, "model_version", ""),
+            record=not args.no_record,
+        )
+        session = LiveSession(
+            source,
+            detector,
+            mqtt=mqtt,
+            recorder=recorder,
+            episode_log=episode_log,
+            metrics_interval_s=cfg.mqtt.metrics_interval_s,
+            status_stream=sys.stderr,
+            start_time=start_time,
+        )
+        session.on_event = _print_event(session.status)
+        if pty_server is not None:
+            threading.Thread(
+                target=_stop_after_replay, args=(pty_server, stop), daemon=True
+            ).start()
         with stop_on_signals(stop):
             summary = session.run(duration_s=duration_s, stop=stop)
     finally:
@@ -180,6 +207,13 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _stop_after_replay(pty_server, stop: threading.Event) -> None:  # noqa: ANN001
+    """The replay is over once every sample went out and the reader had time to drain the pty."""
+    pty_server.finished.wait()
+    time.sleep(2.0)
+    stop.set()
 
 
 def _print_event(status):  # noqa: ANN001, ANN202

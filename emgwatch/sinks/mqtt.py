@@ -415,8 +415,9 @@ class MqttSink:
         with self._send_lock:
             if self._ready:
                 self._pump(fresh_seq=seq)
-        if event.event == "start":
-            self._publish_state()
+        # the state follows the episode at once, so "episode in progress" flips with the alert
+        self._channel_state[ep.channel] = ep.kind if event.event == "start" else "idle"
+        self._publish_state()
 
     def update_state(self, channel_state: dict[str, str]) -> None:
         """Publish the retained ``state`` when any channel's state changed."""
