@@ -1,0 +1,126 @@
+"""Quality flags: lead-off, clipping, hum, gaps and repaired samples make windows unusable."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import signal
+
+from emgwatch.block import Block
+from emgwatch.features import FeatureExtractor, FeatureFrame, extract_features
+from emgwatch.quality import (
+    GAP,
+    LEAD_OFF,
+    MAINS,
+    NONFINITE,
+    SATURATION,
+    UNUSABLE,
+    WARMUP,
+    QualityEvent,
+    QualityEventTracker,
+    RawQualityMonitor,
+    describe,
+    is_usable,
+)
+
+FS = 1000.0
+
+
+def adc_emg(duration_s: float, seed: int = 0, level: float = 4.0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    sos = signal.butter(4, (30, 180), "bandpass", fs=FS, output="sos")
+    x = signal.sosfilt(sos, rng.normal(size=int(duration_s * FS)))
+    return np.round(512 + level * x / x.std())
+
+
+def flags_between(F: FeatureFrame, a: float, b: float) -> np.ndarray:
+    return F.quality[(F.t > a) & (F.t < b), 0]
+
+
+def test_flat_line_is_flagged_lead_off_and_unusable():
+    x = adc_emg(20.0)
+    x[12000:16000] = x[12000]  # electrode off: the ADC holds one value
+    F = extract_features(x, FS)
+    assert (flags_between(F, 12.6, 15.9) & LEAD_OFF).all()
+    assert not (flags_between(F, 5.0, 11.9) & LEAD_OFF).any()
+    assert not is_usable(flags_between(F, 12.6, 15.9)).any()
+    assert not (flags_between(F, 17.0, 19.9) & LEAD_OFF).any()
+
+
+def test_railing_at_the_adc_limit_is_lead_off():
+    x = adc_emg(20.0)
+    x[12000:16000] = 1023
+    F = extract_features(x, FS)
+    assert (flags_between(F, 12.6, 15.9) & LEAD_OFF).all()
+
+
+def test_clipping_plateaus_are_flagged_saturation():
+    x = adc_emg(20.0, level=4.0)
+    burst = adc_emg(20.0, seed=1, level=300.0) - 512
+    x[12000:14000] = np.clip(512 + burst[12000:14000], 0, 700)  # clips at 700 counts
+    F = extract_features(x, FS)
+    sat = flags_between(F, 12.1, 13.9) & SATURATION
+    assert sat.mean() > 0.8
+    assert not (flags_between(F, 3.0, 11.9) & SATURATION).any()
+
+
+def test_excessive_hum_is_flagged_mains():
+    x = adc_emg(20.0).astype(float)
+    t = np.arange(len(x)) / FS
+    hum = (t > 10) & (t < 15)
+    x = x + np.where(hum, 200 * np.sin(2 * np.pi * 50 * t), 0.0)
+    F = extract_features(x, FS)
+    assert (flags_between(F, 10.5, 14.9) & MAINS).mean() > 0.9
+    assert not (flags_between(F, 3.0, 9.9) & MAINS).any()
+    assert F.feature("mains_db")[(F.t > 11) & (F.t < 14), 0].min() > 30
+
+
+def test_nan_samples_mark_their_windows_and_features_stay_finite():
+    x = adc_emg(12.0).astype(float)
+    x[8000:8100] = np.nan
+    F = extract_features(x, FS)
+    assert (flags_between(F, 8.0, 8.1) & NONFINITE).all()
+    assert not (flags_between(F, 3.0, 7.9) & NONFINITE).any()
+    assert np.isfinite(F.feature("env_db_1")[F.t > 3, 0]).all()
+
+
+def test_gap_before_a_block_marks_the_settling_windows():
+    x = adc_emg(20.0)[:, None]
+    fx = FeatureExtractor(FS, 1)
+    frames = [fx.push(Block(0.0, FS, x[:10000])), fx.push(Block(12.0, FS, x[10000:], True))]
+    F = FeatureFrame.concat([*frames, fx.flush()], 1)
+    assert (flags_between(F, 12.0, 12.45) & GAP).all()
+    assert not (flags_between(F, 12.6, 19.9) & GAP).any()
+    assert not (flags_between(F, 3.0, 9.9) & GAP).any()
+    assert F.t.min() < 10.0 and (F.t[F.t > 10.0] >= 12.0).all()
+
+
+def test_warmup_is_degraded_not_unusable():
+    assert not WARMUP & UNUSABLE
+    assert describe(LEAD_OFF | WARMUP) == ["lead_off", "warmup"]
+
+
+def test_event_tracker_reports_changes_only():
+    tr = QualityEventTracker(["calf"])
+    q = np.array([[0], [LEAD_OFF], [LEAD_OFF], [LEAD_OFF | SATURATION], [0]])
+    ev = tr.update(np.array([0.0, 0.05, 0.1, 0.15, 0.2]), q)
+    assert ev == [
+        QualityEvent(0.05, "calf", "lead_off", True),
+        QualityEvent(0.15, "calf", "saturation", True),
+        QualityEvent(0.2, "calf", "lead_off", False),
+        QualityEvent(0.2, "calf", "saturation", False),
+    ]
+    assert tr.update(np.array([0.25]), np.array([[0]])) == []
+
+
+def test_event_tracker_state_carries_across_updates_and_ignores_warmup():
+    tr = QualityEventTracker(["a", "b"], min_windows=2)
+    assert tr.update(np.array([0.0]), np.array([[WARMUP, MAINS]])) == []
+    ev = tr.update(np.array([0.05, 0.1]), np.array([[0, MAINS], [0, 0]]))
+    assert ev == [QualityEvent(0.05, "b", "mains", True)]
+
+
+def test_raw_monitor_needs_a_long_enough_flat_run():
+    mon = RawQualityMonitor(1, np.array([1.0]), flat_hops=4)
+    raw = np.full((1, 6, 25), 500.0)
+    flags = mon.flags(raw)[0]
+    np.testing.assert_array_equal(flags & LEAD_OFF, [0, 0, 0, 1, 1, 1])
