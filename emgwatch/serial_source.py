@@ -101,12 +101,7 @@ class _NoAnswer(PortError):
 def _open_error(port: str, e: Exception) -> PortError:
     code = getattr(e, "errno", None)
     text = str(e)
-    if (
-        code == errno.ENOENT
-        or "No such file" in text
-        or "could not open port" in text
-        and "[Errno 2]" in text
-    ):
+    if code == errno.ENOENT or "No such file" in text:
         why = "no such port (is the board plugged in? 'emgwatch ports' lists candidates)"
     elif code == errno.EBUSY or "exclusively lock" in text or "Device or resource busy" in text:
         why = "port is busy (another program, e.g. an Arduino serial monitor, has it open)"
@@ -500,7 +495,16 @@ class SerialSource:
 
     # --- background thread ----------------------------------------------------------------------
     def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception as e:  # noqa: BLE001 - a bug must not leave a silent "streaming" source
+            self.status = f"failed: {e.__class__.__name__}: {e}"
+            log.exception("serial source thread failed")
+            self._close(stop_board=False)
+
+    def _loop(self) -> None:
         self._emit_pending()
+        last_warning = ""
         last_data = time.monotonic()
         backoff = self.backoff_s[0]
         while not self._stop.is_set():
@@ -513,15 +517,22 @@ class SerialSource:
                 try:
                     self._reconnect()
                 except EmgwatchError as e:
+                    if self._stop.is_set():
+                        return
                     backoff = min(backoff * 2, self.backoff_s[1])
                     self.status = f"disconnected: {e}; retrying in {backoff:.1f} s"
-                    log.warning("%s", self.status)
+                    # one line per new problem, not one per retry all night long
+                    (log.warning if str(e) != last_warning else log.debug)("%s", self.status)
+                    last_warning = str(e)
                     continue
+                last_warning = ""
                 backoff = self.backoff_s[0]
                 last_data = time.monotonic()
                 continue
             try:
                 data = self._read_some(ser)
+            except PortError:  # stop() was called
+                return
             except (serial.SerialException, OSError, TypeError, AttributeError) as e:
                 self._lost(f"{self._device}: connection lost ({e.__class__.__name__}: {e})")
                 continue
