@@ -61,9 +61,26 @@ def smooth_noise(
     return (x - x.mean()) / sd if sd > 1e-12 else np.zeros(n)
 
 
-def fluctuation(rng: np.random.Generator, n: int, corr_s: float, depth: float) -> np.ndarray:
+def fluctuation(
+    rng: np.random.Generator, n: int, corr_s: float, depth: float, rate: float = ENV_FS
+) -> np.ndarray:
     """Positive multiplicative fluctuation with mean ~1 (log-normal), for irregular activity."""
-    return np.exp(depth * smooth_noise(rng, n, corr_s) - 0.5 * depth * depth)
+    return np.exp(depth * smooth_noise(rng, n, corr_s, rate) - 0.5 * depth * depth)
+
+
+def stage_levels(rng: np.random.Generator, n: int, rate: float = SLOW_FS) -> np.ndarray:
+    """Piecewise levels lasting 10-60 min with 1-min transitions: sleep stages change muscle
+    tone (lowest in REM), so the resting baseline of a night is not one number."""
+    out = np.empty(n)
+    i = 0
+    while i < n:
+        m = int(rng.uniform(600, 3600) * rate)
+        out[i : i + m] = loguniform(rng, 0.3, 1.6)
+        i += m
+    w = int(60 * rate)
+    if n > 2 * w:
+        out = np.convolve(np.pad(out, w, mode="edge"), np.ones(w) / w, mode="same")[w:-w]
+    return out
 
 
 def ramp(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -34,6 +34,7 @@ from emgwatch.synth.signal import (
     loguniform,
     lowpass_sos,
     muap_gate,
+    stage_levels,
 )
 from emgwatch.truth import Truth, TruthArtifact
 
@@ -168,8 +169,12 @@ class SynthStream:
             g[1] *= gate
         ca, z[0] = sps.sosfilt(cp.sos_a, g[0], zi=z[0])
         cb, z[1] = sps.sosfilt(cp.sos_b, g[1], zi=z[1])
-        w = np.clip(m.base_mix + mix[c], 0.0, 1.0)
-        x = (np.sqrt(1.0 - w) * ca + np.sqrt(w) * cb) * (a_mvc * m.mvc_uv)
+        if mix[c].any():
+            w = np.clip(m.base_mix + mix[c], 0.0, 1.0)
+            x = np.sqrt(1.0 - w) * ca + np.sqrt(w) * cb
+        else:  # most blocks: no fatiguing effort, a constant blend
+            x = math.sqrt(1.0 - m.base_mix) * ca + math.sqrt(m.base_mix) * cb
+        x *= a_mvc * m.mvc_uv
         coloured, z[2] = sps.sosfilt(cp.sos_floor, g[2], zi=z[2])
         x += m.floor_uv * (
             math.sqrt(1 - m.floor_colour) * g[2]
@@ -311,8 +316,10 @@ def stream(
     for m, fe in zip(models, fronts, strict=True):
         n_slow = int(duration_s * SLOW_FS) + 2
         tone = loguniform(rng, tone_lo, tone_hi) * fluctuation(
-            rng, n_slow, rng.uniform(30, 600) * SLOW_FS / 200, rng.uniform(0.2, 0.8)
+            rng, n_slow, rng.uniform(30, 600), rng.uniform(0.2, 0.8), SLOW_FS
         )
+        if sc.context == "sleep":
+            tone *= stage_levels(rng, n_slow)
         sos_a, sos_b = m.carrier_sos(fs)
         sos_floor = lowpass_sos(fs, m.floor_corner_hz)
         h = sps.sosfilt(sos_floor, np.r_[1.0, np.zeros(int(fs * 2))])
