@@ -571,7 +571,7 @@ class TextLineDecoder:
         self._rest = b""
 
     def feed(self, data: bytes) -> np.ndarray:
-        """Rows of values (n, columns) as float64; n may be 0."""
+        """Rows of values (n, columns) as float64; n may be 0 (columns 0 until the first row)."""
         self.stats.bytes_in += len(data)
         lines = (self._rest + data).split(b"\n")
         self._rest = lines.pop()
@@ -595,8 +595,7 @@ class TextLineDecoder:
                 continue
             rows.append(values)
         self.stats.lines += len(rows)
-        cols = self.stats.columns or 1
-        return np.array(rows, dtype=np.float64).reshape(len(rows), cols)
+        return np.array(rows, dtype=np.float64).reshape(len(rows), self.stats.columns)
 
     def _bad(self, line: bytes) -> None:
         self.stats.bad_lines += 1

@@ -240,6 +240,29 @@ def test_text_lines_with_one_or_more_numbers_per_line():
     assert (t.stats.lines, t.stats.bad_lines, t.stats.columns) == (4, 2, 2)
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=st.lists(st.lists(st.integers(0, 1023), min_size=2, max_size=2), min_size=1, max_size=50),
+    cuts=st.lists(st.integers(0, 10**6), max_size=10),
+    sep=st.sampled_from([b",", b", ", b"\t", b" ", b";"]),
+    eol=st.sampled_from([b"\n", b"\r\n"]),
+)
+def test_text_lines_split_anywhere_give_the_same_rows(rows, cuts, sep, eol):
+    stream = b"".join(sep.join(b"%d" % v for v in r) + eol for r in rows)
+    t = P.TextLineDecoder()
+    got = np.concatenate([r for piece in _split(stream, cuts) if len(r := t.feed(piece))])
+    assert got.tolist() == rows
+
+
+@given(data=st.binary(max_size=2000), cuts=st.lists(st.integers(0, 10**6), max_size=10))
+def test_random_bytes_never_crash_either_decoder_and_are_accounted_for(data, cuts):
+    dec = P.FrameDecoder()
+    chunks = _decode_all(dec, _split(data, cuts))
+    assert chunks == [] and dec.stats.frames == 0
+    assert dec.stats.bytes_skipped == len(data)  # after flush nothing is held back
+    P.TextLineDecoder().feed(data)
+
+
 def test_bandwidth_margin_at_4_channels_1khz():
     # 61-byte frames every 10 ms = 6100 B/s of the 25000 B/s a 250000-baud 8N1 link carries
     assert P.data_frame_size(4, 10) == 61
