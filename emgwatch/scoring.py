@@ -385,7 +385,10 @@ def format_report(report: dict) -> str:
             f"{_sec(lat['median_s']):>10} {_sec(lat['p95_s']):>7}"
         )
     fa = report["false_alarms"]
-    during = ", ".join(f"{n} during {k}" for k, n in fa["during"].items()) or "none"
+    parts = [f"{n} during {k}" for k, n in fa["during"].items() if k != NO_TRUTH]
+    if fa["during"].get(NO_TRUTH):
+        parts.append(f"{fa['during'][NO_TRUTH]} outside any true episode")
+    during = ", ".join(parts) or "none"
     lines.append("")
     lines.append(
         f"False alarms: {fa['total']} ({fa['per_hour']:.2f}/h, {fa['per_8h']:.1f} per 8 h): {during}"
@@ -412,7 +415,7 @@ def format_report(report: dict) -> str:
         )
     conf = report["confusion"]
     if conf:
-        cols: list[str] = []
+        cols: list[str] = list(ALERT_KINDS)
         for row in conf.values():
             cols += [c for c in row if c not in cols and c != MISSED]
         cols = sorted(cols, key=_kind_order) + [MISSED]
@@ -422,7 +425,8 @@ def format_report(report: dict) -> str:
         lines.append(f"{'':<10}" + "".join(f"{c:>{width}}" for c in cols))
         for tk in sorted(conf, key=_kind_order):
             row = conf[tk]
-            lines.append(f"{tk:<10}" + "".join(f"{row.get(c, 0):>{width}}" for c in cols))
+            label = "no truth" if tk == NO_TRUTH else tk
+            lines.append(f"{label:<10}" + "".join(f"{row.get(c, 0):>{width}}" for c in cols))
     return "\n".join(lines)
 
 

@@ -135,7 +135,22 @@ def test_format_report_shows_the_table(report):
         "0.70s",
         "0.97s",
     ]
-    assert "False alarms: 4 (4.00/h, 32.0 per 8 h): 1 during none, 1 during turnover" in text
+    assert (
+        "False alarms: 4 (4.00/h, 32.0 per 8 h): 1 during turnover, 1 during twitch, "
+        "1 during voluntary, 1 outside any true episode"
+    ) in text
+    header = next(line for line in lines if line.strip().startswith("spasm") and "missed" in line)
+    assert header.split() == ["spasm", "cramp", "clonus", "plm", "voluntary", "missed"]
+    clonus_row = next(line for line in lines if line.startswith("clonus") and "%" not in line)
+    assert clonus_row.split() == ["clonus", "0", "0", "0", "0", "0", "1"]
+    assert next(line for line in lines if line.startswith("no truth")).split()[2:] == [
+        "1",
+        "0",
+        "0",
+        "0",
+        "0",
+        "0",
+    ]
     assert "decision latency (n=3): median 0.90s" in text
     assert "Kind confusion" in text
 
@@ -268,3 +283,11 @@ def test_overlap_pairs_equal_brute_force(a, b):
         if a_s[i] <= b_e[j] and b_s[j] <= a_e[i]
     )
     assert got == want
+
+
+def test_truth_objects_with_attributes_are_accepted():
+    from types import SimpleNamespace
+
+    truth = [SimpleNamespace(start=10.0, end=12.0, kind="clonus", channel="calf")]
+    r = score_events(truth, [ep(11, 13, "clonus", "calf")], duration_s=60)
+    assert r["per_kind"]["clonus"]["correct_kind_sensitivity"] == 1.0
