@@ -75,6 +75,7 @@ class PtyReplay:
         self.board = P.BoardEmulator(rec.n_channels, rate)
         self.finished = threading.Event()  # every sample has been written to the pty
         self.sent = 0
+        self.stream_started_at: float | None = None  # wall clock when sample 0 was due
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)  # no echo, no CR/LF translation: a byte pipe like a USB serial port
         os.set_blocking(self._master, False)
@@ -113,6 +114,8 @@ class PtyReplay:
             if self.board.streaming:
                 if stream_t0 is None:  # (re)started: continue the recording where it was
                     stream_t0, base = time.monotonic(), self.sent
+                    if self.stream_started_at is None:
+                        self.stream_started_at = time.time()
                 elapsed = time.monotonic() - stream_t0
                 due = min(n, base + int(elapsed * self.speed * self.recording.fs))
                 if due > self.sent:
