@@ -31,13 +31,13 @@ NO_TRUTH = "none"  # confusion-matrix row: the detection overlapped no true epis
 # --- PLM series ----------------------------------------------------------------------------------
 
 
-def plm_series(onsets: Sequence[float] | np.ndarray) -> list[np.ndarray]:
+def plm_series_indices(onsets: Sequence[float] | np.ndarray) -> list[np.ndarray]:
     """Group leg-movement onsets into PLM series (WASM/IRLSSG 2016, as summarised in DOMAIN.md).
 
     A series is a run of at least ``PLM_MIN_SERIES`` consecutive movements whose onset-to-onset
-    intervals are all within [PLM_MIN_INTERVAL_S, PLM_MAX_INTERVAL_S]; an interval outside that
-    range ends the run. Returns one array per series holding indices into ``onsets`` (in time
-    order), so callers can mark the movements that count towards the PLM index.
+    intervals are all within [PLM_MIN_INTERVAL_S, PLM_MAX_INTERVAL_S] (inclusive); an interval
+    outside that range ends the run. Returns one array per series holding indices into
+    ``onsets`` in time order, for callers that mark which movements count.
     """
     t = np.asarray(onsets, dtype=np.float64).ravel()
     if t.size < PLM_MIN_SERIES:
@@ -45,7 +45,7 @@ def plm_series(onsets: Sequence[float] | np.ndarray) -> list[np.ndarray]:
     order = np.argsort(t, kind="stable")
     gaps = np.diff(t[order])
     linked = (gaps >= PLM_MIN_INTERVAL_S) & (gaps <= PLM_MAX_INTERVAL_S)
-    # Runs of linked intervals: run of k intervals joins k + 1 movements.
+    # A run of k linked intervals joins k + 1 movements.
     edges = np.diff(np.concatenate(([0], linked.astype(np.int8), [0])))
     run_start = np.flatnonzero(edges == 1)
     run_end = np.flatnonzero(edges == -1)  # exclusive, in interval indices
@@ -56,6 +56,16 @@ def plm_series(onsets: Sequence[float] | np.ndarray) -> list[np.ndarray]:
     ]
 
 
+def plm_series(onsets: Sequence[float] | np.ndarray) -> list[np.ndarray]:
+    """The PLM series among ``onsets``: one sorted array of onset times per series.
+
+    The one definition of a series (see :func:`plm_series_indices`), shared by the detector's
+    tracker, the report and the evaluation, so a PLM index means the same everywhere.
+    """
+    t = np.asarray(onsets, dtype=np.float64).ravel()
+    return [t[idx] for idx in plm_series_indices(t)]
+
+
 def plm_index_per_h(onsets: Sequence[float] | np.ndarray, sleep_s: float) -> float:
     """Movements that belong to a PLM series, per hour of sleep."""
     if sleep_s <= 0:
@@ -64,8 +74,10 @@ def plm_index_per_h(onsets: Sequence[float] | np.ndarray, sleep_s: float) -> flo
     return n_in_series / (sleep_s / 3600.0)
 
 
-def _merge_overlapping(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+def merge_overlapping_onsets(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     """Onsets of the union of intervals: movements of both legs at once count as one movement."""
+    start = np.asarray(start, dtype=np.float64)
+    end = np.asarray(end, dtype=np.float64)
     if start.size == 0:
         return start
     order = np.argsort(start, kind="stable")
@@ -73,6 +85,9 @@ def _merge_overlapping(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     reach = np.maximum.accumulate(e)
     new = np.concatenate(([True], s[1:] > reach[:-1]))
     return s[new]
+
+
+_merge_overlapping = merge_overlapping_onsets  # name used by emgwatch.report
 
 
 # --- normalising inputs --------------------------------------------------------------------------
@@ -328,8 +343,8 @@ def score_events(
 def _score_plm(T: dict, D: dict, found_kind: np.ndarray, sleep_s: float) -> dict:
     tp = T["kind"] == "plm"
     dp = D["kind"] == "plm"
-    truth_onsets = _merge_overlapping(T["start"][tp], T["end"][tp])
-    det_onsets = _merge_overlapping(D["start"][dp], D["end"][dp])
+    truth_onsets = merge_overlapping_onsets(T["start"][tp], T["end"][tp])
+    det_onsets = merge_overlapping_onsets(D["start"][dp], D["end"][dp])
     h = sleep_s / 3600.0
     truth_in = sum(len(s) for s in plm_series(truth_onsets))
     det_in = sum(len(s) for s in plm_series(det_onsets))

@@ -11,8 +11,10 @@ from emgwatch.episodes import Episode, EpisodeEvent
 from emgwatch.scoring import (
     _overlap_pairs,
     format_report,
+    merge_overlapping_onsets,
     plm_index_per_h,
     plm_series,
+    plm_series_indices,
     score_events,
 )
 
@@ -207,8 +209,23 @@ def _as_lists(series):
     return [list(map(int, s)) for s in series]
 
 
+def test_series_are_onset_times_and_indices_are_available():
+    onsets = [60.0, 0.0, 40.0, 20.0, 500.0]
+    series = plm_series(onsets)
+    assert [s.tolist() for s in series] == [[0.0, 20.0, 40.0, 60.0]]
+    assert 40.0 in series[0] and 500.0 not in series[0]
+    assert _as_lists(plm_series_indices(onsets)) == [[1, 3, 2, 0]]
+
+
+def test_overlapping_movements_merge_to_the_earliest_onset():
+    merged = merge_overlapping_onsets(
+        np.array([10.0, 10.5, 30.0, 12.0]), np.array([12, 11, 31, 13])
+    )
+    assert merged.tolist() == [10.0, 30.0]  # 10-12, 10.5-11 and 12-13 touch: one movement
+
+
 def test_four_movements_20s_apart_are_one_series():
-    assert _as_lists(plm_series([0, 20, 40, 60])) == [[0, 1, 2, 3]]
+    assert _as_lists(plm_series_indices([0, 20, 40, 60])) == [[0, 1, 2, 3]]
 
 
 def test_three_movements_are_not_a_series():
@@ -217,22 +234,22 @@ def test_three_movements_are_not_a_series():
 
 def test_short_interval_breaks_a_series():
     # 0 -> 5 is under 10 s, so the run starts at 5: 5, 20, 40, 60, 80
-    assert _as_lists(plm_series([0, 5, 20, 40, 60, 80])) == [[1, 2, 3, 4, 5]]
+    assert _as_lists(plm_series_indices([0, 5, 20, 40, 60, 80])) == [[1, 2, 3, 4, 5]]
 
 
 def test_long_interval_splits_series():
     onsets = [0, 20, 40, 60, 200, 210, 220, 230, 240]
-    assert _as_lists(plm_series(onsets)) == [[0, 1, 2, 3], [4, 5, 6, 7, 8]]
+    assert _as_lists(plm_series_indices(onsets)) == [[0, 1, 2, 3], [4, 5, 6, 7, 8]]
 
 
 def test_interval_limits_are_inclusive():
-    assert _as_lists(plm_series([0, 10, 100, 190])) == [[0, 1, 2, 3]]
+    assert _as_lists(plm_series([0, 10, 100, 190])) == [[0, 10, 100, 190]]
     assert plm_series([0, 9.99, 19.98, 29.97]) == []
     assert plm_series([0, 90.01, 180.02, 270.03]) == []
 
 
 def test_series_indices_refer_to_unsorted_input():
-    assert _as_lists(plm_series([60, 0, 40, 20])) == [[1, 3, 2, 0]]
+    assert _as_lists(plm_series_indices([60, 0, 40, 20])) == [[1, 3, 2, 0]]
 
 
 def test_plm_index_counts_movements_in_series_per_hour_of_sleep():
