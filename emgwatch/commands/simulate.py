@@ -147,6 +147,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="fix a rate per hour, e.g. spasm_per_h=4 (repeatable)",
     )
     p.add_argument(
+        "--kinds",
+        metavar="K,K",
+        help="only these episode kinds, e.g. plm,turnover (default: all the scenario has)",
+    )
+    p.add_argument(
         "--plot", metavar="PNG", help="also write a picture of signal, envelope and episodes"
     )
     p.add_argument("--plot-start", default="0s", help="plot window start (default 0s)")
@@ -173,6 +178,8 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         adc=args.adc,
         **parse_params(args.param),
     )
+    if args.kinds:
+        params["kinds"] = [k.strip() for k in args.kinds.split(",") if k.strip()]
     for kind in args.no_artifact:
         params[ARTIFACT_FLAGS[kind]] = False
     if args.ecg:

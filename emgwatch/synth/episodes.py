@@ -98,7 +98,20 @@ def _episode(
     the peak, so soft tails do not stretch the labelled span far beyond visible activity."""
     weights = site.weights(rng)
     group.events.append(Event(t0, ENV_FS, env, weights))
+    _spectral_shift(group, rng, env, t0, site.channel, site.n)
     _truth(group, kind, env, site.names[site.channel], t0, **extra)
+
+
+def _spectral_shift(group: Group, rng: Rng, env: np.ndarray, t0: float, ch: int, n_ch: int) -> None:
+    """Half of all episodes, whatever their kind, recruit a different mix of motor units and so
+    have a lower spectral peak than the channel's usual one: spectrum alone never tells kinds."""
+    if rng.random() < 0.5:
+        return
+    w = np.zeros(n_ch)
+    w[ch] = 1.0
+    curve = rng.uniform(0.15, 0.7) * np.minimum(env / max(env.max(), 1e-12) * 5.0, 1.0)
+    curve[0] = curve[-1] = 0.0
+    group.events.append(Event(t0, ENV_FS, curve, w, "mix"))
 
 
 def _truth(group: Group, kind: str, env: np.ndarray, channel: str, t0: float, **extra) -> None:
@@ -322,6 +335,7 @@ def turnover(rng: Rng, site: Site, kind: str = "turnover", **extra) -> Group:
         w = np.zeros(site.n)
         w[ch] = 1.0
         g.events.append(Event(0.0, ENV_FS, env, w))
+        _spectral_shift(g, rng, env, 0.0, int(ch), site.n)
         _truth(g, kind, env, site.names[ch], 0.0, **extra)
     if rng.random() < 0.9:
         m = motion(rng, dur * rng.uniform(0.6, 1.3), loguniform(rng, 15, 3000), site.n)

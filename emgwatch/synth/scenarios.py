@@ -127,7 +127,7 @@ def _involuntary(
         tl,
         out,
         _count(rng, r["clonus"], d),
-        lambda: _clonus_maybe_provoked(rng, _site(rng, site)),
+        lambda: _clonus_maybe_provoked(rng, _site(rng, site), r["posture"] > 0),
     )
     _sprinkle(
         rng, tl, out, _count(rng, r["voluntary"], d), lambda: ep.voluntary(rng, _site(rng, site))
@@ -146,9 +146,9 @@ def _involuntary(
     _sprinkle(rng, tl, out, _count(rng, r["twitch"], d), lambda: ep.twitch(rng, _site(rng, site)))
 
 
-def _clonus_maybe_provoked(rng: Rng, site: Site) -> Group:
+def _clonus_maybe_provoked(rng: Rng, site: Site, provoked: bool = True) -> Group:
     """Clonus is often provoked by a posture change or transfer that stretches the muscle."""
-    if rng.random() < 0.4:
+    if provoked and rng.random() < 0.4:
         g = ep.turnover(rng, site, "posture")
         g.extend(ep.clonus(rng, site, with_stretch=False), g.span[1] + rng.uniform(0.1, 1.5) + 0.0)
         # the two truth spans touch on purpose here: keep them apart by at least 0.1 s
@@ -200,7 +200,7 @@ def plan_exercise(rng: Rng, duration_s: float, site: Site, r: dict[str, float]):
         warm = ep.voluntary(rng, _site(rng, site), "walking")
         if tl.place(rng, warm, out, at=t):
             t = warm.span[1] - warm.span[0] + t + rng.uniform(10, 60)
-    while t < duration_s - 30:
+    while r["sets"] > 0 and t < duration_s - 30:
         pattern = "reps" if rng.random() < 0.7 else str(rng.choice(["hold", "ramp"]))
         block = ep.exercise_sets(rng, _site(rng, site), int(rng.integers(2, 6)), pattern)
         if not tl.place(rng, block, out, at=t):
@@ -348,8 +348,24 @@ def get_scenario(name: str) -> Scenario:
         ) from None
 
 
-def draw_rates(rng: Rng, scenario: Scenario, overrides: dict[str, float]) -> dict[str, float]:
-    """Per-recording rates: the caller's fixed values, else a draw from the scenario's range."""
+# which rates produce which truth kind (``kinds=`` keeps only some kinds)
+KIND_RATES = {
+    "spasm": ("spasm",),
+    "cramp": ("cramp",),
+    "clonus": ("clonus",),
+    "plm": ("plm_series", "plm"),
+    "voluntary": ("voluntary", "walking", "exercise", "sets"),
+    "turnover": ("turnover",),
+    "posture": ("posture",),
+    "twitch": ("twitch",),
+}
+
+
+def draw_rates(
+    rng: Rng, scenario: Scenario, overrides: dict[str, float], kinds: list[str] | None = None
+) -> dict[str, float]:
+    """Per-recording rates: the caller's fixed values, else a draw from the scenario's range.
+    ``kinds`` keeps only those episode kinds (the others' rates become 0)."""
     known = scenario.param_names()
     for k, v in overrides.items():
         if k not in known:
@@ -362,4 +378,13 @@ def draw_rates(rng: Rng, scenario: Scenario, overrides: dict[str, float]) -> dic
     for k, (lo, hi) in scenario.rates.items():
         drawn = float(rng.uniform(lo, hi))
         rates[k] = float(overrides.get(f"{k}_per_h", drawn))
+    rates["sets"] = 1.0  # the exercise scenario's structured sets of repetitions and holds
+    if kinds is not None:
+        for kind in kinds:
+            if kind not in KIND_RATES:
+                raise UsageError(f"unknown kind {kind!r} (choose from {', '.join(KIND_RATES)})")
+        for kind, keys in KIND_RATES.items():
+            if kind not in kinds:
+                for k in keys:
+                    rates[k] = 0.0
     return rates

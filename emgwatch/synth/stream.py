@@ -288,13 +288,15 @@ def stream(
     motion_artifacts: bool = True,
     pops: bool = True,
     lead_off: bool = True,
+    kinds: list[str] | tuple[str, ...] | None = None,
     **rates: float,
 ) -> SynthStream:
     """Plan a synthetic recording; ``rates`` fix per-hour rates such as ``spasm_per_h=4``.
 
     ``adc=True`` gives 10-bit ADC counts (0..1023, raw biased to mid-rail, quantised and
     clipped) as an Arduino would record; ``adc=False`` gives µV (times ``gain``).
-    ``ecg=None`` lets each channel draw whether it picks up ECG (about 30 %).
+    ``ecg=None`` lets each channel draw whether it picks up ECG (about 30 %). ``kinds`` keeps
+    only those episode kinds (e.g. ``["plm", "turnover"]``); artifacts are unaffected.
     """
     sc = get_scenario(scenario)
     fs = float(fs)
@@ -302,7 +304,7 @@ def stream(
     names = _channel_names(channels)
     n_ch = len(names)
     rng = np.random.default_rng([int(seed), 0x9A1])
-    r = draw_rates(rng, sc, rates)
+    r = draw_rates(rng, sc, rates, list(kinds) if kinds is not None else None)
     n_samples = int(round(duration_s * fs))
     duration_s = n_samples / fs
     if n_samples < 1:
