@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from conftest import wait_until
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emgwatch.config import MqttConfig
 from emgwatch.domain import ALERT_KINDS
@@ -337,3 +339,14 @@ def test_monitor_killed_and_restarted_resends_nothing_acked_and_loses_nothing_un
     assert sub.wait_for(
         lambda ms: ms[-1].topic.endswith("/status") and ms[-1].payload == b"offline", 10
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60))
+def test_any_broker_url_text_parses_or_is_a_usage_error(text):
+    try:
+        a = parse_broker_url(text)
+    except UsageError as e:
+        assert "broker URL" in str(e)
+    else:
+        assert a.host and 0 < a.port < 65536
