@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
 import re
 import warnings
 from collections.abc import Iterator
@@ -98,7 +99,7 @@ _UNIT_WORDS = {
 _ARDUINO_PINS = {f"a{i}" for i in range(8)}  # a column named after an analog pin holds counts
 _TO_VOLTS = {"V": 1.0, "mV": 1e-3, "uV": 1e-6}
 _EDF_DIMENSION = {"uV": "uV", "mV": "mV", "V": "V", "adc": "adc", "unknown": ""}
-_CHUNK_BYTES = 16 << 20  # parse the CSV body in pieces this big: bounded memory, still vectorised
+_CHUNK_BYTES = 4 << 20  # parse the CSV body in pieces this big: bounded memory, still vectorised
 _TIMING_TOLERANCE = 1e-3  # relative disagreement between a stated fs and the timestamps we accept
 
 
@@ -725,35 +726,79 @@ def _csv_header_name(name: str, units: str) -> str:
     return f"{name} ({units})"
 
 
-def _write_csv(path: Path, rec: Recording) -> None:
-    """Compact text built by numpy/printf in chunks: an 8-hour night is written in seconds."""
-    names = [_csv_header_name(n, rec.units) for n in rec.channel_names]
-    for n in names:
-        if "," in n or "\n" in n:
-            raise ValueError(f"channel name {n!r} cannot be a CSV column name")
-    n_ch = rec.n_channels
-    row_fmt = "%.12g" + ",%.7g" * n_ch + "\n"
-    chunk = 100_000
-    with path.open("wb") as f:
-        f.write(("time_s," + ",".join(names) + "\n").encode("utf-8"))
-        for i in range(0, rec.n_samples, chunk):
-            part = rec.data[i : i + chunk]
-            block = np.empty((part.shape[0], n_ch + 1))
-            block[:, 0] = np.arange(i, i + part.shape[0]) / rec.fs
+class CsvWriter:
+    """Writes a CSV recording block by block, so a long night never has to be one array.
+
+    State is real: the open file and the number of samples written (which gives the times).
+    The file appears under its name only when :meth:`close` succeeds, so a crash leaves no
+    half-written recording that looks complete.
+    """
+
+    _ROWS_PER_WRITE = 100_000
+
+    def __init__(
+        self, path: str | Path, fs: float, channel_names: list[str], units: str = "unknown"
+    ) -> None:
+        self.path = Path(path)
+        self.fs = float(fs)
+        self.n_channels = len(channel_names)
+        self.n_samples = 0
+        names = [_csv_header_name(n, units) for n in channel_names]
+        for n in names:
+            if any(c in n for c in ',;\t\n"'):
+                raise ValueError(f"channel name {n!r} cannot be a CSV column name")
+        self._row_fmt = "%.12g" + ",%.7g" * self.n_channels + "\n"
+        self._tmp = self.path.with_name(self.path.name + ".partial")
+        self._file = self._tmp.open("wb")
+        self._file.write(("time_s," + ",".join(names) + "\n").encode("utf-8"))
+
+    def write(self, data: np.ndarray) -> None:
+        """Append samples ``data[n, channels]`` (printf over 100 000-row blocks, no row loop)."""
+        data = np.asarray(data, dtype=np.float64)
+        if data.ndim != 2 or data.shape[1] != self.n_channels:
+            raise ValueError(f"expected (n, {self.n_channels}) samples, got {data.shape}")
+        for i in range(0, data.shape[0], self._ROWS_PER_WRITE):
+            part = data[i : i + self._ROWS_PER_WRITE]
+            block = np.empty((part.shape[0], self.n_channels + 1))
+            block[:, 0] = np.arange(self.n_samples, self.n_samples + part.shape[0]) / self.fs
             block[:, 1:] = part
-            f.write(((row_fmt * part.shape[0]) % tuple(block.ravel().tolist())).encode("ascii"))
-    side = annotations_sidecar(path)
-    if rec.annotations:
-        with side.open("w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
-            w.writerow(["onset", "duration", "description", "channel"])
-            for a in rec.annotations:
-                w.writerow(
-                    [f"{a.onset:.12g}", f"{a.duration:.12g}", a.description, a.channel or ""]
-                )
-    elif side.exists():
-        side.unlink()
-        log.info("removed stale annotation sidecar %s", side)
+            text = (self._row_fmt * part.shape[0]) % tuple(block.ravel().tolist())
+            self._file.write(text.encode("ascii"))
+            self.n_samples += part.shape[0]
+
+    def close(self, annotations: list[Annotation] | None = None) -> None:
+        """Finish the file and write (or remove a stale) annotation sidecar."""
+        self._file.close()
+        os.replace(self._tmp, self.path)
+        _write_sidecar(annotations_sidecar(self.path), annotations or [])
+
+    def abort(self) -> None:
+        """Drop what was written (after an error)."""
+        self._file.close()
+        self._tmp.unlink(missing_ok=True)
+
+
+def _write_sidecar(side: Path, annotations: list[Annotation]) -> None:
+    if not annotations:
+        if side.exists():
+            side.unlink()
+            log.info("removed stale annotation sidecar %s", side)
+        return
+    with side.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["onset", "duration", "description", "channel"])
+        for a in annotations:
+            w.writerow([f"{a.onset:.12g}", f"{a.duration:.12g}", a.description, a.channel or ""])
+
+
+def _write_csv(path: Path, rec: Recording) -> None:
+    writer = CsvWriter(path, rec.fs, rec.channel_names, rec.units)
+    try:
+        writer.write(rec.data)
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close(rec.annotations)
 
 
 # --- EDF -----------------------------------------------------------------------------------------
@@ -852,7 +897,12 @@ def _write_edf(path: Path, rec: Recording) -> None:
         kwargs["starttime"] = rec.start_time.time().replace(microsecond=0)
         kwargs["recording"] = edfio.Recording(startdate=rec.start_time.date())
     edf = edfio.Edf(signals, data_record_duration=record_s, annotations=annotations, **kwargs)
-    edf.write(path)
+    tmp = path.with_name(path.name + ".partial")
+    try:
+        edf.write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _check_edf_header(path: Path) -> None:

@@ -12,6 +12,7 @@ import pytest
 from emgwatch.errors import InputError
 from emgwatch.recording import (
     Annotation,
+    CsvWriter,
     Recording,
     annotations_sidecar,
     read_recording,
@@ -59,6 +60,18 @@ def test_csv_writer_has_time_column_header_and_compact_numbers(tmp_path):
     write_recording(p, rec)
     assert p.read_text() == "time_s,emg\n0,512\n0.001,513\n0.002,511\n"
     assert not annotations_sidecar(p).exists()
+
+
+def test_csv_writer_in_blocks_equals_writing_at_once(tmp_path):
+    rec = _rec(n=1000, annotations=[Annotation(0.2, 0.1, "spasm", "ch2")])
+    write_recording(tmp_path / "whole.csv", rec)
+    w = CsvWriter(tmp_path / "blocks.csv", rec.fs, rec.channel_names, rec.units)
+    for i in range(0, 1000, 333):
+        w.write(rec.data[i : i + 333])
+    assert not (tmp_path / "blocks.csv").exists()  # only complete files get the real name
+    w.close(rec.annotations)
+    assert (tmp_path / "blocks.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert read_recording(tmp_path / "blocks.csv").annotations == rec.annotations
 
 
 def test_csv_writer_removes_a_stale_sidecar(tmp_path):
