@@ -527,8 +527,9 @@ def render_html(night: Night, summary: dict[str, Any], figures: dict[str, bytes]
     parts.append("<h2>The night at a glance</h2>")
     parts.append(_img(figures["timeline"], "timeline of the night"))
     parts.append(
-        "<p class='note'>Grey: muscle activity (1-s envelope, dB above the channel's resting "
-        "level). Coloured bars: detected episodes by kind. Hatched: sensor problems.</p>"
+        "<p class='note'>Grey: muscle activity in dB above the channel's resting level (line: "
+        "typical level, shading: peaks). Coloured bars: detected episodes by kind. Hatched: "
+        "sensor problems.</p>"
     )
 
     parts.append("<h2>Episodes by kind</h2>")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 from datetime import timedelta
 
 import numpy as np
@@ -55,7 +56,10 @@ def _clock_formatter(night: Night, unit_s: float):
 
 
 def timeline(night: Night, env: Envelope) -> bytes:
-    """One row per channel: activity envelope, episodes as coloured bars, sensor problems."""
+    """One row per channel: activity envelope, episodes as coloured bars, sensor problems.
+
+    The envelope is drawn as its median (line) and peak (shaded) per ~pixel column.
+    """
     n_ch = len(night.channel_names)
     fig = Figure(figsize=(WIDTH_IN, 0.9 + 1.9 * n_ch))
     axes = fig.subplots(n_ch, 1, sharex=True, squeeze=False)[:, 0]
@@ -66,7 +70,9 @@ def timeline(night: Night, env: Envelope) -> bytes:
     lo, hi = min(lo, -3.0), max(hi, 10.0) + 3.0
     kinds_seen: list[str] = []
     for c, (ax, ch) in enumerate(zip(axes, night.channel_names, strict=True)):
-        ax.plot(env.t / 3600.0, env.level_db[:, c], color="#6b7280", lw=0.5)
+        tg, med, peak = _pixel_bins(env.t, env.level_db[:, c], MAX_POINTS // 2)
+        ax.fill_between(tg / 3600.0, med, peak, color="#a3aab6", lw=0, step="mid")
+        ax.plot(tg / 3600.0, med, color="#4b5563", lw=0.6, drawstyle="steps-mid")
         ax.set_ylim(lo, hi + (hi - lo) * 0.22)
         band = hi + (hi - lo) * 0.04, (hi - lo) * 0.15
         for kind in KIND_COLORS | {e.kind: "" for e in night.episodes}:
@@ -81,7 +87,7 @@ def timeline(night: Night, env: Envelope) -> bytes:
                 kinds_seen.append(kind)
             bars = [(e.start / 3600.0, max((e.end - e.start) / 3600.0, min_w)) for e in eps]
             ax.broken_barh(bars, band, facecolors=_color(kind), lw=0)
-            ax.broken_barh(bars, (lo, hi - lo), facecolors=_color(kind), alpha=0.18, lw=0)
+            ax.broken_barh(bars, (lo, hi - lo), facecolors=_color(kind), alpha=0.1, lw=0)
         qs = [q for q in night.quality if q.channel in (ch, "all")]
         flat_bins = env.flat[:, c] | env.clipped[:, c] | np.isnan(env.rms[:, c])
         qbars = [(q.start / 3600.0, max((q.end - q.start) / 3600.0, min_w)) for q in qs]
@@ -111,6 +117,22 @@ def timeline(night: Night, env: Envelope) -> bytes:
     fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False, fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
     return _png(fig)
+
+
+def _pixel_bins(t: np.ndarray, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Median and peak of ``y`` in about ``n`` groups: readable at any night length."""
+    per = max(1, int(math.ceil(len(y) / n)))
+    if per == 1:
+        return t, y, y
+    m = int(math.ceil(len(y) / per)) * per
+    yb = np.full(m, np.nan)
+    yb[: len(y)] = y
+    yb = yb.reshape(-1, per)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN groups (no signal) stay NaN
+        med, peak = np.nanmedian(yb, axis=1), np.nanmax(yb, axis=1)
+    tg = t[0] + (np.arange(len(med)) + 0.5) * per * (t[1] - t[0] if len(t) > 1 else 1.0)
+    return tg - 0.5 * (t[1] - t[0] if len(t) > 1 else 1.0), med, peak
 
 
 def _runs(mask: np.ndarray, bin_h_s: float, min_w: float) -> list[tuple[float, float]]:
