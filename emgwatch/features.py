@@ -157,7 +157,10 @@ def _ffill(mask: np.ndarray, values: np.ndarray, carry: np.ndarray) -> np.ndarra
     """Along the last axis: the value at the latest True of ``mask`` so far, else ``carry``."""
     n = mask.shape[-1]
     idx = np.maximum.accumulate(np.where(mask, np.arange(n), -1), axis=-1)
-    got = values[np.arange(mask.shape[0])[:, None], np.maximum(idx, 0)]
+    if values.ndim == 1:  # the same values for every channel (hop indices)
+        got = values[np.maximum(idx, 0)]
+    else:
+        got = values[np.arange(mask.shape[0])[:, None], np.maximum(idx, 0)]
     return np.where(idx >= 0, got, carry[:, None])
 
 
@@ -221,8 +224,9 @@ class FeatureExtractor:
             "bpzc": np.full((ch, self._rhythm_w - 1), nan),
             "lvl": np.full((ch, 10), nan),  # 10*log10(pm2 + floor), for rises
         }
-        self._state_hist = np.zeros((ch, self._bursts_w - 1), dtype=np.int64)
-        self._onset_hist = np.zeros((ch, self._bursts_w - 1), dtype=np.int64)
+        self._duty_hist = np.zeros((ch, self._duty_w), dtype=np.int64)
+        self._duty_sum = np.zeros(ch, dtype=np.int64)
+        self._onsets = [np.zeros(0, dtype=np.int64) for _ in range(ch)]
         # baseline
         self._ring = [np.zeros(0) for _ in range(ch)]
         self._ring_count = np.zeros(ch, dtype=np.int64)  # clean seconds seen (capped use)
@@ -379,7 +383,12 @@ class FeatureExtractor:
         # --- spectra: window of spectral_n samples ending at each hop end ------------------------
         n_spec = cfg.spectral_n
         spec_src = np.concatenate([self._tail[:, -(n_spec - 1) :], y], axis=1)
-        wins = sliding_window_view(spec_src, n_spec, axis=1)[:, HOP_N - 1 :: HOP_N][:, :H]
+        # the window ending at each hop end: a strided view, hop by hop
+        item = spec_src.itemsize
+        row = spec_src.shape[1] * item
+        wins = np.ndarray(
+            (ch, H, n_spec), spec_src.dtype, spec_src, (HOP_N - 1) * item, (row, HOP_N * item, item)
+        )
         if not envelope:
             spec = np.fft.rfft(wins * self._taper, axis=2)[:, :, self._band]
             psd = spec.real**2 + spec.imag**2
@@ -389,8 +398,10 @@ class FeatureExtractor:
             cum = np.cumsum(psd, axis=2)
             half = tot[..., None] / 2
             i = np.clip((cum < half).sum(axis=2), 1, len(f) - 1)
-            c0 = np.take_along_axis(cum, (i - 1)[..., None], 2)[..., 0]
-            c1 = np.take_along_axis(cum, i[..., None], 2)[..., 0]
+            flat = cum.reshape(-1, cum.shape[2])
+            rows = np.arange(flat.shape[0])
+            c0 = flat[rows, (i - 1).ravel()].reshape(i.shape)
+            c1 = flat[rows, i.ravel()].reshape(i.shape)
             frac = np.clip((half[..., 0] - c0) / (c1 - c0), 0, 1)
             mdf = f[i - 1] + frac * (f[i] - f[i - 1])
         else:
@@ -477,9 +488,10 @@ class FeatureExtractor:
         }
         if envelope:
             cols.update(dict.fromkeys(_SPECTRAL_ONLY_RAW, np.nan))
-        nan_col = np.full((ch, H), np.nan)
-        stack = [cols[name] if np.ndim(cols[name]) else nan_col for name in FEATURE_NAMES]
-        X = np.stack(stack, axis=0).transpose(2, 1, 0).astype(np.float32)
+        X = np.empty((H, ch, len(FEATURE_NAMES)), dtype=np.float32)
+        for i, name in enumerate(FEATURE_NAMES):
+            col = cols[name]
+            X[:, :, i] = col.T if isinstance(col, np.ndarray) else col
         t = c.t.reshape(H, HOP_N)[:, -1]
         quality = qual.T.astype(np.uint8)
         self._n_hops += H
@@ -537,49 +549,52 @@ class FeatureExtractor:
     def _activity(
         self, level: np.ndarray, hard: np.ndarray, rise05: np.ndarray, k: np.ndarray
     ) -> dict[str, np.ndarray]:
+        """Hysteresis on the 0.1 s level and the context derived from it; ``k`` = global hops."""
         cfg = self.config
         ch, H = level.shape
-        kk = np.broadcast_to(k, (ch, H))
         on_ev = ~hard & (level >= cfg.on_db)
         below = ~(~hard & (level >= cfg.off_db))
-        last_not_below = _ffill(~below, kk, self._last_not_below)
-        run = kk - last_not_below
+        last_not_below = _ffill(~below, k, self._last_not_below)
+        run = k - last_not_below
         off_ev = below & (run >= self._off_hold)
-        last_on = _ffill(on_ev, kk, self._last_on)
-        last_off = _ffill(off_ev, kk, self._last_off)
+        last_on = _ffill(on_ev, k, self._last_on)
+        last_off = _ffill(off_ev, k, self._last_off)
         state = last_on > last_off
         prev = np.concatenate([self._act[:, None], state[:, :-1]], axis=1)
         onset = state & ~prev
         offset = ~state & prev
-        onset_k = _ffill(onset, kk, self._onset_k)
-        end_k = _ffill(offset, (kk - run + 1).astype(float), self._end_k)
+        onset_k = _ffill(onset, k, self._onset_k)
+        end_k = _ffill(offset, (k - run + 1).astype(float), self._end_k)
         # pause before each onset: onset hop minus the end of the previous period (as of then)
-        gap_val = (kk - end_k).astype(float)
-        gap_before = _ffill(onset, gap_val, self._gap_before)
+        gap_before = _ffill(onset, k - end_k, self._gap_before)
         onset_rise = _ffill(onset, rise05, self._onset_rise)
         cap = cfg.cap_s
-        since_idle = np.where(np.isnan(end_k), cap, np.minimum((kk - end_k + 1) * HOP_S, cap))
+        since_idle = np.where(np.isnan(end_k), cap, np.minimum((k - end_k + 1) * HOP_S, cap))
         since_act = np.where(np.isnan(gap_before), cap, np.minimum(gap_before * HOP_S, cap))
         since = np.where(state, since_act, since_idle)
-        active_s = np.where(state, (kk - onset_k + 1) * HOP_S, 0.0)
-        # repetition context over the last duty_s / bursts_s
-        st_all = np.concatenate([self._state_hist, state.astype(np.int64)], axis=1)
-        on_all = np.concatenate([self._onset_hist, onset.astype(np.int64)], axis=1)
-        cs = np.concatenate([np.zeros((ch, 1), np.int64), np.cumsum(st_all, axis=1)], axis=1)
-        n_hist = st_all.shape[1] - H
-        idx = n_hist + np.arange(H) + 1  # cumsum index just after each new hop
-        duty = (cs[:, idx] - cs[:, idx - self._duty_w]) / self._duty_w
-        co = np.concatenate([np.zeros((ch, 1), np.int64), np.cumsum(on_all, axis=1)], axis=1)
-        bursts = co[:, idx] - co[:, idx - self._bursts_w]
-        # first onset inside each window: next onset at or after the window start
-        pos = np.arange(on_all.shape[1])
-        big = np.iinfo(np.int64).max
-        nxt = np.minimum.accumulate(np.where(on_all == 1, pos, big)[:, ::-1], axis=1)[:, ::-1]
-        first = nxt[:, idx - self._bursts_w]
-        first_glob = k[0] - n_hist + np.where(first == big, 0, first)
-        period = np.where(
-            bursts >= 2, (onset_k - first_glob) * HOP_S / np.maximum(bursts - 1, 1), np.nan
-        )
+        active_s = np.where(state, (k - onset_k + 1) * HOP_S, 0.0)
+        # duty cycle: running window sum, exact in integers, O(new hops) per push
+        st = state.astype(np.int64)
+        comb = np.concatenate([self._duty_hist, st], axis=1)
+        duty_sum = self._duty_sum[:, None] + np.cumsum(st - comb[:, :H], axis=1)
+        self._duty_sum = duty_sum[:, -1].copy()
+        self._duty_hist = comb[:, H:]
+        duty = duty_sum / self._duty_w
+        # onsets in the last bursts_s, and the mean interval between them
+        bursts = np.empty((ch, H))
+        period = np.empty((ch, H))
+        lo = k - self._bursts_w + 1  # first hop inside each hop's window
+        for c in range(ch):
+            ons = np.concatenate([self._onsets[c], k[onset[c]]])
+            i0 = np.searchsorted(ons, lo)
+            i1 = np.searchsorted(ons, k, side="right")
+            n = i1 - i0
+            bursts[c] = n
+            first = ons[np.minimum(i0, max(len(ons) - 1, 0))] if len(ons) else np.zeros(H)
+            period[c] = np.where(
+                n >= 2, (onset_k[c] - first) * HOP_S / np.maximum(n - 1, 1), np.nan
+            )
+            self._onsets[c] = ons[ons >= k[-1] - self._bursts_w + 1]
         # carry
         self._act = state[:, -1].copy()
         self._last_on, self._last_off = last_on[:, -1].copy(), last_off[:, -1].copy()
@@ -588,15 +603,13 @@ class FeatureExtractor:
         self._end_k = end_k[:, -1].copy()
         self._gap_before = gap_before[:, -1].copy()
         self._onset_rise = onset_rise[:, -1].copy()
-        self._state_hist = st_all[:, -(self._bursts_w - 1) :]
-        self._onset_hist = on_all[:, -(self._bursts_w - 1) :]
         return {
             "onset_rise_db": np.where(state, onset_rise, np.nan),
             "active": state.astype(float),
             "active_s": active_s,
             "since_active_s": since,
             "duty_30s": duty,
-            "bursts_60s": bursts.astype(float),
+            "bursts_60s": bursts,
             "burst_period_s": period,
         }
 
