@@ -346,6 +346,19 @@ def test_edf_written_is_read_by_mne_with_annotations(tmp_path):
     np.testing.assert_allclose(raw.get_data()[0] * 1e6, rec.data[:, 0], atol=0.01)
 
 
+@pytest.mark.parametrize("n", [3000, 3079])
+def test_edf_written_passes_edflib_the_library_behind_edfbrowser(tmp_path, n):
+    pyedflib = pytest.importorskip("pyedflib")
+    rec = _rec(n=n, fs=1024.0, annotations=[Annotation(0.5, 1.0, "spasm", "ch1")])
+    write_recording(tmp_path / "a.edf", rec)
+    with pyedflib.EdfReader(str(tmp_path / "a.edf")) as f:
+        assert f.getSignalLabels() == ["ch1", "ch2"]
+        assert list(f.getSampleFrequencies()) == [1024.0, 1024.0]
+        onsets, durations, texts = f.readAnnotations()
+        assert (onsets[0], durations[0], texts[0]) == (0.5, 1.0, "spasm ch1")
+        np.testing.assert_allclose(f.readSignal(1)[:n], rec.data[:, 1], atol=0.01)
+
+
 def test_edf_channel_choice_and_mixed_rates_keep_emg_rate_signals(tmp_path):
     import edfio
 
@@ -504,3 +517,18 @@ def test_corrupted_edf_never_raises_anything_but_input_error(
         assert "\n" not in str(e)
     else:
         assert rec.data.ndim == 2 and rec.fs > 0
+
+
+def test_a_million_row_csv_loads_in_well_under_a_few_seconds(tmp_path):
+    import time
+
+    n = 1_000_000
+    x = np.round(512 + 40 * np.random.default_rng(0).standard_normal(n))
+    p = tmp_path / "long.csv"
+    write_recording(p, Recording(data=x[:, None], fs=1000.0, channel_names=["a0"]))
+    t0 = time.process_time()
+    rec = read_recording(p)
+    cpu_s = time.process_time() - t0
+    assert rec.n_samples == n and rec.fs == 1000.0 and rec.units == "adc"
+    np.testing.assert_array_equal(rec.data[:, 0], x)
+    assert cpu_s < 2.0, f"{cpu_s:.2f} s of CPU for 1 M rows (28.8 M rows must load in seconds)"
