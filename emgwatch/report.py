@@ -314,7 +314,7 @@ def plm_summary(episodes: list[Episode], channels: list[str], hours: float) -> d
     The headline counts movements of all legs together, overlapping ones once (as the
     evaluation does); the per-channel rows show each leg alone.
     """
-    from emgwatch.scoring import _merge_overlapping as merge_bilateral
+    from emgwatch.scoring import merge_overlapping_onsets as merge_bilateral
     from emgwatch.scoring import plm_series
 
     def row(start: np.ndarray) -> dict[str, Any]:
