@@ -96,6 +96,9 @@ _UNIT_WORDS = {
     "count": "adc",
     "adu": "adc",
 }
+# A column that numbers the samples: with --fs it places them (and reveals lost samples).
+_COUNTER_NAMES = {"sample", "samples", "sample_no", "sample_index", "index", "idx", "seq", "n"}
+_SAMPLE_COUNTER = -1.0  # marker scale, replaced by 1 / fs
 _ARDUINO_PINS = {f"a{i}" for i in range(8)}  # a column named after an analog pin holds counts
 _TO_VOLTS = {"V": 1.0, "mV": 1e-3, "uV": 1e-6}
 _EDF_DIMENSION = {"uV": "uV", "mV": "mV", "V": "V", "adc": "adc", "unknown": ""}
@@ -300,12 +303,26 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     if has_header:
         for i, n in enumerate(names):
             scale = _TIME_SCALE_BY_NAME.get(_normalise_name(n))
+            if scale is None and _normalise_name(n) in _COUNTER_NAMES:
+                scale = _SAMPLE_COUNTER
             if scale is not None:
                 time_col, time_scale = i, scale
                 break
     elif n_cols >= 2 and n_rows >= 3 and _looks_like_time(table[:, 0]):
         time_col = 0
-        log.info("%s: no header; first column increases steadily, used as time in seconds", path)
+        first = table[:3, 0]
+        if np.all(first == np.round(first)) and np.all(np.diff(first) == 1):
+            time_scale = _SAMPLE_COUNTER
+            log.info("%s: no header; first column counts samples, used to place them", path)
+        else:
+            log.info("%s: no header; first column rises steadily, used as time in seconds", path)
+    time_name = names[time_col] if has_header and time_col is not None else "column 1"
+    if time_scale == _SAMPLE_COUNTER:
+        if fs is None:
+            raise InputError(
+                path, None, f"'{time_name}' counts samples but gives no rate; pass --fs"
+            )
+        time_scale = 1.0 / fs
 
     chan_cols = [i for i in range(n_cols) if i != time_col]
     if not chan_cols:
@@ -339,9 +356,7 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         rate = float(fs)
     else:
         with np.errstate(over="ignore", invalid="ignore"):
-            rate, data = _regularise_times(
-                path, times, data, fs, row_lines, names[time_col] if has_header else "column 1"
-            )
+            rate, data = _regularise_times(path, times, data, fs, row_lines, time_name)
 
     units = _common_units(path, chan_units, data)
     if units == "unknown" and data.size and _looks_like_adc(data):
@@ -645,8 +660,16 @@ def _regularise_times(
     else:
         rate = (n - 1) / float(times[-1] - times[0])
     del d
-    if not (np.isfinite(rate) and rate > 0):
-        raise InputError(path, None, f"time column '{time_name}' gives no usable sampling rate")
+    if not (np.isfinite(rate) and rate >= FS_READABLE_MIN_HZ):
+        hint = ""
+        if np.isfinite(rate) and rate * 1000 >= FS_READABLE_MIN_HZ:
+            hint = " (milliseconds? name the column time_ms)"
+        raise InputError(
+            path,
+            None,
+            f"time column '{time_name}' gives {rate:.3g} Hz, too slow for EMG{hint}; "
+            "or drop it and pass --fs",
+        )
     if fs is not None:
         if abs(fs - rate) > _TIMING_TOLERANCE * rate:
             raise InputError(

@@ -133,6 +133,33 @@ def test_headerless_time_column_is_recognised_when_it_increases_steadily(tmp_pat
     assert rec.fs == 1000.0 and rec.n_channels == 1
 
 
+def test_sample_counter_column_places_samples_and_reveals_losses(tmp_path, caplog):
+    text = "sample,emg\n0,5\n1,6\n2,7\n5,8\n6,9\n"
+    p = _write(tmp_path, text)
+    with pytest.raises(InputError, match="'sample' counts samples but gives no rate; pass --fs"):
+        read_recording(p)
+    with caplog.at_level(logging.WARNING):
+        rec = read_recording(p, fs=500)
+    assert rec.fs == 500.0 and rec.channel_names == ["emg"]
+    np.testing.assert_array_equal(rec.data[[0, 1, 2, 5, 6], 0], [5, 6, 7, 8, 9])
+    assert np.isnan(rec.data[3:5, 0]).all() and "2 samples missing" in caplog.text
+
+
+def test_headerless_counter_column_is_not_taken_for_seconds(tmp_path):
+    rows = "".join(f"{i},{(i * 37) % 100}\n" for i in range(20))
+    p = _write(tmp_path, rows)
+    with pytest.raises(InputError, match="pass --fs"):
+        read_recording(p)
+    rec = read_recording(p, fs=1000)
+    assert rec.fs == 1000.0 and rec.n_channels == 1 and rec.data[3, 0] == 11
+
+
+def test_time_in_milliseconds_named_as_seconds_is_caught(tmp_path):
+    p = _write(tmp_path, "timestamp,emg\n" + "".join(f"{i},{i % 5}\n" for i in range(10)))
+    with pytest.raises(InputError, match="gives 1 Hz, too slow for EMG \\(milliseconds"):
+        read_recording(p)
+
+
 def test_several_channels_all_kept_or_one_chosen_by_name_or_index(tmp_path):
     text = "time_s,left_uV,right_uV\n" + "".join(f"{i / 1000},{i},{-i}\n" for i in range(10))
     p = _write(tmp_path, text)
