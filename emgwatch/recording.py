@@ -166,29 +166,44 @@ def _normalise_name(name: str) -> str:
     return n.strip("_")
 
 
-def _split_unit_suffix(name: str) -> tuple[str, str | None]:
-    """'emg (uV)' -> ('emg', 'uV'); 'emg_uV' keeps its name but says uV; 'ch1' -> ('ch1', None)."""
+_SENSOR_WORDS = {
+    "env": "envelope",
+    "envelope": "envelope",
+    "rms": "envelope",
+    "rectified": "envelope",
+    "raw": "raw",
+}
+
+
+def _split_unit_suffix(name: str) -> tuple[str, str | None, str | None]:
+    """Channel name, units and sensor type a header cell states.
+
+    'emg (uV)' -> ('emg', 'uV', None); 'ch1 (adc raw)' -> ('ch1', 'adc', 'raw'); 'emg_uV' keeps
+    its name but says uV; 'ch1' -> ('ch1', None, None).
+    """
     name = name.strip().strip("\"'").strip()
     if name.endswith((")", "]")) and ("(" in name or "[" in name):
         cut = max(name.rfind("("), name.rfind("["))
-        unit = _UNIT_WORDS.get(_normalise_name(name[cut + 1 : -1]))
-        if unit is not None and name[:cut].strip():
-            return name[:cut].strip(), unit
+        words = [w for w in _normalise_name(name[cut + 1 : -1]).split("_") if w]
+        if (
+            words
+            and name[:cut].strip()
+            and all(w in _UNIT_WORDS or w in _SENSOR_WORDS for w in words)
+        ):
+            unit = next((_UNIT_WORDS[w] for w in words if w in _UNIT_WORDS), None)
+            sensor = next((_SENSOR_WORDS[w] for w in words if w in _SENSOR_WORDS), None)
+            return name[:cut].strip(), unit, sensor
     tokens = _normalise_name(name).split("_")
     if len(tokens) > 1 or tokens[0] in ("adc", "counts"):
-        return name, _UNIT_WORDS.get(tokens[-1])
+        return name, _UNIT_WORDS.get(tokens[-1]), None
     if tokens[0] in _ARDUINO_PINS:
-        return name, "adc"
-    return name, None
+        return name, "adc", None
+    return name, None, None
 
 
 def _sensor_from_name(name: str) -> str | None:
-    tokens = set(_normalise_name(name).split("_"))
-    if tokens & {"env", "envelope", "rms", "rectified"}:
-        return "envelope"
-    if "raw" in tokens:
-        return "raw"
-    return None
+    found = {_SENSOR_WORDS[t] for t in _normalise_name(name).split("_") if t in _SENSOR_WORDS}
+    return found.pop() if len(found) == 1 else None
 
 
 def _common_units(path: Path, units: list[str | None], data: np.ndarray) -> str:
@@ -329,10 +344,10 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         raise InputError(path, None, "no signal column (only a time column)")
     chan_names, chan_units, sensors = [], [], []
     for i in chan_cols:
-        name, unit = _split_unit_suffix(names[i])
+        name, unit, sensor = _split_unit_suffix(names[i])
         chan_names.append(name)
         chan_units.append(unit)
-        sensors.append(_sensor_from_name(name))
+        sensors.append(sensor or _sensor_from_name(name))
 
     pick = _pick_channel(path, chan_names, channel)
     if pick is not None:
@@ -743,10 +758,15 @@ def _read_sidecar(side: Path) -> list[Annotation]:
     return out
 
 
-def _csv_header_name(name: str, units: str) -> str:
-    if units == "unknown" or _split_unit_suffix(name)[1] == units:
-        return name
-    return f"{name} ({units})"
+def _csv_header_name(name: str, units: str, sensor: str = "unknown") -> str:
+    """'ch1' -> 'ch1 (uV envelope)': what the reader needs, readable by a person."""
+    said = _split_unit_suffix(name)
+    words = []
+    if units != "unknown" and said[1] != units:
+        words.append(units)
+    if sensor != "unknown" and (said[2] or _sensor_from_name(said[0])) != sensor:
+        words.append(sensor)
+    return f"{name} ({' '.join(words)})" if words else name
 
 
 class CsvWriter:
@@ -760,13 +780,18 @@ class CsvWriter:
     _ROWS_PER_WRITE = 100_000
 
     def __init__(
-        self, path: str | Path, fs: float, channel_names: list[str], units: str = "unknown"
+        self,
+        path: str | Path,
+        fs: float,
+        channel_names: list[str],
+        units: str = "unknown",
+        sensor: str = "unknown",
     ) -> None:
         self.path = Path(path)
         self.fs = float(fs)
         self.n_channels = len(channel_names)
         self.n_samples = 0
-        names = [_csv_header_name(n, units) for n in channel_names]
+        names = [_csv_header_name(n, units, sensor) for n in channel_names]
         for n in names:
             if any(c in n for c in ',;\t\n"'):
                 raise ValueError(f"channel name {n!r} cannot be a CSV column name")
@@ -815,7 +840,7 @@ def _write_sidecar(side: Path, annotations: list[Annotation]) -> None:
 
 
 def _write_csv(path: Path, rec: Recording) -> None:
-    writer = CsvWriter(path, rec.fs, rec.channel_names, rec.units)
+    writer = CsvWriter(path, rec.fs, rec.channel_names, rec.units, rec.sensor)
     try:
         writer.write(rec.data)
     except BaseException:

@@ -42,14 +42,15 @@ def _write(tmp_path: Path, text: str, name: str = "x.csv") -> Path:
 
 def test_csv_round_trip_keeps_samples_rate_names_units_and_annotations(tmp_path):
     ann = [Annotation(0.5, 1.0, "spasm", "ch1"), Annotation(1.25, 0.0, "note, with comma")]
-    rec = _rec(annotations=ann)
+    rec = _rec(annotations=ann, sensor="envelope")
     p = tmp_path / "night.csv"
     write_recording(p, rec)
+    assert p.read_text().startswith("time_s,ch1 (uV envelope),ch2 (uV envelope)\n")
     assert annotations_sidecar(p) == tmp_path / "night.annotations.csv"
     back = read_recording(p)
     assert back.fs == 1000.0
     assert back.channel_names == ["ch1", "ch2"]
-    assert back.units == "uV"
+    assert back.units == "uV" and back.sensor == "envelope"
     np.testing.assert_allclose(back.data, rec.data, rtol=1e-6, atol=1e-9)
     assert back.annotations == ann
 
@@ -198,9 +199,19 @@ def test_mixed_voltage_units_are_scaled_to_the_first(tmp_path):
     np.testing.assert_allclose(rec.data, [[1, 1], [2, 2]])
 
 
-def test_envelope_sensor_is_guessed_from_header(tmp_path):
-    text = "time,emg_envelope\n0,1\n0.001,2\n"
-    assert read_recording(_write(tmp_path, text)).sensor == "envelope"
+@pytest.mark.parametrize(
+    "name, sensor, units, channel",
+    [
+        ("emg_envelope", "envelope", "unknown", "emg_envelope"),
+        ("calf (mV raw)", "raw", "mV", "calf"),
+        ("calf [env]", "envelope", "unknown", "calf"),
+        ("RMS_calf_uV", "envelope", "uV", "RMS_calf_uV"),
+        ("calf (left)", "unknown", "unknown", "calf (left)"),
+    ],
+)
+def test_sensor_and_units_are_read_from_header(tmp_path, name, sensor, units, channel):
+    rec = read_recording(_write(tmp_path, f"time,{name}\n0,-1\n0.001,2\n"))
+    assert (rec.sensor, rec.units, rec.channel_names) == (sensor, units, [channel])
 
 
 def test_empty_cells_become_nan_and_are_counted(tmp_path, caplog):
