@@ -105,15 +105,10 @@ def _sprinkle(rng: Rng, tl: Timeline, out: Group, n: int, make: Callable[[], Gro
     return placed
 
 
-def _involuntary(
-    rng: Rng, tl: Timeline, out: Group, site: Site, r: dict[str, float], long_series: bool
-) -> None:
+def _involuntary(rng: Rng, tl: Timeline, out: Group, site: Site, r: dict[str, float]) -> None:
     """Place the alarm-worthy kinds and the generic look-alikes by their rates."""
     d = tl.duration_s
-    ids = iter(range(1, 10**6))
-    for _ in range(_count(rng, r["plm_series"], d)):
-        n = None if long_series else int(4 + min(rng.geometric(1 / 5), 16))
-        tl.place(rng, ep.plm_series(rng, _site(rng, site), next(ids), n), out)
+    ids = iter(range(1000, 10**6))
     _sprinkle(rng, tl, out, _count(rng, r["cramp"], d), lambda: ep.cramp(rng, _site(rng, site)))
     _sprinkle(
         rng,
@@ -146,6 +141,15 @@ def _involuntary(
     _sprinkle(rng, tl, out, _count(rng, r["twitch"], d), lambda: ep.twitch(rng, _site(rng, site)))
 
 
+def _plm_series(
+    rng: Rng, tl: Timeline, out: Group, site: Site, r: dict[str, float], long_series: bool
+) -> None:
+    """Placed before anything else: a series spans minutes and must keep its 10-90 s rhythm."""
+    for i in range(_count(rng, r["plm_series"], tl.duration_s)):
+        n = None if long_series else int(4 + min(rng.geometric(1 / 5), 16))
+        tl.place(rng, ep.plm_series(rng, _site(rng, site), i + 1, n), out)
+
+
 def _clonus_maybe_provoked(rng: Rng, site: Site, provoked: bool = True) -> Group:
     """Clonus is often provoked by a posture change or transfer that stretches the muscle."""
     if provoked and rng.random() < 0.4:
@@ -172,13 +176,15 @@ def _lead_offs(
 def plan_night(rng: Rng, duration_s: float, site: Site, r: dict[str, float]):
     tl, out = Timeline(duration_s), Group()
     lead = _lead_offs(rng, tl, out, site, r["lead_off"])
-    _involuntary(rng, tl, out, site, r, long_series=True)
+    _plm_series(rng, tl, out, site, r, long_series=True)
+    _involuntary(rng, tl, out, site, r)
     return out, lead
 
 
 def plan_daily(rng: Rng, duration_s: float, site: Site, r: dict[str, float]):
     tl, out = Timeline(duration_s), Group()
     lead = _lead_offs(rng, tl, out, site, r["lead_off"])
+    _plm_series(rng, tl, out, site, r, long_series=False)
     _sprinkle(
         rng,
         tl,
@@ -186,7 +192,7 @@ def plan_daily(rng: Rng, duration_s: float, site: Site, r: dict[str, float]):
         _count(rng, r["walking"], duration_s),
         lambda: ep.voluntary(rng, _site(rng, site), "walking"),
     )
-    _involuntary(rng, tl, out, site, r, long_series=False)
+    _involuntary(rng, tl, out, site, r)
     return out, lead
 
 
@@ -195,6 +201,7 @@ def plan_exercise(rng: Rng, duration_s: float, site: Site, r: dict[str, float]):
     posture changes land in the gaps."""
     tl, out = Timeline(duration_s), Group()
     lead = _lead_offs(rng, tl, out, site, r["lead_off"])
+    _plm_series(rng, tl, out, site, r, long_series=False)
     t = rng.uniform(5.0, 60.0)
     if r["walking"] > 0:
         warm = ep.voluntary(rng, _site(rng, site), "walking")
@@ -212,7 +219,7 @@ def plan_exercise(rng: Rng, duration_s: float, site: Site, r: dict[str, float]):
             walk = ep.voluntary(rng, _site(rng, site), "walking")
             if tl.place(rng, walk, out, at=t):
                 t += walk.span[1] - walk.span[0] + rng.uniform(10, 60)
-    _involuntary(rng, tl, out, site, r, long_series=False)
+    _involuntary(rng, tl, out, site, r)
     return out, lead
 
 
@@ -220,6 +227,11 @@ def plan_mixed(rng: Rng, duration_s: float, site: Site, r: dict[str, float]):
     """Dense training mix: every kind and look-alike many times within 20-60 minutes."""
     tl, out = Timeline(duration_s), Group()
     lead = _lead_offs(rng, tl, out, site, r["lead_off"])
+    _plm_series(rng, tl, out, site, r, long_series=False)
+    # cramps are long: place them before the timeline fills up, so every recording has some
+    n_cramps = _count(rng, r["cramp"], duration_s)
+    _sprinkle(rng, tl, out, n_cramps, lambda: ep.cramp(rng, _site(rng, site)))
+    r = {**r, "cramp": 0.0}
     n_blocks = _count(rng, r["exercise"], duration_s)
     for _ in range(n_blocks):
         pattern = str(rng.choice(["reps", "reps", "hold", "ramp"]))
@@ -233,7 +245,7 @@ def plan_mixed(rng: Rng, duration_s: float, site: Site, r: dict[str, float]):
         _count(rng, r["walking"], duration_s),
         lambda: ep.voluntary(rng, _site(rng, site), "walking"),
     )
-    _involuntary(rng, tl, out, site, r, long_series=False)
+    _involuntary(rng, tl, out, site, r)
     return out, lead
 
 
@@ -319,8 +331,8 @@ SCENARIOS: dict[str, Scenario] = {
                 "plm_series": (3.0, 6.0),
                 "plm": (6.0, 15.0),
                 "spasm": (6.0, 14.0),
-                "cramp": (3.0, 6.0),
-                "clonus": (8.0, 16.0),
+                "cramp": (4.0, 9.0),
+                "clonus": (10.0, 20.0),
                 "turnover": (6.0, 14.0),
                 "posture": (8.0, 16.0),
                 "twitch": (20.0, 50.0),
