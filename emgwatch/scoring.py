@@ -365,6 +365,75 @@ def _score_plm(T: dict, D: dict, found_kind: np.ndarray, sleep_s: float) -> dict
     }
 
 
+def score_recordings(
+    recordings: Iterable[tuple[list, list, float] | tuple[list, list, float, float | None]],
+    *,
+    match_channel: bool = False,
+) -> dict:
+    """Score several recordings as one: ``(truth_episodes, detected, duration_s[, sleep_s])``.
+
+    Event counts, latencies and the confusion matrix pool over recordings; rates divide by the
+    total time. Recordings are laid end to end with a separation longer than any PLM interval,
+    so no episode matches, and no PLM series links, across two recordings.
+    """
+    separation = 10.0 * PLM_MAX_INTERVAL_S
+    truth_all: list[dict] = []
+    det_all: list[dict] = []
+    offset = total = sleep_total = 0.0
+    offsets: list[float] = []
+    for item in recordings:
+        truth, detected, duration_s = item[0], item[1], float(item[2])
+        sleep_s = item[3] if len(item) > 3 else None
+        if not duration_s > 0:
+            raise ValueError(
+                f"recording #{len(offsets) + 1}: duration_s must be positive, got {duration_s}"
+            )
+        offsets.append(offset)
+        for t in truth:
+            d = {k: _field(t, k) for k in ("start", "end", "kind", "channel")}
+            if d["end"] is None:
+                d["end"] = duration_s
+            truth_all.append(_shifted(d, offset))
+        for d in _collect_detections(detected):
+            if d["end"] is None:
+                d["end"] = duration_s
+            det_all.append(_shifted(d, offset))
+        total += duration_s
+        sleep_total += duration_s if sleep_s is None else float(sleep_s)
+        offset += duration_s + separation
+    if not offsets:
+        raise ValueError("no recordings to score")
+    report = score_events(
+        truth_all,
+        det_all,
+        duration_s=offset - separation,
+        sleep_s=sleep_total,
+        match_channel=match_channel,
+    )
+    # Rates are per recorded time, not per the laid-out span with its separations.
+    report["duration_s"] = total
+    fa = report["false_alarms"]
+    fa["per_hour"] = fa["total"] / (total / 3600.0)
+    fa["per_8h"] = fa["per_hour"] * 8.0
+    for e in fa["episodes"]:  # back to each recording's own clock
+        k = int(np.searchsorted(offsets, e["start"], side="right")) - 1
+        e["recording"] = k
+        e["start"] -= offsets[k]
+        e["end"] -= offsets[k]
+    report["n_recordings"] = len(offsets)
+    return report
+
+
+def _shifted(d: dict, offset: float) -> dict:
+    out = dict(d)
+    out["start"] = float(d["start"]) + offset
+    if out.get("end") is not None:
+        out["end"] = float(d["end"]) + offset
+    if out.get("detected_at") is not None:
+        out["detected_at"] = float(d["detected_at"]) + offset
+    return out
+
+
 # --- text ----------------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from emgwatch.scoring import (
     plm_series,
     plm_series_indices,
     score_events,
+    score_recordings,
 )
 
 
@@ -308,3 +309,29 @@ def test_truth_objects_with_attributes_are_accepted():
     truth = [SimpleNamespace(start=10.0, end=12.0, kind="clonus", channel="calf")]
     r = score_events(truth, [ep(11, 13, "clonus", "calf")], duration_s=60)
     assert r["per_kind"]["clonus"]["correct_kind_sensitivity"] == 1.0
+
+
+def test_several_recordings_pool_events_and_rates():
+    night1 = ([ep(10, 20, "spasm")], [ep(11, 15, "spasm", detected_at=11.5)], 3600.0)
+    # The second night's PLM movements sit at the very start: they must not link with the end
+    # of the first night into one series, and its false alarm is reported on its own clock.
+    plm = [ep(t, t + 1, "plm") for t in (0, 20, 40)]
+    night2 = (plm, [ep(5, 6, "cramp")] + [ep(t, t + 1, "plm") for t in (0, 20, 40)], 3600.0, 1800.0)
+    night1[0].extend(ep(t, t + 1, "plm") for t in (3540, 3560, 3580))
+    r = score_recordings([night1, night2])
+    assert r["n_recordings"] == 2
+    assert r["duration_s"] == 7200.0
+    assert r["per_kind"]["spasm"]["sensitivity"] == 1.0
+    assert r["per_kind"]["plm"]["n_true"] == 6
+    assert r["plm"]["truth_in_series"] == 0  # 3 + 3 movements, never 4 in one night
+    fa = r["false_alarms"]
+    assert fa["total"] == 1 and fa["per_hour"] == pytest.approx(0.5)
+    assert (fa["episodes"][0]["recording"], fa["episodes"][0]["start"]) == (1, 5.0)
+    assert r["latency"]["decision"]["median_s"] == pytest.approx(1.5)
+    assert r["sleep_s"] == 3600.0 + 1800.0
+
+
+def test_decision_time_is_read_from_episode_extra():
+    e = Episode(kind="cramp", channel="calf", start=30.2, end=80.0, extra={"detected_at": 31.0})
+    r = score_events([ep(30, 90, "cramp", "calf")], [e], duration_s=120)
+    assert r["latency"]["decision"]["median_s"] == pytest.approx(1.0)
