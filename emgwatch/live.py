@@ -306,6 +306,8 @@ class LiveSession:
     def _shutdown(self) -> None:
         """Flush everything; each step runs even if an earlier one failed."""
         s = self.summary
+        if self.mqtt is not None:
+            s.mqtt_status = self.mqtt.status  # before close() turns it into "closed"
         steps: list[tuple[str, Callable[[], object]]] = [
             ("source", self.source.stop),
             ("detector", lambda: self._dispatch(self.detector.flush())),
@@ -324,7 +326,6 @@ class LiveSession:
             except Exception as e:  # noqa: BLE001
                 log.error("shutting down %s failed: %s", name, e)
         if self.mqtt is not None:
-            s.mqtt_status = self.mqtt.status
             s.alerts_pending = self.mqtt.pending
 
     def _close_log(self) -> None:

@@ -124,6 +124,10 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
 
     apply_overrides(args, cfg)
     duration_s = parse_duration(args.duration) if args.duration else None
+    if cfg.mqtt.enabled:
+        from emgwatch.sinks.mqtt import parse_broker_url
+
+        parse_broker_url(cfg.mqtt.url)  # a typo in the URL is a usage error before anything starts
     spec = cfg.source.spec
     pty_server = None
     channel_names = None
