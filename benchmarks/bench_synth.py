@@ -74,14 +74,15 @@ def main() -> int:
     )
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(
-        "| scenario | hours | fs | ch | output | plan s | total s | peak RSS MB | episodes | file MB |"
+        "| scenario | hours | fs | ch | output | plan s | total s | RSS after imports MB "
+        "| peak RSS MB | episodes | file MB |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for sc, h, fs, ch, mode in cases:
         r = run_case(sc, h, fs, ch, mode)
         print(
             f"| {sc} | {h} | {fs} | {ch} | {mode} | {r['plan_s']:.2f} | {r['total_s']:.2f} | "
-            f"{r['peak_rss_mb']:.0f} | {r['episodes']} | {r['bytes'] / 1e6:.1f} |",
+            f"{r['import_rss_mb']:.0f} | {r['peak_rss_mb']:.0f} | {r['episodes']} | {r['bytes'] / 1e6:.1f} |",
             flush=True,
         )
     return 0
