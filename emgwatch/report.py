@@ -31,7 +31,7 @@ from emgwatch.domain import (
     PLM_MIN_SERIES,
 )
 from emgwatch.episodes import Episode
-from emgwatch.errors import EmgwatchError
+from emgwatch.errors import EmgwatchError, InputError
 from emgwatch.recording import Recording
 
 log = logging.getLogger(__name__)
@@ -148,14 +148,21 @@ def night_from_session(db_path: str | Path, session_id: int) -> Night:
             f"session {session_id} has no raw recording (storage.record_raw was off?); "
             "only 'emgwatch episodes export --session' is possible"
         )
-    segments = []
+    segments, problems = [], []
     for path, offset in files:
         if not path.exists():
             log.warning("session %d: recording %s is missing; skipped", session_id, path)
             continue
-        segments.append((offset, read_recording(path)))
+        try:
+            segments.append((offset, read_recording(path)))
+        except InputError as e:
+            problems.append(str(e))
+            log.warning("session %d: skipping unreadable recording: %s", session_id, e)
     if not segments:
-        raise EmgwatchError(f"session {session_id}: none of its {len(files)} recording files exist")
+        detail = f" ({problems[0]})" if problems else ""
+        raise EmgwatchError(
+            f"session {session_id}: none of its {len(files)} recording files is readable{detail}"
+        )
     first = segments[0][1]
     end_s = max(off + r.duration_s for off, r in segments)
     if info.end_time is not None:
@@ -221,48 +228,54 @@ class Envelope:
     clipped: np.ndarray  # (n_bins, n_ch) bool
 
 
-def emg_highpass(x: np.ndarray, fs: float, chunk: int = 1 << 20) -> np.ndarray:
-    """Remove baseline wander and motion (below the EMG band) so the RMS measures muscle.
+def _segment_bins(
+    x: np.ndarray, fs: float, n_per_bin: int, sensor: str, units: str, chunk_bins: int = 600
+) -> tuple[np.ndarray, np.ndarray]:
+    """Activity and clipping per bin, ten minutes at a time (bounded memory for any night).
 
-    Causal and chunked with carried filter state: bounded extra memory for a whole night.
+    Activity is the RMS above the EMG band's lower edge for raw EMG (baseline wander and motion
+    removed by a causal high-pass whose state is carried between chunks), or the mean for an
+    envelope sensor.
     """
+    n_bins = len(x) // n_per_bin
+    n_ch = x.shape[1]
+    act = np.empty((n_bins, n_ch))
+    clipped = np.zeros((n_bins, n_ch), bool)
     sos = butter(2, EMG_BAND_HZ[0], btype="highpass", fs=fs, output="sos")
     zi = sosfilt_zi(sos)[:, :, None] * x[:1]
-    out = np.empty_like(x, dtype=np.float64)
-    for i in range(0, len(x), chunk):
-        out[i : i + chunk], zi = sosfilt(sos, x[i : i + chunk], axis=0, zi=zi)
-    return out
-
-
-def _bin_activity(x: np.ndarray, fs: float, n_per_bin: int, sensor: str) -> np.ndarray:
-    """Activity per bin: RMS of the high-passed signal for raw EMG, the mean for an envelope."""
-    n_bins = len(x) // n_per_bin
-    if sensor == "envelope":
-        xb = x[: n_bins * n_per_bin].reshape(n_bins, n_per_bin, x.shape[1])
-        return xb.mean(axis=1) - np.percentile(x, 1, axis=0)
-    y = emg_highpass(x[: n_bins * n_per_bin], fs)
-    yb = y.reshape(n_bins, n_per_bin, x.shape[1])
-    return np.sqrt(np.einsum("ijk,ijk->ik", yb, yb) / n_per_bin)
+    floor = (
+        np.percentile(x[:: max(1, len(x) // 100_000)], 1, axis=0) if sensor == "envelope" else 0.0
+    )
+    for b0 in range(0, n_bins, chunk_bins):
+        b1 = min(n_bins, b0 + chunk_bins)
+        xc = x[b0 * n_per_bin : b1 * n_per_bin]
+        if sensor == "envelope":
+            act[b0:b1] = xc.reshape(-1, n_per_bin, n_ch).mean(axis=1) - floor
+        else:
+            y, zi = sosfilt(sos, xc, axis=0, zi=zi)
+            yb = y.reshape(-1, n_per_bin, n_ch)
+            act[b0:b1] = np.sqrt(np.einsum("ijk,ijk->ik", yb, yb) / n_per_bin)
+        if units == "adc":
+            rails = (xc <= 0) | (xc >= ADC_MAX)
+            clipped[b0:b1] = rails.reshape(-1, n_per_bin, n_ch).mean(axis=1) >= CLIP_FRACTION
+    return act, clipped
 
 
 def night_envelope(night: Night, bin_s: float = ENVELOPE_BIN_S) -> Envelope:
+    """The whole night reduced to one activity value per channel and bin (NaN: no signal)."""
     n_bins = int(math.ceil(night.duration_s / bin_s))
     n_ch = len(night.channel_names)
     rms = np.full((n_bins, n_ch), np.nan)
     clipped = np.zeros((n_bins, n_ch), bool)
     for offset, rec in night.segments:
         per = max(1, int(round(bin_s * rec.fs)))
-        act = _bin_activity(rec.data, rec.fs, per, night.sensor)
+        act, clip = _segment_bins(rec.data, rec.fs, per, night.sensor, rec.units)
         i0 = int(round(offset / bin_s))
         n = min(len(act), n_bins - i0)
         if n <= 0:
             continue
         rms[i0 : i0 + n] = act[:n]
-        if rec.units == "adc":
-            m = (len(rec.data) // per) * per
-            rails = (rec.data[:m] <= 0) | (rec.data[:m] >= ADC_MAX)
-            frac = rails.reshape(-1, per, rec.n_channels).mean(axis=1)
-            clipped[i0 : i0 + n] = frac[:n] >= CLIP_FRACTION
+        clipped[i0 : i0 + n] = clip[:n]
     with np.errstate(invalid="ignore", divide="ignore"):
         rest = np.nanmedian(np.where(rms > 0, rms, np.nan), axis=0)
         rest = np.where(np.isfinite(rest), rest, 1.0)

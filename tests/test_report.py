@@ -227,3 +227,22 @@ def test_unknown_source_and_session_are_clear_errors(tmp_path, capsys):
     db, sid, _ = _record_session(tmp_path, _signal(duration_s=20.0), [])
     assert main(["report", "99", "--db", str(db)]) == 1
     assert "no session 99" in capsys.readouterr().err
+
+
+def test_session_with_one_corrupt_file_reports_from_the_others(tmp_path, caplog):
+    import sqlite3
+
+    eps = _episodes()[:3]
+    db, sid, rec = _record_session(tmp_path, _signal(duration_s=600.0), eps)
+    bad = tmp_path / "rec" / "broken.edf"
+    bad.write_bytes(rec.files[0].read_bytes()[:100])  # a file cut inside its header
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO recordings VALUES (?, ?, ?)", (sid, str(bad), 600.0))
+    out = tmp_path / "s.html"
+    assert main(["report", str(sid), "--db", str(db), "-o", str(out)]) == 0
+    assert "skipping unreadable recording" in caplog.text and "broken.edf" in caplog.text
+    s = json.loads(out.with_suffix(".json").read_text())
+    assert s["episodes_total"] == 3
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM recordings WHERE path != ?", (str(bad),))
+    assert main(["report", str(sid), "--db", str(db), "-o", str(out)]) == 1

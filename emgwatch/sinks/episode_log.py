@@ -179,7 +179,9 @@ class EpisodeLog:
             raise EmgwatchError(f"{self.path}: no episode log here (nothing recorded yet?)")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, isolation_level=None)
+            # The sink may be opened by one thread and fed by the detector loop in another;
+            # the connection is never used by two threads at once.
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             # Check the version before anything (even the journal mode) is written.
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
