@@ -13,7 +13,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import edfio
@@ -296,7 +296,7 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     if delim in ("\t", ";"):
         decimal_comma = b"," in raw[end : end + 4096]
     probe = [c.replace(",", ".") for c in first] if decimal_comma else first
-    has_header = not all(c == "" or _is_number(c) for c in probe)
+    has_header = not all(c == "" or _is_number(c) or _DATETIME.fullmatch(c) for c in probe)
     if has_header:
         names = [c if c else f"col{i + 1}" for i, c in enumerate(first)]
         body_start, body_line = end + 1, line_no + 1
@@ -304,9 +304,10 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         names = [f"ch{i + 1}" for i in range(len(first))]
         body_start, body_line = pos, line_no
     n_cols = len(names)
+    clock_col = _clock_column(raw, body_start, delim, n_cols)
 
-    values, n_rows, row_lines = _parse_body(
-        path, raw, body_start, body_line, delim, n_cols, decimal_comma
+    values, n_rows, row_lines, clock_us = _parse_body(
+        path, raw, body_start, body_line, delim, n_cols, decimal_comma, clock_col
     )
     del raw
     if n_rows == 0:
@@ -315,7 +316,18 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
 
     # Which column is time?
     time_col, time_scale = None, 1.0
-    if has_header:
+    start_time = None
+    if clock_col is not None:
+        time_col = clock_col
+        if clock_us.max() < _DAY_US:  # times of day: the date is unknown, midnight may pass
+            wraps = np.diff(clock_us) < -_DAY_US // 2
+            if wraps.any():
+                clock_us = clock_us + np.concatenate(([0], np.cumsum(wraps))) * _DAY_US
+        else:
+            start_time = _datetime_of(clock_us[0])
+        table[:, clock_col] = (clock_us - clock_us[0]) * 1e-6
+        log.info("%s: clock times in column %d", path, clock_col + 1)
+    elif has_header:
         for i, n in enumerate(names):
             scale = _TIME_SCALE_BY_NAME.get(_normalise_name(n))
             if scale is None and _normalise_name(n) in _COUNTER_NAMES:
@@ -386,6 +398,7 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         annotations=annotations,
         units=units,
         sensor=sensor,
+        start_time=start_time,
         path=path,
     )
 
@@ -431,7 +444,8 @@ def _parse_body(
     delim: str | None,
     n_cols: int,
     decimal_comma: bool,
-) -> tuple[np.ndarray, int, _RowLines]:
+    clock_col: int | None = None,
+) -> tuple[np.ndarray, int, _RowLines, np.ndarray | None]:
     """All numbers of the body in one flat array, checked row by row without a Python loop.
 
     Each chunk (ending at a newline) is checked for the column count per line with numpy, then
@@ -439,6 +453,7 @@ def _parse_body(
     to say which line and which cell is wrong.
     """
     pieces: list[np.ndarray] = []
+    clock_pieces: list[np.ndarray] = []
     blanks: list[np.ndarray] = []
     n_rows = 0
     line_base = 0  # body-relative index of the chunk's first line
@@ -476,6 +491,19 @@ def _parse_body(
             start = stop
             continue
 
+        if clock_col is not None:
+            chunk, us = _take_clock_column(
+                path,
+                a,
+                line_start,
+                line_end,
+                nonblank,
+                delim,
+                n_cols,
+                clock_col,
+                first_line + line_base,
+            )
+            clock_pieces.append(us)
         clean = _clean_text(chunk, decimal_comma)
         text = clean
         if delim is not None:
@@ -508,7 +536,98 @@ def _parse_body(
         start = stop
     values = np.concatenate(pieces) if pieces else np.empty(0)
     blank_rel = np.concatenate(blanks) if blanks else np.empty(0, dtype=np.int64)
-    return values, n_rows, _RowLines(first_line, blank_rel)
+    clock = np.concatenate(clock_pieces) if clock_pieces else None
+    return values, n_rows, _RowLines(first_line, blank_rel), clock
+
+
+_DATETIME = re.compile(
+    r"(\d{4}-\d{2}-\d{2}[T ])?\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"
+)  # ISO 8601 date-time or time of day, as loggers write them
+
+
+def _clock_column(raw: bytes, body_start: int, delim: str | None, n_cols: int) -> int | None:
+    """Index of a column of clock times (ISO date-time or time of day) in the first data row."""
+    if delim is None:
+        return None  # '2026-11-24 23:15:00' would be two cells
+    pos = body_start
+    while pos < len(raw):
+        end = raw.find(b"\n", pos)
+        end = len(raw) if end < 0 else end
+        text = raw[pos:end].decode("utf-8", errors="replace").strip()
+        if text:
+            cells = _cells(text, delim)
+            for i, c in enumerate(cells[:n_cols]):
+                if not _is_number(c) and _DATETIME.fullmatch(c):
+                    return i
+            return None
+        pos = end + 1
+    return None
+
+
+_DAY_US = 86_400_000_000
+
+
+def _datetime_of(us: int) -> datetime:
+    return datetime(1970, 1, 1) + timedelta(microseconds=int(us))
+
+
+def _take_clock_column(
+    path: Path,
+    a: np.ndarray,
+    line_start: np.ndarray,
+    line_end: np.ndarray,
+    nonblank: np.ndarray,
+    delim: str | None,
+    n_cols: int,
+    col: int,
+    first_line: int,
+) -> tuple[bytes, np.ndarray]:
+    """Cut the clock-time cells out of a chunk: their times in µs, and the chunk with a '0' in
+    their place so the numeric parse still sees ``n_cols`` numbers per row."""
+    rows = np.flatnonzero(nonblank)
+    k = n_cols - 1
+    grid = np.flatnonzero(a == ord(delim or " "))
+    if grid.size != rows.size * k:
+        raise InputError(path, f"line {first_line}", "rows with clock times have uneven columns")
+    grid = grid.reshape(rows.size, k)
+    start = line_start[rows] if col == 0 else grid[:, col - 1] + 1
+    stop = line_end[rows] if col == k else grid[:, col]
+    if col == k:  # a CR before the newline is not part of the cell
+        stop = stop - (a[np.maximum(stop - 1, 0)] == 13)
+    width = stop - start
+    w = int(width.max()) if width.size else 0
+    if w == 0 or np.any(width <= 0):
+        j = int(np.flatnonzero(width <= 0)[0]) if width.size else 0
+        raise InputError(path, f"line {first_line + int(rows[j])}", "time is empty")
+    offsets = np.arange(w)
+    idx = np.minimum(start[:, None] + offsets, a.size - 1)
+    cells = np.where(offsets < width[:, None], a[idx], 0).astype(np.uint8)
+    text = np.strings.strip(cells.view(f"S{w}").ravel(), b" \t\"'")
+    if not text.size or not text[0][:4].isdigit() or text[0][4:5] != b"-":
+        text = np.strings.add(b"1970-01-01T", text)  # time of day only
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numpy's note that a "Z" or offset was applied
+        try:
+            us = text.astype("datetime64[us]").astype(np.int64)
+        except ValueError:
+            for j, t in enumerate(text):
+                try:
+                    np.datetime64(t.decode("ascii", errors="replace"))
+                except ValueError:
+                    shown = t.decode("ascii", errors="replace")[-40:]
+                    raise InputError(
+                        path,
+                        f"line {first_line + int(rows[j])}",
+                        f"expected a clock time, got '{shown}'",
+                    ) from None
+            raise
+    buf = np.frombuffer(bytearray(a.tobytes()), np.uint8)
+    marks = np.zeros(a.size + 1, np.int32)
+    marks[start] += 1
+    marks[stop] -= 1
+    buf[np.cumsum(marks)[:-1] > 0] = ord(" ")
+    buf[start] = ord("0")
+    return buf.tobytes(), us
 
 
 def _nonblank_lines(a: np.ndarray, line_start: np.ndarray, line_end: np.ndarray) -> np.ndarray:

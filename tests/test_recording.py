@@ -239,6 +239,66 @@ def test_semicolon_files_with_decimal_commas(tmp_path):
     np.testing.assert_array_equal(rec.data[:, 0], [1.5, 2.5])
 
 
+@pytest.fixture(params=[None, 61], ids=["one-chunk", "tiny-chunks"])
+def chunked(request, monkeypatch):
+    """Run a test with the parser's normal pieces and with pieces of a few lines each."""
+    if request.param:
+        import emgwatch.recording as recording
+
+        monkeypatch.setattr(recording, "_CHUNK_BYTES", request.param)
+    return request.param
+
+
+def test_iso_clock_times_give_rate_and_start_time(tmp_path, chunked):
+    rows = "".join(
+        f"2026-11-24 23:15:{i // 1000:02d}.{i % 1000:03d},{i % 7}\n" for i in range(2000)
+    )
+    rec = read_recording(_write(tmp_path, "timestamp,emg\n" + rows))
+    assert rec.fs == 1000.0 and rec.n_samples == 2000
+    assert rec.start_time == datetime(2026, 11, 24, 23, 15, 0)
+    np.testing.assert_array_equal(rec.data[:, 0], np.arange(2000) % 7)
+
+
+def test_headerless_iso_times_with_zone_and_gap(tmp_path, caplog, chunked):
+    times = ["2026-11-24T23:15:00.000Z", "2026-11-24T23:15:00.002Z", "2026-11-24T23:15:00.004Z"]
+    times += ["2026-11-24T23:15:00.010Z", "2026-11-24T23:15:00.012Z"]
+    text = "".join(f"{t},{i}\n" for i, t in enumerate(times))
+    with caplog.at_level(logging.WARNING):
+        rec = read_recording(_write(tmp_path, text))
+    assert rec.fs == 500.0 and rec.n_samples == 7
+    np.testing.assert_array_equal(rec.data[[0, 1, 2, 5, 6], 0], [0, 1, 2, 3, 4])
+    assert "2 samples missing" in caplog.text
+
+
+def test_times_of_day_may_pass_midnight(tmp_path, chunked):
+    times = ["23:59:59.998", "23:59:59.999", "00:00:00.000", "00:00:00.001"]
+    rec = read_recording(
+        _write(tmp_path, "time;emg\n" + "".join(f"{t};{i}\n" for i, t in enumerate(times)))
+    )
+    assert rec.fs == 1000.0 and rec.n_samples == 4 and rec.start_time is None
+
+
+def test_bad_clock_time_names_its_line(tmp_path, chunked):
+    text = "time,emg\n2026-11-24 23:15:00.000,1\n2026-11-24 23:15:00.001,2\n2026-13-24 23:15:00.002,3\n"
+    with pytest.raises(
+        InputError, match="line 4: expected a clock time, got '2026-13-24 23:15:00.002'"
+    ):
+        read_recording(_write(tmp_path, text))
+
+
+def test_line_numbers_and_gaps_survive_chunking(tmp_path, caplog, chunked):
+    rows = [f"{i / 100:.2f},{i}" for i in range(40) if i not in (20, 21)]
+    rows.insert(10, "")  # a blank line moves later line numbers by one
+    p = _write(tmp_path, "t,x\n" + "\n".join(rows) + "\n")
+    with caplog.at_level(logging.WARNING):
+        rec = read_recording(p)
+    assert rec.n_samples == 40 and np.isnan(rec.data[20:22, 0]).all()
+    assert "first at line 23" in caplog.text  # header + 20 rows + blank line, then the jump
+    bad = p.read_text().replace("30,30", "30,x30")
+    with pytest.raises(InputError, match="line 31: expected 2 numeric columns, got 'x30'"):
+        read_recording(_write(tmp_path, bad, "bad.csv"))
+
+
 # --- timestamps ----------------------------------------------------------------------------------
 
 
@@ -472,7 +532,7 @@ def _tables(draw):
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(_tables())
-def test_any_valid_table_parses_exactly(tmp_path, table):
+def test_any_valid_table_parses_exactly(tmp_path, chunked, table):
     values, delim, header, newline, final_newline = table
     n_rows, n_cols = values.shape
     if not header and n_cols >= 2 and n_rows >= 3:
@@ -493,7 +553,7 @@ def test_any_valid_table_parses_exactly(tmp_path, table):
         assert rec.channel_names == [f"c{i}x" for i in range(n_cols)]
 
 
-_csvish = st.text(alphabet="0123456789.,;-+eE\n\r\t nasfiNTx\"'#", max_size=200)
+_csvish = st.text(alphabet="0123456789.,;-+eE\n\r\t nasfiNTx\"'#:Z", max_size=200)
 
 
 @settings(
