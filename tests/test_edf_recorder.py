@@ -15,6 +15,8 @@ from types import SimpleNamespace
 import edfio
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from emgwatch.block import Block
 from emgwatch.episodes import Episode, EpisodeEvent
@@ -266,3 +268,49 @@ def test_file_cut_mid_record_reads_back_up_to_the_last_whole_record(tmp_path):
     path.write_bytes(data[:236] + b"4       " + data[244 : len(data) - 700])
     assert _read(path).num_data_records == 4
     assert mne.io.read_raw_edf(path, verbose="error").n_times == 4000
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    fs=st.sampled_from([250.0, 500.0, 1000.0]),
+    n_ch=st.integers(1, 3),
+    seconds=st.floats(0.3, 4.5),
+    cuts=st.lists(st.integers(1, 700), min_size=1, max_size=30),
+)
+def test_block_sizes_never_change_the_file(tmp_path, fs, n_ch, seconds, cuts):
+    n = int(seconds * fs)
+    x = _adc(n, n_ch=n_ch, seed=n)
+    files = []
+    for name, sizes in (("one", [n]), ("many", cuts)):
+        rec = EdfRecorder(
+            tmp_path / f"{name}-{n}-{n_ch}-{len(cuts)}", fs, [f"c{i}" for i in range(n_ch)], START
+        )
+        i = k = 0
+        while i < n:
+            step = sizes[k % len(sizes)]
+            rec.write(Block(i / fs, fs, x[i : i + step]))
+            i, k = i + step, k + 1
+        rec.annotate(0.25, 0.5, "mark")
+        rec.close()
+        files.append(rec.files[0].read_bytes())
+    assert files[0] == files[1]
+    edf = _read(rec.files[0])
+    whole = int(np.ceil(n / fs) * fs)  # the last record is padded with the mid value
+    assert np.array_equal(edf.signals[0].data[:n], x[:, 0]) and len(edf.signals[0].data) == whole
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=120))
+def test_any_annotation_text_reads_back_whole_or_cut_on_a_character(tmp_path, text):
+    d = tmp_path / str(abs(hash(text)))
+    rec = EdfRecorder(d, 100, ["ch1"], START)
+    rec.annotate(0.5, 1.0, text)
+    _feed(rec, _adc(200, n_ch=1), fs=100.0)
+    rec.close()
+    (got,) = [a.text for a in _read(rec.files[0]).annotations]
+    # whole, or (too long for a record's annotation space) cut on a character boundary
+    assert got == text or (text.startswith(got) and len(got.encode()) >= 90)

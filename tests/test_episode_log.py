@@ -8,8 +8,11 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from emgwatch.cli import main
+from emgwatch.commands.episodes import write_csv, write_jsonl
 from emgwatch.episodes import Episode, EpisodeEvent
 from emgwatch.errors import EmgwatchError, InputError
 from emgwatch.sinks import episode_log
@@ -247,3 +250,37 @@ def test_bad_date_and_unknown_kind_are_usage_errors(tmp_path, capsys):
 
 def test_migrations_are_numbered_by_position():
     assert SCHEMA_VERSION == len(episode_log.MIGRATIONS) >= 2
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    channel=st.text(min_size=1, max_size=20),
+    start=st.floats(0, 86_400, allow_nan=False),
+    dur=st.floats(0, 600, allow_nan=False),
+    conf=st.floats(0, 1),
+    level=st.floats(-20, 80),
+    extra=st.dictionaries(
+        st.text(max_size=8), st.one_of(st.integers(-1000, 1000), st.text(max_size=10)), max_size=3
+    ),
+)
+def test_any_episode_survives_log_and_both_exports(
+    tmp_path_factory, channel, start, dur, conf, level, extra
+):
+    db = tmp_path_factory.mktemp("db") / "log.sqlite"
+    ep = Episode("cramp", channel, start, start + dur, conf, level, extra=extra)
+    with EpisodeLog(db) as elog:
+        elog.open_session("d", NIGHT1, "sleep", "v")
+        elog.handle(EpisodeEvent("end", ep, start + dur))
+        (row,) = elog.episodes()
+        assert row.episode == ep
+        buf = io.StringIO()
+        write_csv([row], buf)
+        (back,) = list(csv.DictReader(io.StringIO(buf.getvalue())))
+        assert back["channel"] == channel and float(back["start_s"]) == round(start, 3)
+        assert (json.loads(back["extra"]) if back["extra"] else {}) == extra
+        buf = io.StringIO()
+        write_jsonl([row], buf)
+        (line,) = buf.getvalue().splitlines()
+        assert json.loads(line)["channel"] == channel and json.loads(line)["extra"] == extra

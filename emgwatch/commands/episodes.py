@@ -75,7 +75,7 @@ def parse_when(text: str, *, end_of_day: bool = False) -> datetime:
 
 
 def write_csv(rows: list[LoggedEpisode], out: TextIO) -> None:
-    w = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    w = csv.DictWriter(out, fieldnames=CSV_COLUMNS)  # RFC 4180 CRLF: quotes any \r or \n
     w.writeheader()
     for r in rows:
         d = r.to_row()

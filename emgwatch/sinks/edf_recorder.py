@@ -261,7 +261,12 @@ class EdfRecorder:
             duration_s, rel = max(0.0, duration_s + rel), 0.0
         tal = _tal(rel, duration_s, text)
         room = ANNOTATION_BYTES - 16  # leave space for the time-keeping TAL
-        return tal if len(tal) <= room else tal[: room - 2] + b"\x14\x00"
+        if len(tal) <= room:
+            return tal
+        # too long for one record: shorten the text on a whole UTF-8 character
+        keep = room - len(_tal(rel, duration_s, ""))
+        short = text.encode()[: max(0, keep)].decode("utf-8", errors="ignore")
+        return _tal(rel, duration_s, short)
 
     def _build_records(self, samples: np.ndarray) -> bytes:
         """Whole data records (samples, then annotation bytes) as one buffer, vectorised."""
