@@ -177,3 +177,24 @@ def test_impossible_parameters_are_one_line_usage_errors(args, kwargs, message):
     with pytest.raises(UsageError, match=message) as e:
         stream(*args, **kwargs)
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("name", ["e.edf", "e.csv"])
+def test_files_say_which_sensor_and_units_made_them(tmp_path, name):
+    write_stream(tmp_path / name, stream("mixed", 20, 500, 3, sensor="envelope"))
+    rec = read_recording(tmp_path / name)
+    assert rec.sensor == "envelope" and rec.units == "adc"
+
+
+def test_streamed_plot_reduction_matches_the_array_reduction():
+    from emgwatch.synth.plot import traces_from_array, traces_from_stream
+
+    s = stream("night", 2400, 500, 2)
+    x = _collect(s, 10**7)
+    i0, i1 = 1000, 1_150_000
+    a = traces_from_stream(s, i0, i1, 400)
+    spp = int(np.ceil((i1 - i0) / 400 / 50)) * 50
+    whole = ((i1 - i0) // spp) * spp
+    b = traces_from_array(x[i0 : i0 + whole], 500, i0 / 500, "raw", whole // spp)
+    for f in ("t", "lo", "hi", "env_lo", "env_hi"):
+        assert np.allclose(getattr(a, f), getattr(b, f)), f

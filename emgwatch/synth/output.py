@@ -1,9 +1,9 @@
 """Writing a synthetic stream to disk with bounded memory (EDF+) plus its truth file.
 
-EDF goes through the project's streaming EDF+ writer (``sinks.edf_recorder``) chunk by chunk,
-so an 8-hour night never exists as one array. ADC counts are stored losslessly; µV data get a
-physical range measured in a first pass over the (deterministic, cheap) stream. CSV is text
-and large anyway: it is collected and written by ``recording.write_recording``.
+EDF goes through the project's streaming EDF+ writer (``sinks.edf_recorder``) and CSV through
+``recording.CsvWriter``, chunk by chunk, so an 8-hour night never exists as one array. ADC
+counts are stored losslessly in EDF; µV data get a physical range measured in a first pass over
+the (deterministic, cheap) stream.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 
 from emgwatch.block import Block
 from emgwatch.errors import EmgwatchError, UsageError
-from emgwatch.recording import Annotation, Recording, write_recording
+from emgwatch.recording import Annotation, CsvWriter
 from emgwatch.sinks.edf_recorder import EdfRecorder
 from emgwatch.synth.stream import SynthStream
 from emgwatch.truth import save_truth
@@ -39,23 +39,18 @@ def write_stream(path: str | Path, s: SynthStream, progress: Progress | None = N
     if suffix == ".edf":
         _write_edf(path, s, progress)
     elif suffix in (".csv", ".tsv", ".txt"):
-        data = np.empty((s.n_samples, len(s.channel_names)))
-        i = 0
-        for chunk in s.chunks(int(WRITE_CHUNK_S * s.fs)):
-            data[i : i + len(chunk)] = chunk
-            i += len(chunk)
-            if progress:
-                progress(0.9 * i / s.n_samples)
-        rec = Recording(
-            data,
-            s.fs,
-            list(s.channel_names),
-            s.truth.annotations(),
-            s.units,
-            s.sensor,
-            s.start_time,
-        )
-        write_recording(path, rec)
+        writer = CsvWriter(path, s.fs, list(s.channel_names), s.units, s.sensor)
+        try:
+            i = 0
+            for chunk in s.chunks(int(WRITE_CHUNK_S * s.fs)):
+                writer.write(chunk)
+                i += len(chunk)
+                if progress:
+                    progress(0.99 * i / s.n_samples)
+        except BaseException:
+            writer.abort()
+            raise
+        writer.close(s.truth.annotations())
     else:
         raise UsageError(f"{path}: unknown output format {suffix!r} (use .edf or .csv)")
     if progress:
@@ -80,6 +75,7 @@ def _write_edf(path: Path, s: SynthStream, progress: Progress | None) -> None:
             s.start_time,
             rotate_s=s.duration_s + 3600.0,
             units=s.units,
+            sensor=s.sensor,
             physical_range=physical,
             flush_s=WRITE_CHUNK_S,
             fsync=False,
