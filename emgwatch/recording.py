@@ -452,7 +452,9 @@ def _parse_body(
     parsed by one ``np.fromstring`` call; only if that fails is the chunk scanned line by line,
     to say which line and which cell is wrong.
     """
-    pieces: list[np.ndarray] = []
+    # One output array sized by the newline count, filled piece by piece (no final concatenate).
+    out = np.empty((raw.count(b"\n", start) + 1) * n_cols)
+    filled = 0
     clock_pieces: list[np.ndarray] = []
     blanks: list[np.ndarray] = []
     n_rows = 0
@@ -530,11 +532,14 @@ def _parse_body(
                 f"lines {first_line + line_base}-{first_line + line_base + line_start.size - 1}",
                 "could not parse the numbers here",
             )
-        pieces.append(vals)
+        if out.size < filled + vals.size:  # more rows than newlines counted: never, but safe
+            out = np.concatenate([out[:filled], np.empty(filled + vals.size)])
+        out[filled : filled + vals.size] = vals
+        filled += vals.size
         n_rows += rows_here
         line_base += line_start.size
         start = stop
-    values = np.concatenate(pieces) if pieces else np.empty(0)
+    values = out[:filled]
     blank_rel = np.concatenate(blanks) if blanks else np.empty(0, dtype=np.int64)
     clock = np.concatenate(clock_pieces) if clock_pieces else None
     return values, n_rows, _RowLines(first_line, blank_rel), clock
@@ -662,12 +667,15 @@ def _check_columns(
     if delim is not None:
         k = n_cols - 1
         dpos = np.flatnonzero(a == ord(delim))
-        rows_start, rows_end = line_start[nonblank], line_end[nonblank]
+        if nonblank.all():
+            rows_start, rows_end = line_start, line_end
+        else:
+            rows_start, rows_end = line_start[nonblank], line_end[nonblank]
         if dpos.size == rows_start.size * k:
             if k == 0:
                 return False
             grid = dpos.reshape(-1, k)
-            if np.all(grid[:, 0] > rows_start - 1) and np.all(grid[:, -1] < rows_end):
+            if np.all(grid[:, 0] >= rows_start) and np.all(grid[:, -1] < rows_end):
                 before = a[np.maximum(dpos - 1, 0)]
                 after = a[np.minimum(dpos + 1, a.size - 1)]
                 edge = (before == ord(delim)) | (before == 10) | (dpos == 0)
