@@ -195,3 +195,21 @@ def test_training_split_varies_rate_gain_sensor_and_mains():
     assert {e.mains_hz for e in train} == {0.0, 50.0, 60.0}
     assert 4 * 3600 <= sum(e.duration_s for e in train) <= 10 * 3600
     assert np.mean([e.scenario == "mixed" for e in train]) > 0.5
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(st.integers(0, 9), st.integers(0, 59), st.integers(0, 59))
+def test_composed_durations_add_up(h, m, s):
+    text = "".join(f"{v}{u}" for v, u in ((h, "h"), (m, "m"), (s, "s")) if v) or "0s"
+    assert parse_duration(text) == h * 3600 + m * 60 + s
+
+
+@given(st.text(max_size=12))
+def test_any_duration_text_parses_or_is_a_usage_error(text):
+    try:
+        assert parse_duration(text) == parse_duration(text)
+    except UsageError:
+        pass

@@ -77,3 +77,47 @@ def test_missing_file_and_wrong_version_are_one_line_errors(tmp_path):
     p.write_text(json.dumps({**_truth().to_dict(), "version": 2}))
     with pytest.raises(InputError, match="expected 1"):
         load_truth(p)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from emgwatch.truth import TRUTH_EPISODE_KINDS, truth_from_dict  # noqa: E402
+
+_times = st.floats(min_value=0, max_value=1e5, allow_nan=False, allow_infinity=False)
+_episode = st.builds(
+    lambda s, d, k, c, i, x: TruthEpisode(round(s, 4), round(s + d, 4), k, c, round(i, 4), x),
+    _times,
+    st.floats(min_value=0, max_value=600),
+    st.sampled_from(TRUTH_EPISODE_KINDS),
+    st.sampled_from(["ch1", "left calf", "Ü"]),
+    st.floats(min_value=0, max_value=2),
+    st.dictionaries(
+        st.sampled_from(["series", "cluster", "pattern", "rate_hz"]),
+        st.integers(0, 99) | st.text(max_size=5),
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_episode, max_size=20))
+def test_any_truth_survives_a_json_round_trip(tmp_path_factory, episodes):
+    t = _truth()
+    t.episodes = episodes
+    p = tmp_path_factory.mktemp("t") / "x.json"
+    save_truth(p, t)
+    assert load_truth(p).to_dict() == t.to_dict()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.floats() | st.text(max_size=4),
+        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=4), c, max_size=3),
+    )
+)
+def test_arbitrary_json_is_accepted_or_rejected_with_an_input_error(data):
+    try:
+        truth_from_dict(data)
+    except InputError:
+        pass

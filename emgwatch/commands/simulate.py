@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import re
 import sys
 import time
@@ -47,9 +48,13 @@ def parse_duration(text: str) -> float:
     """'90s', '10m', '8h', '1h30m', '2.5h' or plain seconds -> seconds."""
     t = text.strip().lower().replace(" ", "")
     try:
-        return float(t)
+        value = float(t)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(value):
+            raise UsageError(f"cannot read duration {text!r} (use e.g. 90s, 10m, 8h, 1h30m)")
+        return value
     parts = re.findall(r"(\d+(?:\.\d+)?)(ms|sec|min|s|m|h|d)", t)
     if not parts or "".join(n + u for n, u in parts) != t:
         raise UsageError(f"cannot read duration {text!r} (use e.g. 90s, 10m, 8h, 1h30m)")
