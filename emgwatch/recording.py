@@ -270,16 +270,20 @@ def _cells(line: str, delim: str | None) -> list[str]:
     return [c.strip().strip("\"'") for c in (line.split(delim) if delim else line.split())]
 
 
-def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Recording:
-    raw = path.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    if b"\r" in raw[:65536] and b"\n" not in raw[:65536]:
-        raw = raw.replace(b"\r", b"\n")  # classic Mac line ends
-    if not raw[:65536].strip() and not raw.strip():
-        raise InputError(path, None, "file is empty")
+@dataclass
+class _CsvLayout:
+    """What the first lines of a CSV say about the rest."""
 
-    # Header: skip blank and '#' comment lines, then the first line is a header unless numeric.
+    names: list[str]
+    has_header: bool
+    delim: str | None  # None: runs of whitespace
+    decimal_comma: bool
+    body_start: int  # byte offset of the first data line
+    body_line: int  # its 1-based line number
+
+
+def _csv_layout(path: Path, raw: bytes) -> _CsvLayout:
+    """Skip blank and '#' lines; the first other line is a header unless all numbers or times."""
     pos, line_no = 0, 1
     while True:
         end = raw.find(b"\n", pos)
@@ -292,33 +296,37 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
             raise InputError(path, None, "no data (only blank or comment lines)")
     delim = _delimiter_of(text)
     first = _cells(text, delim)
-    decimal_comma = False
-    if delim in ("\t", ";"):
-        decimal_comma = b"," in raw[end : end + 4096]
+    decimal_comma = delim in ("\t", ";") and b"," in raw[end : end + 4096]
     probe = [c.replace(",", ".") for c in first] if decimal_comma else first
-    has_header = not all(c == "" or _is_number(c) or _DATETIME.fullmatch(c) for c in probe)
-    if has_header:
-        names = [c if c else f"col{i + 1}" for i, c in enumerate(first)]
-        body_start, body_line = end + 1, line_no + 1
-    else:
+    if all(c == "" or _is_number(c) or _DATETIME.fullmatch(c) for c in probe):
         names = [f"ch{i + 1}" for i in range(len(first))]
-        body_start, body_line = pos, line_no
-    n_cols = len(names)
-    clock_col = _clock_column(raw, body_start, delim, n_cols)
+        return _CsvLayout(names, False, delim, decimal_comma, pos, line_no)
+    names = [c if c else f"col{i + 1}" for i, c in enumerate(first)]
+    return _CsvLayout(names, True, delim, decimal_comma, end + 1, line_no + 1)
 
+
+def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Recording:
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if b"\r" in raw[:65536] and b"\n" not in raw[:65536]:
+        raw = raw.replace(b"\r", b"\n")  # classic Mac line ends
+    if not raw[:65536].strip() and not raw.strip():
+        raise InputError(path, None, "file is empty")
+    lay = _csv_layout(path, raw)
+    names, n_cols = lay.names, len(lay.names)
+    clock_col = _clock_column(raw, lay.body_start, lay.delim, n_cols)
     values, n_rows, row_lines, clock_us = _parse_body(
-        path, raw, body_start, body_line, delim, n_cols, decimal_comma, clock_col
+        path, raw, lay.body_start, lay.body_line, lay.delim, n_cols, lay.decimal_comma, clock_col
     )
     del raw
     if n_rows == 0:
-        raise InputError(path, f"line {body_line}", "no data rows")
+        raise InputError(path, f"line {lay.body_line}", "no data rows")
     table = values.reshape(n_rows, n_cols)
 
-    # Which column is time?
-    time_col, time_scale = None, 1.0
     start_time = None
     if clock_col is not None:
-        time_col = clock_col
+        time_col, time_scale = clock_col, 1.0
         if clock_us.max() < _DAY_US:  # times of day: the date is unknown, midnight may pass
             wraps = np.diff(clock_us) < -_DAY_US // 2
             if wraps.any():
@@ -327,23 +335,11 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
             start_time = _datetime_of(clock_us[0])
         table[:, clock_col] = (clock_us - clock_us[0]) * 1e-6
         log.info("%s: clock times in column %d", path, clock_col + 1)
-    elif has_header:
-        for i, n in enumerate(names):
-            scale = _TIME_SCALE_BY_NAME.get(_normalise_name(n))
-            if scale is None and _normalise_name(n) in _COUNTER_NAMES:
-                scale = _SAMPLE_COUNTER
-            if scale is not None:
-                time_col, time_scale = i, scale
-                break
-    elif n_cols >= 2 and n_rows >= 3 and _looks_like_time(table[:, 0]):
-        time_col = 0
-        first = table[:3, 0]
-        if np.all(first == np.round(first)) and np.all(np.diff(first) == 1):
-            time_scale = _SAMPLE_COUNTER
-            log.info("%s: no header; first column counts samples, used to place them", path)
-        else:
-            log.info("%s: no header; first column rises steadily, used as time in seconds", path)
-    time_name = names[time_col] if has_header and time_col is not None else "column 1"
+    else:
+        time_col, time_scale = _time_column(path, names if lay.has_header else None, table)
+    time_name = ""
+    if time_col is not None:
+        time_name = names[time_col] if lay.has_header else f"column {time_col + 1}"
     if time_scale == _SAMPLE_COUNTER:
         if fs is None:
             raise InputError(
@@ -354,13 +350,10 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     chan_cols = [i for i in range(n_cols) if i != time_col]
     if not chan_cols:
         raise InputError(path, None, "no signal column (only a time column)")
-    chan_names, chan_units, sensors = [], [], []
-    for i in chan_cols:
-        name, unit, sensor = _split_unit_suffix(names[i])
-        chan_names.append(name)
-        chan_units.append(unit)
-        sensors.append(sensor or _sensor_from_name(name))
-
+    said = [_split_unit_suffix(names[i]) for i in chan_cols]
+    chan_names = [name for name, _, _ in said]
+    chan_units = [unit for _, unit, _ in said]
+    sensors = [sensor or _sensor_from_name(name) for name, _, sensor in said]
     pick = _pick_channel(path, chan_names, channel)
     if pick is not None:
         chan_cols, chan_names = [chan_cols[pick]], [chan_names[pick]]
@@ -372,7 +365,6 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     n_nan = int(np.count_nonzero(np.isnan(data)))
     if n_nan:
         log.warning("%s: %d empty or NaN cells kept as NaN", path, n_nan)
-
     if times is None:
         if fs is None:
             raise InputError(
@@ -389,18 +381,39 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     if units == "unknown" and data.size and _looks_like_adc(data):
         units = "adc"
     known_sensors = {s for s in sensors if s}
-    sensor = known_sensors.pop() if len(known_sensors) == 1 else "unknown"
-    annotations = _read_sidecar(annotations_sidecar(path))
     return Recording(
         data=data,
         fs=rate,
         channel_names=chan_names,
-        annotations=annotations,
+        annotations=_read_sidecar(annotations_sidecar(path)),
         units=units,
-        sensor=sensor,
+        sensor=known_sensors.pop() if len(known_sensors) == 1 else "unknown",
         start_time=start_time,
         path=path,
     )
+
+
+def _time_column(
+    path: Path, names: list[str] | None, table: np.ndarray
+) -> tuple[int | None, float]:
+    """Column holding time (by header name, or a steadily rising first column) and its scale to
+    seconds; ``_SAMPLE_COUNTER`` when it numbers samples."""
+    if names is not None:
+        for i, n in enumerate(names):
+            key = _normalise_name(n)
+            if key in _TIME_SCALE_BY_NAME:
+                return i, _TIME_SCALE_BY_NAME[key]
+            if key in _COUNTER_NAMES:
+                return i, _SAMPLE_COUNTER
+        return None, 1.0
+    if table.shape[1] >= 2 and table.shape[0] >= 3 and _looks_like_time(table[:, 0]):
+        first = table[:3, 0]
+        if np.all(first == np.round(first)) and np.all(np.diff(first) == 1):
+            log.info("%s: no header; first column counts samples, used to place them", path)
+            return 0, _SAMPLE_COUNTER
+        log.info("%s: no header; first column rises steadily, used as time in seconds", path)
+        return 0, 1.0
+    return None, 1.0
 
 
 def _looks_like_time(col: np.ndarray) -> bool:
