@@ -25,6 +25,7 @@ from scipy.signal import butter, sosfilt, sosfilt_zi
 from emgwatch import __version__
 from emgwatch.domain import (
     ADC_MAX,
+    ALERT_KINDS,
     EMG_BAND_HZ,
     EPISODE_KINDS,
     PLM_INDEX_ELEVATED_PER_H,
@@ -438,6 +439,7 @@ def summarize(night: Night, env: Envelope) -> dict[str, Any]:
         "context": night.context,
         "model_version": night.model_version,
         "episodes_total": len(eps),
+        "involuntary_total": sum(1 for e in eps if e.kind in ALERT_KINDS),
         "episodes_per_h": round(len(eps) / hours, 2) if hours else None,
         "by_kind": by_kind,
         "per_hour": per_hour,
@@ -508,18 +510,21 @@ def render_html(night: Night, summary: dict[str, Any], figures: dict[str, bytes]
         f"<title>emgwatch night report – {e(date)}</title><style>{CSS}</style></head><body><main>",
         "<h1>Night report</h1>",
         f"<p class='sub'>{e(date)} · {_fmt_dur(night.duration_s)} · channels {e(', '.join(night.channel_names))}"
-        f" · {e(night.source)} · context {e(night.context)} · model {e(night.model_version)}</p>",
+        f" · {e(night.source)} · context {e(night.context)}"
+        + (f" · model {e(night.model_version)}" if night.model_version else "")
+        + "</p>",
     ]
     if q["warning"]:
         parts.append(
             "<div class='banner'><b>Sensor problem during this night.</b> For "
-            f"{100 * q['worst_fraction']:.0f}% of the time a channel had no usable signal "
+            f"{100 * q['worst_fraction']:.1f}% of the time a channel had no usable signal "
             "(flat, clipped or missing). Episodes during those times cannot be seen, so fewer "
             "episodes does not mean fewer contractions.</div>"
         )
-    cards = [("episodes", str(summary["episodes_total"]), "")]
+    cards = [("involuntary episodes", str(summary["involuntary_total"]), "")]
     for k, v in summary["by_kind"].items():
-        cards.append((f"{k} · {_fmt_dur(v['total_s'])} total", str(v["count"]), ""))
+        note = " (logged, no alert)" if k not in ALERT_KINDS else ""
+        cards.append((f"{k} · {_fmt_dur(v['total_s'])} total{note}", str(v["count"]), ""))
     if plm.get("available"):
         cls = "warn" if plm["elevated"] else "ok"
         cards.append(("PLM index (per hour)", f"{plm['index_per_h']:.1f}", cls))

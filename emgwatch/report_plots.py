@@ -65,12 +65,14 @@ def timeline(night: Night, env: Envelope) -> bytes:
     axes = fig.subplots(n_ch, 1, sharex=True, squeeze=False)[:, 0]
     hours = night.duration_s / 3600.0
     min_w = max(hours / 700.0, 1e-4)  # keep a 1-s episode visible as a ~1.5 px bar
-    lo = float(np.nanpercentile(env.level_db, 1)) if np.isfinite(env.level_db).any() else -5.0
-    hi = float(np.nanpercentile(env.level_db, 99.9)) if np.isfinite(env.level_db).any() else 30.0
-    lo, hi = min(lo, -3.0), max(hi, 10.0) + 3.0
+    usable = env.level_db[np.isfinite(env.level_db) & ~env.flat]
+    lo = float(np.percentile(usable, 1)) if usable.size else -5.0
+    hi = float(np.percentile(usable, 99.9)) if usable.size else 30.0
+    lo, hi = min(max(lo, -15.0), -3.0), max(hi, 10.0) + 3.0  # flat stretches are hatched instead
     kinds_seen: list[str] = []
     for c, (ax, ch) in enumerate(zip(axes, night.channel_names, strict=True)):
-        tg, med, peak = _pixel_bins(env.t, env.level_db[:, c], MAX_POINTS // 2)
+        shown = np.clip(env.level_db[:, c], lo, None)
+        tg, med, peak = _pixel_bins(env.t, shown, MAX_POINTS // 2)
         ax.fill_between(tg / 3600.0, med, peak, color="#a3aab6", lw=0, step="mid")
         ax.plot(tg / 3600.0, med, color="#4b5563", lw=0.6, drawstyle="steps-mid")
         ax.set_ylim(lo, hi + (hi - lo) * 0.22)
@@ -110,6 +112,8 @@ def timeline(night: Night, env: Envelope) -> bytes:
     step = 1.0 if hours > 3 else (0.25 if hours > 0.75 else 1 / 12)
     ax.xaxis.set_major_locator(MultipleLocator(step))
     ax.xaxis.set_major_formatter(_clock_formatter(night, 3600.0))
+    order = {k: i for i, k in enumerate(KIND_COLORS)}
+    kinds_seen.sort(key=lambda k: (order.get(k, len(order)), k))
     handles = [Patch(color=_color(k), label=k) for k in kinds_seen]
     handles.append(
         Patch(facecolor="none", edgecolor=QUALITY_COLOR, hatch="////", label="sensor problem")

@@ -73,6 +73,7 @@ def test_json_counts_and_times_match_the_episodes_given(tmp_path):
     s = json.loads(json_path.read_text())
     assert json_path == tmp_path / "night.json"
     assert s["episodes_total"] == len(eps) == len(s["episodes"])
+    assert s["involuntary_total"] == len(eps) - 1  # the voluntary one is logged, not counted
     assert {k: v["count"] for k, v in s["by_kind"].items()} == {
         "spasm": 2,
         "cramp": 1,
