@@ -935,10 +935,11 @@ class CsvWriter:
         for n in names:
             if any(c in n for c in ',;\t\n"'):
                 raise ValueError(f"channel name {n!r} cannot be a CSV column name")
-        self._row_fmt = "%.12g" + ",%.7g" * self.n_channels + "\n"
+        sep = "\t" if self.path.suffix.lower() == ".tsv" else ","
+        self._row_fmt = "%.12g" + f"{sep}%.7g" * self.n_channels + "\n"
         self._tmp = self.path.with_name(self.path.name + ".partial")
         self._file = self._tmp.open("wb")
-        self._file.write(("time_s," + ",".join(names) + "\n").encode("utf-8"))
+        self._file.write(sep.join(["time_s", *names]).encode("utf-8") + b"\n")
 
     def write(self, data: np.ndarray) -> None:
         """Append samples ``data[n, channels]`` (printf over 100 000-row blocks, no row loop)."""
@@ -965,6 +966,16 @@ class CsvWriter:
         self._file.close()
         self._tmp.unlink(missing_ok=True)
 
+    def __enter__(self) -> CsvWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        """Leaving the block normally closes the file (no annotations); an error drops it."""
+        if exc_type is not None:
+            self.abort()
+        elif not self._file.closed:
+            self.close()
+
 
 def _write_sidecar(side: Path, annotations: list[Annotation]) -> None:
     if not annotations:
@@ -980,13 +991,9 @@ def _write_sidecar(side: Path, annotations: list[Annotation]) -> None:
 
 
 def _write_csv(path: Path, rec: Recording) -> None:
-    writer = CsvWriter(path, rec.fs, rec.channel_names, rec.units, rec.sensor)
-    try:
+    with CsvWriter(path, rec.fs, rec.channel_names, rec.units, rec.sensor) as writer:
         writer.write(rec.data)
-    except BaseException:
-        writer.abort()
-        raise
-    writer.close(rec.annotations)
+        writer.close(rec.annotations)
 
 
 # --- EDF -----------------------------------------------------------------------------------------

@@ -75,6 +75,17 @@ def test_csv_writer_in_blocks_equals_writing_at_once(tmp_path):
     assert read_recording(tmp_path / "blocks.csv").annotations == rec.annotations
 
 
+def test_tsv_is_written_with_tabs_and_an_error_leaves_no_file(tmp_path):
+    rec = _rec(n=10, n_ch=1)
+    write_recording(tmp_path / "a.tsv", rec)
+    assert (tmp_path / "a.tsv").read_text().startswith("time_s\tch1 (uV)\n0\t")
+    np.testing.assert_allclose(read_recording(tmp_path / "a.tsv").data, rec.data, rtol=1e-6)
+    with pytest.raises(ValueError, match="expected \\(n, 1\\) samples"):
+        with CsvWriter(tmp_path / "b.csv", 100.0, ["x"]) as w:
+            w.write(np.zeros((5, 2)))
+    assert list(tmp_path.glob("b.csv*")) == []
+
+
 def test_csv_writer_removes_a_stale_sidecar(tmp_path):
     p = tmp_path / "a.csv"
     write_recording(p, _rec(annotations=[Annotation(0.1, 0.2, "cramp")]))
