@@ -1057,7 +1057,10 @@ def _write_edf(path: Path, rec: Recording) -> None:
             )
         if not np.isfinite([lo, hi]).all():
             raise ValueError(f"channel {name} has infinite values; EDF cannot store them")
-        if hi <= lo:
+        digital = (-32768, 32767)
+        if rec.units == "adc" and lo >= 0 and hi <= ADC_MAX and np.all(x == np.round(x)):
+            lo, hi, digital = 0.0, float(ADC_MAX), (0, ADC_MAX)  # counts stored losslessly
+        elif hi <= lo:
             lo, hi = lo - 1.0, hi + 1.0
         if pad:
             x = np.concatenate([x, np.full(pad, x[-1])])
@@ -1072,6 +1075,7 @@ def _write_edf(path: Path, rec: Recording) -> None:
                 transducer_type=transducer,
                 physical_dimension=dimension,
                 physical_range=(lo, hi),
+                digital_range=digital,
             )
         )
     annotations = [
