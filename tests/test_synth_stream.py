@@ -198,3 +198,11 @@ def test_streamed_plot_reduction_matches_the_array_reduction():
     b = traces_from_array(x[i0 : i0 + whole], 500, i0 / 500, "raw", whole // spp)
     for f in ("t", "lo", "hi", "env_lo", "env_hi"):
         assert np.allclose(getattr(a, f), getattr(b, f)), f
+
+
+def test_volt_units_scale_the_same_signal():
+    uv, _ = simulate("mixed", 30, 1000, 3, units="uV")
+    v, _ = simulate("mixed", 30, 1000, 3, units="V")
+    assert v.units == "V" and np.allclose(uv.data * 1e-6, v.data)
+    with pytest.raises(UsageError, match="units must be one of"):
+        stream("mixed", 30, 1000, 3, units="furlongs")

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
             total += e.duration_s
             say(
                 f"{e.name:28s} {e.scenario:8s} {e.duration_s / 60:4.0f} min {e.fs:6.0f} Hz gain {e.gain:6.3f} "
-                f"{e.sensor:8s} {'adc' if e.adc else 'uV':3s} mains {e.mains_hz:2.0f} ch {e.channels} seed {e.seed}"
+                f"{e.sensor:8s} {e.units:3s} mains {e.mains_hz:2.0f} ch {e.channels} seed {e.seed}"
             )
         say(f"total {total / 3600:.2f} h of signal")
         return 0

@@ -136,6 +136,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="10-bit ADC counts (default) or, with --no-adc, microvolts",
     )
     p.add_argument(
+        "--units",
+        choices=("adc", "uV", "mV", "V"),
+        help="output units: adc (default; same as --adc), or uV/mV/V floats (implies --no-adc)",
+    )
+    p.add_argument(
         "--no-artifact",
         action="append",
         default=[],
@@ -181,6 +186,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         gain=args.gain,
         sensor=args.sensor,
         adc=args.adc,
+        units=args.units,
         **parse_params(args.param),
     )
     if args.kinds:

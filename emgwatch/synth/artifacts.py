@@ -25,29 +25,37 @@ COUNTS_PER_UV = FRONT_END_GAIN * 1e-6 * (ADC_MAX + 1) / ADC_REF_V
 ARTIFACT_SWITCHES = ("mains", "wander", "motion", "pops", "lead_off", "ecg")
 
 
+VOLT_UNITS = {"uV": 1.0, "mV": 1e-3, "V": 1e-6}  # output units per µV when not using the ADC
+OUTPUT_UNITS = ("adc", *VOLT_UNITS)
+
+
 @dataclass
 class FrontEnd:
     """How one channel's electrode signal (µV) becomes the sensor's output."""
 
     sensor: str  # "raw" | "envelope"
     adc: bool
-    scale: float  # output units per µV (counts or µV)
+    scale: float  # output units per µV (counts, or µV/mV/V per µV)
     offset: float  # output units
     env_cutoff_hz: float
     env_order: int
+    volt_units: str = "uV"  # units when not using the ADC
 
     @property
     def units(self) -> str:
-        return "adc" if self.adc else "uV"
+        return "adc" if self.adc else self.volt_units
 
     def rail(self, high: bool) -> float:
         if self.adc:
             return float(ADC_MAX if high else 0)
         # an amplifier driven to its rail: about +-2.5 mV at the electrode at gain 1
-        return (1.0 if high else -1.0) * ADC_MIDRAIL / COUNTS_PER_UV + self.offset
+        rail_uv = ADC_MIDRAIL / COUNTS_PER_UV
+        return (1.0 if high else -1.0) * rail_uv * VOLT_UNITS[self.volt_units] + self.offset
 
 
-def draw_front_end(rng: np.random.Generator, sensor: str, adc: bool, gain: float) -> FrontEnd:
+def draw_front_end(
+    rng: np.random.Generator, sensor: str, adc: bool, gain: float, volt_units: str = "uV"
+) -> FrontEnd:
     board = loguniform(rng, 0.5, 2.0)
     if sensor == "envelope":
         # envelope boards add gain after rectification and sit just above 0 V
@@ -56,7 +64,11 @@ def draw_front_end(rng: np.random.Generator, sensor: str, adc: bool, gain: float
     else:
         scale = gain * board * (COUNTS_PER_UV if adc else 1.0)
         offset = ADC_MIDRAIL + rng.uniform(-40.0, 40.0) if adc else rng.uniform(-50.0, 50.0)
-    return FrontEnd(sensor, adc, scale, offset, loguniform(rng, 2.5, 10.0), int(rng.integers(1, 3)))
+    if not adc:
+        scale *= VOLT_UNITS[volt_units]
+        offset *= VOLT_UNITS[volt_units]
+    cutoff, order = loguniform(rng, 2.5, 10.0), int(rng.integers(1, 3))
+    return FrontEnd(sensor, adc, scale, offset, cutoff, order, volt_units)
 
 
 def quantise(x: np.ndarray) -> np.ndarray:

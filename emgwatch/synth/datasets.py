@@ -4,8 +4,9 @@ byte-identically from a committed manifest of parameters and checksums.
 The entries are defined here in code (so ``iter_dataset`` works from an installed package
 without files); ``datasets/manifest.json`` records the same entries plus the sha256 of every
 generated file, which ``emgwatch datasets build`` checks after regenerating.
-Training data vary everything a detector must not depend on: sampling rate (500-4000 Hz), gain
-(0.1-10x), raw and envelope sensors, ADC counts and µV, mains 50/60/none, 1-2 channels.
+Training data vary everything a detector must not depend on: sampling rate (500-4000 Hz, round
+and power-of-two), gain (0.1-10x), raw and envelope sensors, ADC counts or µV/mV/V, mains
+50/60/none, 1-2 channels.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ _PLAN = {
     "validation": [("mixed", 20, 3), ("night", 30, 1), ("exercise", 20, 1), ("daily", 20, 1)],
     "test": [("mixed", 20, 3), ("night", 60, 1), ("exercise", 30, 1), ("daily", 30, 1)],
 }
-_FS_CHOICES = (500.0, 1000.0, 1000.0, 2000.0, 4000.0)
+# the four rates the project names plus the powers of two many EMG amplifiers use
+_FS_CHOICES = (500.0, 512.0, 1000.0, 1000.0, 1024.0, 2000.0, 2048.0, 4000.0)
+_UNITS_CHOICES = ("adc",) * 15 + ("uV", "uV", "mV", "mV", "V")
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class DatasetEntry:
     seed: int
     gain: float
     sensor: str
-    adc: bool
+    units: str
     mains_hz: float
     channels: int
     params: dict = field(default_factory=dict)
@@ -63,7 +66,7 @@ class DatasetEntry:
             mains_hz=self.mains_hz,
             gain=self.gain,
             sensor=self.sensor,
-            adc=self.adc,
+            units=self.units,
             **self.params,
         )
 
@@ -77,7 +80,7 @@ class DatasetEntry:
             mains_hz=self.mains_hz,
             gain=self.gain,
             sensor=self.sensor,
-            adc=self.adc,
+            units=self.units,
             **self.params,
         )
 
@@ -103,7 +106,7 @@ def dataset_entries(split: str | None = None) -> list[DatasetEntry]:
                         seed=seed,
                         gain=round(float(np.exp(rng.uniform(np.log(0.1), np.log(10.0)))), 3),
                         sensor=sensor,
-                        adc=bool(rng.random() < 0.85),
+                        units=str(rng.choice(_UNITS_CHOICES)),
                         mains_hz=float(rng.choice([50.0, 60.0, 0.0])),
                         channels=int(rng.choice([1, 1, 1, 2])),
                     )
@@ -227,7 +230,7 @@ def build(
             status = "ok" if ok else "CHECKSUM MISMATCH"
         report(
             f"{e.name:28s} {e.scenario:8s} {e.duration_s / 60:4.0f} min {e.fs:6.0f} Hz "
-            f"gain {e.gain:6.3f} {e.sensor:8s} {'adc' if e.adc else 'uV':3s} mains {e.mains_hz:2.0f} "
+            f"gain {e.gain:6.3f} {e.sensor:8s} {e.units:3s} mains {e.mains_hz:2.0f} "
             f"ch {e.channels}  {sums['edf'][:12]}  {status}"
         )
     if update_manifest:

@@ -283,6 +283,7 @@ def stream(
     gain: float = 1.0,
     sensor: str = "raw",
     adc: bool = True,
+    units: str | None = None,
     ecg: bool | None = None,
     wander: bool = True,
     motion_artifacts: bool = True,
@@ -294,11 +295,17 @@ def stream(
     """Plan a synthetic recording; ``rates`` fix per-hour rates such as ``spasm_per_h=4``.
 
     ``adc=True`` gives 10-bit ADC counts (0..1023, raw biased to mid-rail, quantised and
-    clipped) as an Arduino would record; ``adc=False`` gives µV (times ``gain``).
+    clipped) as an Arduino would record; ``adc=False`` gives µV (times ``gain``). ``units``
+    ("adc", "uV", "mV", "V") says the same and more: mV or V floats, as other tools write.
     ``ecg=None`` lets each channel draw whether it picks up ECG (about 30 %). ``kinds`` keeps
     only those episode kinds (e.g. ``["plm", "turnover"]``); artifacts are unaffected.
     """
     sc = get_scenario(scenario)
+    if units is not None:
+        if units not in art.OUTPUT_UNITS:
+            raise UsageError(f"units must be one of {', '.join(art.OUTPUT_UNITS)}, got {units!r}")
+        adc = units == "adc"
+    volt_units = "uV" if units in (None, "adc") else units
     fs = float(fs)
     _check(duration_s, fs, gain, sensor, mains_hz)
     names = _channel_names(channels)
@@ -311,7 +318,7 @@ def stream(
         raise UsageError(f"duration {duration_s} s is shorter than one sample at {fs:g} Hz")
 
     models = [draw_channel(rng) for _ in names]
-    fronts = [art.draw_front_end(rng, sensor, adc, gain) for _ in names]
+    fronts = [art.draw_front_end(rng, sensor, adc, gain, volt_units) for _ in names]
     quality = np.array([m.quality for m in models])
     chans = []
     tone_lo, tone_hi = sc.tone
