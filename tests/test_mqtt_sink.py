@@ -350,3 +350,21 @@ def test_any_broker_url_text_parses_or_is_a_usage_error(text):
         assert "broker URL" in str(e)
     else:
         assert a.host and 0 < a.port < 65536
+
+
+def test_an_outbox_that_cannot_be_written_still_lets_the_alert_out(
+    broker, subscribe, tmp_path, caplog
+):
+    sub = subscribe(broker, "emgwatch/dev1/episode")
+    sink = make_sink(broker, tmp_path).start()
+    assert sink.wait_connected(10)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    sink.outbox.put = disk_full
+    sink.handle(events_for("cramp", 1.0, 2.0)[0])
+    assert sub.wait_for(lambda ms: len(ms) == 1)
+    assert sub.messages[0].json()["kind"] == "cramp"
+    assert any("cannot store alert" in r.getMessage() for r in caplog.records)
+    sink.close()

@@ -411,10 +411,21 @@ class MqttSink:
             self.last_kind = ep.kind
             self.last_start = iso_utc(self.session_start + ep.start)
         payload = episode_payload(event, self.device_id, self.session_start)
-        seq = self.outbox.put(self.topics.episode, payload, EPISODE_QOS, time.time())
-        with self._send_lock:
-            if self._ready:
-                self._pump(fresh_seq=seq)
+        try:
+            seq = self.outbox.put(self.topics.episode, payload, EPISODE_QOS, time.time())
+        except Exception as e:  # noqa: BLE001 - disk full, storage gone: still try to alert
+            log.error(
+                "MQTT: cannot store alert %s in the outbox (%s); sending it without a backup",
+                ep.id,
+                e,
+            )
+            with self._send_lock:
+                if self._ready and self._client is not None:
+                    self._client.publish(self.topics.episode, json.dumps(payload), qos=EPISODE_QOS)
+        else:
+            with self._send_lock:
+                if self._ready:
+                    self._pump(fresh_seq=seq)
         # the state follows the episode at once, so "episode in progress" flips with the alert
         self._channel_state[ep.channel] = ep.kind if event.event == "start" else "idle"
         self._publish_state()
