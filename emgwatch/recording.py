@@ -10,6 +10,7 @@ import csv
 import logging
 import os
 import re
+import unicodedata
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -999,6 +1000,12 @@ def _write_csv(path: Path, rec: Recording) -> None:
 # --- EDF -----------------------------------------------------------------------------------------
 
 
+def _edf_ascii(text: str) -> str:
+    """EDF header fields are ASCII: 'łydka µV' -> 'ydka uV' rather than a crash."""
+    text = text.replace("µ", "u").replace("μ", "u")
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").strip()
+
+
 def _edf_units(dimension: str) -> str | None:
     d = dimension.strip()
     if not d:
@@ -1039,7 +1046,19 @@ def _write_edf(path: Path, rec: Recording) -> None:
         raise ValueError("cannot write an empty recording to EDF")
     spr, record_s = _edf_record_layout(n, rec.fs)
     pad = (-n) % spr
-    dimension = _EDF_DIMENSION.get(rec.units, rec.units[:8])
+    unit = _UNIT_WORDS.get(_normalise_name(rec.units), rec.units)
+    dimension = _EDF_DIMENSION.get(unit, _edf_ascii(unit)[:8])
+    labels = {
+        name: _edf_ascii(name)[:16] or f"ch{i + 1}" for i, name in enumerate(rec.channel_names)
+    }
+    for name, label in labels.items():
+        if label != name:
+            log.warning(
+                "%s: channel %r is written as %r (EDF labels: 16 ASCII characters)",
+                path,
+                name,
+                label,
+            )
     transducer = f"surface EMG {rec.sensor}" if rec.sensor != "unknown" else "surface EMG"
     signals = []
     for i, name in enumerate(rec.channel_names):
@@ -1064,14 +1083,11 @@ def _write_edf(path: Path, rec: Recording) -> None:
             lo, hi = lo - 1.0, hi + 1.0
         if pad:
             x = np.concatenate([x, np.full(pad, x[-1])])
-        label = name if len(name) <= 16 else name[:16]
-        if label != name:
-            log.warning("%s: channel name %r cut to 16 characters for EDF", path, name)
         signals.append(
             edfio.EdfSignal(
                 x,
                 sampling_frequency=spr / record_s,
-                label=label,
+                label=labels[name],
                 transducer_type=transducer,
                 physical_dimension=dimension,
                 physical_range=(lo, hi),
@@ -1082,7 +1098,7 @@ def _write_edf(path: Path, rec: Recording) -> None:
         edfio.EdfAnnotation(
             a.onset,
             a.duration if a.duration > 0 else None,
-            f"{a.description} {a.channel}" if a.channel else a.description,
+            f"{a.description} {labels.get(a.channel, a.channel)}" if a.channel else a.description,
         )
         for a in rec.annotations
     ]

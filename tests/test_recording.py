@@ -468,6 +468,17 @@ def test_edf_written_passes_edflib_the_library_behind_edfbrowser(tmp_path, n):
         np.testing.assert_allclose(f.readSignal(1)[:n], rec.data[:, 1], atol=0.01)
 
 
+def test_edf_with_non_ascii_names_and_units_is_written_not_crashed(tmp_path):
+    rec = _rec(
+        n=1000, n_ch=1, units="µV", annotations=[Annotation(0.1, 0.1, "skurcz łydki", "łydka")]
+    )
+    rec.channel_names = ["łydka"]
+    write_recording(tmp_path / "u.edf", rec)
+    back = read_recording(tmp_path / "u.edf")
+    assert back.channel_names == ["ydka"] and back.units == "uV"
+    assert back.annotations == [Annotation(0.1, 0.1, "skurcz łydki", "ydka")]
+
+
 def test_edf_channel_choice_and_mixed_rates_keep_emg_rate_signals(tmp_path):
     import edfio
 
