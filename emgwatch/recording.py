@@ -378,9 +378,7 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         with np.errstate(over="ignore", invalid="ignore"):
             rate, data = _regularise_times(path, times, data, fs, row_lines, time_name)
 
-    units = _common_units(path, chan_units, data)
-    if units == "unknown" and data.size and _looks_like_adc(data):
-        units = "adc"
+    units = _common_units(path, chan_units, data)  # values are the detector's to judge
     known_sensors = {s for s in sensors if s}
     return Recording(
         data=data,
@@ -424,18 +422,6 @@ def _looks_like_time(col: np.ndarray) -> bool:
         return False
     med = float(np.median(d))
     return bool(np.mean(np.abs(d - med) <= 0.01 * med) >= 0.99)
-
-
-def _looks_like_adc(data: np.ndarray) -> bool:
-    sample = data[:: max(1, data.shape[0] // 100_000)]
-    sample = sample[np.isfinite(sample)]
-    return bool(
-        sample.size
-        and sample.min() >= 0
-        and sample.max() <= ADC_MAX
-        and np.all(sample == np.round(sample))
-        and sample.max() > 1
-    )
 
 
 class _RowLines:

@@ -113,7 +113,7 @@ def test_headerless_single_column_needs_fs(tmp_path):
     assert rec.fs == 500.0
     assert rec.channel_names == ["ch1"]
     np.testing.assert_array_equal(rec.data[:, 0], [512, 514, 509])
-    assert rec.units == "adc"
+    assert rec.units == "unknown"  # no header, no hint: the detector judges the values
 
 
 @pytest.mark.parametrize(
