@@ -335,3 +335,52 @@ def test_decision_time_is_read_from_episode_extra():
     e = Episode(kind="cramp", channel="calf", start=30.2, end=80.0, extra={"detected_at": 31.0})
     r = score_events([ep(30, 90, "cramp", "calf")], [e], duration_s=120)
     assert r["latency"]["decision"]["median_s"] == pytest.approx(1.0)
+
+
+_kinds = st.sampled_from(["spasm", "cramp", "clonus", "plm", "voluntary", "turnover", "twitch"])
+
+
+@st.composite
+def _episodes(draw):
+    """Non-overlapping episodes on one channel, 1..30 s apart."""
+    t, out = 0.0, []
+    for _ in range(draw(st.integers(0, 25))):
+        t += draw(st.floats(1.0, 30.0))
+        d = draw(st.floats(0.1, 20.0))
+        out.append(ep(t, t + d, draw(_kinds)))
+        t += d
+    return out
+
+
+@settings(max_examples=100, deadline=None)
+@given(_episodes())
+def test_detecting_exactly_the_alert_episodes_scores_perfectly(truth):
+    alerts = [e for e in truth if e["kind"] in ("spasm", "cramp", "clonus", "plm")]
+    r = score_events(
+        truth, [dict(e, detected_at=e["start"] + 0.5) for e in alerts], duration_s=3600
+    )
+    assert r["false_alarms"]["total"] == 0
+    for k, row in r["per_kind"].items():
+        n = sum(e["kind"] == k for e in truth)
+        assert row["n_true"] == n and row["n_detected"] == n
+        assert row["sensitivity"] == row["correct_kind_precision"] == (1.0 if n else None)
+    if alerts:
+        assert r["latency"]["onset"]["p95_s"] == 0.0
+        assert r["latency"]["decision"]["median_s"] == pytest.approx(0.5)
+    for kind, row in r["confusion"].items():
+        called = kind if kind in ("spasm", "cramp", "clonus", "plm") else "missed"
+        assert row == {called: sum(e["kind"] == kind for e in truth)}
+    assert r["plm"]["detected_index_per_h"] == r["plm"]["truth_index_per_h"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(_episodes(), _episodes())
+def test_counts_are_consistent_for_any_truth_and_detections(truth, detected):
+    r = score_events(truth, detected, duration_s=3600)
+    alert = r["all_alert"]
+    assert alert["found"] <= alert["n_true"]
+    assert sum(row["n_true"] for row in r["per_kind"].values()) == alert["n_true"]
+    matched = round((alert["precision"] or 0) * alert["n_detected"])
+    assert matched + r["false_alarms"]["total"] == alert["n_detected"]
+    assert sum(r["false_alarms"]["during"].values()) == r["false_alarms"]["total"]
+    assert sum(sum(row.values()) for k, row in r["confusion"].items() if k != "none") == len(truth)
