@@ -169,24 +169,38 @@ def test_failing_disk_puts_recorder_in_failed_state_without_raising(tmp_path, mo
     assert np.array_equal(edf.signals[0].data, x[:3000, 0])
 
 
-def test_real_full_filesystem_keeps_earlier_records(tmp_path):
+def test_real_full_filesystem_keeps_earlier_records_and_the_log_keeps_going(tmp_path, caplog):
+    from emgwatch.sinks.episode_log import EpisodeLog
+
     mnt = tmp_path / "tiny"
     mnt.mkdir()
     if subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True
+        ["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(mnt)], capture_output=True
     ).returncode:
         pytest.skip("cannot mount a tmpfs here (needs root)")
     try:
-        x = _adc(60_000, n_ch=1)
-        rec = EdfRecorder(mnt, 1000, ["ch1"], START)
-        _feed(rec, x)
+        elog = EpisodeLog(mnt / "episodes.sqlite")
+        elog.open_session("dev", START, "sleep", "v")
+        elog.handle(EpisodeEvent("end", Episode("cramp", "ch1", 1.0, 9.0, id="before"), 9.5))
+        x = _adc(120_000, n_ch=1)
+        rec = EdfRecorder(mnt / "rec", 1000, ["ch1"], START)
+        _feed(rec, x)  # fills the disk; must not raise
+        for i in range(20):  # the log meets a full disk too; must not raise either
+            ep = Episode("spasm", "ch1", 100.0 + i, 100.5 + i, id=f"after{i}")
+            elog.handle(EpisodeEvent("end", ep, 101.0 + i))
         rec.close()
         assert rec.status == "failed" and "No space left" in rec.error
         edf = _read(io.BytesIO(rec.files[0].read_bytes()))  # no mapping left on the mount
         n = edf.num_data_records
-        assert 20 <= n < 60
+        assert 20 <= n < 120
         assert np.array_equal(edf.signals[0].data, x[: n * 1000, 0])
-        print(f"\ntiny tmpfs: recorder failed cleanly after {n} s; {rec.error}")
+        stored = [e.episode.id for e in elog.episodes()]
+        assert stored[0] == "before" and len(stored) + elog.pending == 21
+        elog.close()
+        print(
+            f"\ntiny tmpfs: recorder failed cleanly after {n} s ({rec.error}); episode log: "
+            f"{len(stored)} episodes stored, {elog.pending} kept in memory"
+        )
     finally:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
 

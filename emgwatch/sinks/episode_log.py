@@ -74,6 +74,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+MAX_PENDING = 10_000  # events kept in memory while the disk refuses writes
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,25 @@ class EpisodeLog:
     ) -> int:
         """Start a session; episode and quality times that follow are seconds since start_time."""
         start = _utc(start_time)
-        cur = self._conn.execute(
+        try:
+            cur = self._insert_session(start, device_id, context, model_version, calibration)
+        except sqlite3.Error as e:
+            raise EmgwatchError(
+                f"{self.path}: cannot start a session in the episode log ({e})"
+            ) from None
+        self.session_id = int(cur.lastrowid)
+        self._session_epoch = start.timestamp()
+        return self.session_id
+
+    def _insert_session(
+        self,
+        start: datetime,
+        device_id: str,
+        context: str,
+        model_version: str,
+        calibration: dict | None,
+    ) -> sqlite3.Cursor:
+        return self._conn.execute(
             "INSERT INTO sessions (device_id, start_utc, start_epoch, context, model_version, "
             "calibration) VALUES (?, ?, ?, ?, ?, ?)",
             (
@@ -218,9 +237,6 @@ class EpisodeLog:
                 None if calibration is None else json.dumps(calibration),
             ),
         )
-        self.session_id = int(cur.lastrowid)
-        self._session_epoch = start.timestamp()
-        return self.session_id
 
     def _require_session(self) -> int:
         if self.session_id is None:
@@ -299,6 +315,11 @@ class EpisodeLog:
     def _execute(self, sql: str, params: tuple, label: str) -> None:
         """Commit now; on failure keep the event and retry it before the next one."""
         self._pending.append(_Pending(sql, params, label=label))
+        if len(self._pending) > MAX_PENDING:  # disk full for days: keep memory bounded
+            dropped = self._pending.pop(0)
+            log.error(
+                "%s: dropped unstored %s (over %d waiting)", self.path, dropped.label, MAX_PENDING
+            )
         while self._pending:
             item = self._pending[0]
             try:
