@@ -449,8 +449,9 @@ def format_report(report: dict) -> str:
     """The report as a plain-text table a person reads in a terminal or pastes into a doc."""
     lines = []
     hours = report["duration_s"] / 3600.0
+    over = f" in {report['n_recordings']} recordings" if report.get("n_recordings", 1) > 1 else ""
     lines.append(
-        f"Event scoring ({report['matching']}): {hours:.2f} h, "
+        f"Event scoring ({report['matching']}): {hours:.2f} h{over}, "
         f"{report['n_truth']} true episodes, {report['n_detected']} detections"
     )
     head = (

@@ -329,6 +329,9 @@ def test_several_recordings_pool_events_and_rates():
     assert (fa["episodes"][0]["recording"], fa["episodes"][0]["start"]) == (1, 5.0)
     assert r["latency"]["decision"]["median_s"] == pytest.approx(1.5)
     assert r["sleep_s"] == 3600.0 + 1800.0
+    assert format_report(r).startswith(
+        "Event scoring (any-overlap): 2.00 h in 2 recordings, 7 true"
+    )
 
 
 def test_decision_time_is_read_from_episode_extra():
