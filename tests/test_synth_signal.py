@@ -153,3 +153,21 @@ def test_envelope_sensor_has_no_content_above_about_10_hz():
     assert x.min() >= 0
     f, p = sps.welch(x - x.mean(), 1000, nperseg=4096)
     assert p[f > 40].sum() < 0.02 * p.sum()
+
+
+def test_labelled_alarm_episodes_stand_out_from_the_noise_floor():
+    """An episode nobody could see would be an unfair label for training and scoring."""
+    ratios = defaultdict(list)
+    for seed in range(4):
+        rec, truth = simulate("mixed", 1200, 1000, seed, **CLEAN)
+        x = rec.data[:, 0] - rec.data[:, 0].mean()
+        rms = np.sqrt((x[: len(x) // 100 * 100].reshape(-1, 100) ** 2).mean(axis=1))  # 100 ms
+        busy = np.zeros(len(rms), bool)
+        for e in truth.episodes:
+            busy[max(0, int(e.start * 10) - 10) : int(e.end * 10) + 10] = True
+        floor = np.median(rms[~busy])
+        for e in truth.episodes:
+            ratios[e.kind].append(rms[int(e.start * 10) : int(e.end * 10) + 1].max() / floor)
+    for kind in ("spasm", "cramp", "clonus", "plm"):
+        assert min(ratios[kind]) > 1.8, kind
+        assert np.percentile(ratios[kind], 10) > 2.5, kind

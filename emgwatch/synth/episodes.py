@@ -266,7 +266,7 @@ def plm(
         )
     )
     n = int(dur * ENV_FS)
-    level = (level if level is not None else loguniform(rng, 0.04, 0.5)) * rng.lognormal(0, 0.25)
+    level = (level if level is not None else loguniform(rng, 0.06, 0.5)) * rng.lognormal(0, 0.25)
     env = level * fluctuation(rng, n, rng.uniform(0.05, 0.3), rng.uniform(0.2, 0.5))
     if rng.random() < 0.3:  # double-peaked movement
         t = np.linspace(0, 1, n)
@@ -282,7 +282,7 @@ def plm_series(rng: Rng, site: Site, series_id: int, n: int | None = None) -> Gr
     n = n if n is not None else int(4 + min(rng.geometric(1 / 14), 70))
     median = rng.uniform(15.0, 45.0)
     typical = rng.uniform(1.0, 4.5)
-    level = loguniform(rng, 0.04, 0.45)
+    level = loguniform(rng, 0.06, 0.45)
     onset = 0.0
     for i in range(n):
         one = plm(rng, site, typical, level, series=series_id)

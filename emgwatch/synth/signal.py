@@ -178,16 +178,22 @@ class ChannelModel:
 
 
 def draw_channel(rng: np.random.Generator) -> ChannelModel:
+    """Muscle size is tied to the noise floor through a signal-to-noise ratio (MVC RMS over
+    floor RMS, 32-64 dB, worse with poor electrodes), so even a weak labelled movement (PLM at
+    6 % MVC) stands at least ~2.5x above the floor instead of being an invisible label."""
     quality = float(rng.uniform(0.15, 1.0))
+    floor_uv = loguniform(rng, 0.4, 4.0) / np.sqrt(quality)
+    snr_db = rng.uniform(40.0, 64.0) + 10 * np.log10(quality)
+    mvc_uv = float(np.clip(floor_uv * 10 ** (snr_db / 20), 60.0, 2500.0))
     return ChannelModel(
-        mvc_uv=loguniform(rng, 80.0, 1200.0),
+        mvc_uv=mvc_uv,
         peak_hz=float(rng.uniform(64.0, 118.0)),
         fatigue_shift=float(rng.uniform(0.65, 0.9)),
         width_ratio=float(rng.uniform(2.5, 6.5)),
         order=int(rng.integers(1, 3)),
         tissue_ratio=float(rng.uniform(2.0, 3.5)),
         sparsity=1.0 if rng.random() < 0.35 else loguniform(rng, 0.005, 0.15),
-        floor_uv=loguniform(rng, 0.4, 4.0) / np.sqrt(quality),
+        floor_uv=floor_uv,
         floor_colour=float(rng.uniform(0.0, 0.7)),
         floor_corner_hz=loguniform(rng, 1.0, 40.0),
         quality=quality,
