@@ -97,13 +97,17 @@ def _annotation_quality(rec: Recording, offset: float) -> list[QualitySpan]:
 
 
 def night_from_recording(
-    path: str | Path, *, context: str = "auto", model: object | None = None
+    path: str | Path,
+    *,
+    context: str = "auto",
+    model: object | None = None,
+    fs: float | None = None,
 ) -> Night:
     """Read a recording and run the detector over it (the same code path as a live session)."""
     from emgwatch.detector import detect_recording
     from emgwatch.recording import read_recording
 
-    rec = read_recording(path)
+    rec = read_recording(path, fs=fs)
     episodes = detect_recording(rec, context=context, model=model)
     start = rec.start_time
     if start is not None and start.tzinfo is None:

@@ -247,3 +247,30 @@ def test_session_with_one_corrupt_file_reports_from_the_others(tmp_path, caplog)
     with sqlite3.connect(db) as conn:
         conn.execute("DELETE FROM recordings WHERE path != ?", (str(bad),))
     assert main(["report", str(sid), "--db", str(db), "-o", str(out)]) == 1
+
+
+@pytest.mark.slow
+def test_an_eight_hour_night_reports_in_under_30_s(tmp_path):
+    import time
+
+    rng = np.random.default_rng(5)
+    hours, fs = 8.0, 1000.0
+    n = int(hours * 3600 * fs)
+    data = np.empty((n, 2))
+    for c in range(2):
+        data[:, c] = rng.standard_normal(n, dtype=np.float32) * 3 + 512
+    eps = []
+    for i in range(300):  # a busy night: 300 episodes of every kind
+        t0 = 60.0 + i * 95.0
+        kind = ("plm", "spasm", "cramp", "clonus", "voluntary")[i % 5]
+        eps.append(Episode(kind, ("L", "R")[i % 2], t0, t0 + 2 + (i % 7) * 9, 0.8, 10 + i % 30))
+    rec = Recording(data, fs, ["L", "R"], units="adc", sensor="raw", start_time=START)
+    night = Night(
+        ["L", "R"], fs, rec.duration_s, [(0.0, rec)], eps, START, units="adc", sensor="raw"
+    )
+    t = time.perf_counter()
+    _, js = make_report(night, tmp_path / "night8.html")
+    took = time.perf_counter() - t
+    print(f"\n8-h x 2-ch night, 300 episodes: report in {took:.1f} s")
+    assert json.loads(js.read_text())["episodes_total"] == 300
+    assert took < 30.0

@@ -33,6 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--db", metavar="PATH", help="episode log for SESSION (default: from config)")
     p.add_argument(
+        "--fs", type=float, metavar="HZ", help="sampling rate of a CSV without a time column"
+    )
+    p.add_argument(
         "--context",
         choices=CONTEXTS,
         default=None,
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
 
             model = load_model(cfg.detection.model)
         night = night_from_recording(
-            path, context=args.context or cfg.detection.context, model=model
+            path, context=args.context or cfg.detection.context, model=model, fs=args.fs
         )
         default = Path(f"{path.stem}-report.html")
     elif args.source.isdigit():
