@@ -148,6 +148,8 @@ def _record_session(tmp_path, data, episodes, quality_events=()):
         units="adc",
         sensor="raw",
         on_file=elog.add_recording,
+        fsync=False,  # speed; crash safety is tested in test_edf_recorder
+        flush_s=10.0,
     )
     step = int(FS)
     events = sorted(
