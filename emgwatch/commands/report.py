@@ -15,7 +15,7 @@ HELP = "HTML report of a night (timeline, counts, PLM index, zoomed episodes, si
 DESCRIPTION = """\
 Make a self-contained HTML report of a night and a JSON summary beside it.
 
-SOURCE is either a session id from the episode log (see 'emgwatch episodes sessions'; its raw
+SESSION|FILE is either a session id from the episode log (see 'emgwatch episodes sessions'; its raw
 EDF+ recording is used for the plots) or a recording file (CSV or EDF), on which detection is
 run first.
 
