@@ -178,7 +178,7 @@ def test_broker_outage_of_30_s_loses_no_episode(make_broker, subscribe, tmp_path
     cfg = cfg_for(tmp_path, broker.url)
     cfg.mqtt.reconnect_max_s = 2.0
     speed = 4.0
-    src = ReplaySource(synthetic_recording(180), speed=speed)
+    src = ReplaySource(synthetic_recording(180, seed=4), speed=speed)
     det = load_detector(cfg, src, "auto")
     mqtt = MqttSink(cfg.mqtt, "bed", tmp_path / "outbox.sqlite").start()
     assert mqtt.wait_connected(10)
