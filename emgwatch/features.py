@@ -45,6 +45,7 @@ HOP_S = 0.05
 HOP_N = int(round(HOP_S * ANALYSIS_FS_HZ))  # 25 analysis samples
 BIN_N = 5  # 100 Hz envelope for the burst-rhythm features
 BINS_PER_HOP = HOP_N // BIN_N
+PEAK_REACH_DB = 3.0  # time_to_peak_s: onset until the level first came this close to the peak
 RHYTHM_HIGHPASS_HZ = 1.5  # envelope changes slower than this are trend, not rhythm
 
 FEATURE_NAMES = (
@@ -73,6 +74,10 @@ FEATURE_NAMES = (
     "duty_30s",  # share of the last 30 s spent active
     "bursts_60s",  # active-period onsets in the last 60 s
     "burst_period_s",  # mean onset-to-onset interval in the last 60 s (NaN if < 2 onsets)
+    "peak_db",  # highest env_db_0p1 so far in the current active period (NaN if idle)
+    "time_to_peak_s",  # onset until within 3 dB of that peak: abrupt vs ramped (NaN if idle)
+    "from_peak_db",  # env_db_0p1 now minus the period's peak: release shape (NaN if idle)
+    "prev_active_s",  # duration of the previous active period (NaN before the first ends)
     "mains_db",  # hum removed by the notches vs baseline (NaN for envelope sensors)
 )
 _F = {name: i for i, name in enumerate(FEATURE_NAMES)}
@@ -254,6 +259,9 @@ class FeatureExtractor:
         self._end_k = np.full(ch, np.nan)
         self._gap_before = np.full(ch, np.nan)
         self._onset_rise = np.full(ch, np.nan)
+        self._prev_dur = np.full(ch, np.nan)
+        self._stair_v = [np.zeros(0) for _ in range(ch)]  # see _period_peaks
+        self._stair_k = [np.zeros(0) for _ in range(ch)]
         self._raw_q: RawQualityMonitor | None = None
         # for the live status line
         self.env_db = np.full(ch, np.nan)  # env_db_1 of the latest window
@@ -568,6 +576,8 @@ class FeatureExtractor:
         # pause before each onset: onset hop minus the end of the previous period (as of then)
         gap_before = _ffill(onset, k - end_k, self._gap_before)
         onset_rise = _ffill(onset, rise05, self._onset_rise)
+        prev_dur = _ffill(offset, (k - run + 1 - onset_k) * HOP_S, self._prev_dur)
+        peak, peak_k = self._period_peaks(level, onset, k)
         cap = cfg.cap_s
         since_idle = np.where(np.isnan(end_k), cap, np.minimum((k - end_k + 1) * HOP_S, cap))
         since_act = np.where(np.isnan(gap_before), cap, np.minimum(gap_before * HOP_S, cap))
@@ -603,7 +613,12 @@ class FeatureExtractor:
         self._end_k = end_k[:, -1].copy()
         self._gap_before = gap_before[:, -1].copy()
         self._onset_rise = onset_rise[:, -1].copy()
+        self._prev_dur = prev_dur[:, -1].copy()
         return {
+            "peak_db": np.where(state, peak, np.nan),
+            "time_to_peak_s": np.where(state, (peak_k - onset_k) * HOP_S, np.nan),
+            "from_peak_db": np.where(state, level - peak, np.nan),
+            "prev_active_s": prev_dur,
             "onset_rise_db": np.where(state, onset_rise, np.nan),
             "active": state.astype(float),
             "active_s": active_s,
@@ -612,6 +627,43 @@ class FeatureExtractor:
             "bursts_60s": bursts,
             "burst_period_s": period,
         }
+
+    def _period_peaks(
+        self, level: np.ndarray, onset: np.ndarray, k: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Running maximum of ``level`` since the latest onset, and the hop at which the level
+        first came within ``PEAK_REACH_DB`` of it (a plain argmax would wander with the noise
+        of a steady hold).
+
+        The running maximum never decreases, so "first hop within 3 dB of it" is a binary search
+        in its own history; only the steps within 3 dB of the current maximum can still be an
+        answer, so that history stays short. A loop over the periods starting in this push (a
+        handful at most), not over hops."""
+        ch, H = level.shape
+        lv = np.where(np.isnan(level), -np.inf, level)
+        peak = np.empty((ch, H))
+        reach_k = np.empty((ch, H))
+        for c in range(ch):
+            starts = np.flatnonzero(onset[c])
+            edges = [0, *starts[starts > 0].tolist(), H]
+            for a, b in zip(edges[:-1], edges[1:], strict=True):
+                seg = lv[c, a:b]
+                if a == 0 and not onset[c, 0]:  # continues the period of the last push
+                    vals, ks = self._stair_v[c], self._stair_k[c]
+                    rm = np.maximum.accumulate(np.concatenate([vals[-1:], seg]))[len(vals[-1:]) :]
+                else:
+                    vals, ks = np.zeros(0), np.zeros(0)
+                    rm = np.maximum.accumulate(seg)
+                all_v = np.concatenate([vals, rm])
+                all_k = np.concatenate([ks, k[a:b].astype(float)])
+                j = np.searchsorted(all_v, rm - PEAK_REACH_DB, side="left")
+                peak[c, a:b] = rm
+                reach_k[c, a:b] = all_k[np.minimum(j, len(all_k) - 1)]
+                keep = slice(int(j[-1]), None)
+                v, kk = all_v[keep], all_k[keep]
+                step = np.concatenate([[True], np.diff(v) > 0]) if len(v) else np.zeros(0, bool)
+                self._stair_v[c], self._stair_k[c] = v[step], kk[step]
+        return np.where(np.isfinite(peak), peak, np.nan), reach_k
 
 
 def _ring_percentiles(

@@ -185,3 +185,21 @@ def test_clonus_bursts_give_rhythm_near_their_rate():
     assert abs(np.median(F.feature("rhythm_hz")[late, 0]) - 6.0) < 1.0
     early = (F.t > 2.5) & (F.t < 4.5)
     assert np.median(F.feature("rhythm_strength")[early, 0]) < 0.3
+
+
+def test_ramped_onset_is_told_from_an_abrupt_one():
+    fs = 1000.0
+    x = emg_like(30.0, fs, seed=9, bursts=())
+    t = np.arange(len(x)) / fs
+    amp = np.ones_like(t)
+    amp[(t >= 10) & (t < 14)] = 12.0  # abrupt: full level within a sample
+    ramp = (t >= 20) & (t < 26)
+    amp[ramp] = 1 + 11 * np.clip((t[ramp] - 20) / 2.5, 0, 1)  # 2.5 s ramp, then hold
+    F = extract_features(x * amp, fs, sensor="raw")
+    at = lambda s: np.flatnonzero(F.t >= s)[0]  # noqa: E731
+    abrupt, ramped = at(13.5), at(25.5)
+    assert F.feature("time_to_peak_s")[abrupt, 0] < 0.6
+    assert F.feature("time_to_peak_s")[ramped, 0] > 1.0
+    assert F.feature("onset_rise_db")[abrupt, 0] > F.feature("onset_rise_db")[ramped, 0] + 3
+    assert abs(F.feature("prev_active_s")[ramped, 0] - 4.0) < 0.5
+    assert F.feature("from_peak_db")[abrupt, 0] <= 0
