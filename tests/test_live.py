@@ -344,3 +344,38 @@ def test_run_replay_through_a_pty_sends_alerts_end_to_end(broker, subscribe, tmp
     episodes = [m.json() for m in sub.on("emgwatch/pty/episode")]
     assert [p["event"] for p in episodes].count("start") >= 1
     assert sub.on("emgwatch/pty/status")[-1].payload == b"offline"
+
+
+class SilentSource:
+    """A board that stopped sending: streaming, but nothing arrives."""
+
+    fs = 1000.0
+    channel_names = ["ch1"]
+    status = "idle"
+    units = "adc"
+    sensor = "raw"
+    start_time = None
+
+    def start(self):
+        self.status = "streaming"
+        self.start_time = time.time()
+
+    def read(self, timeout_s):
+        time.sleep(timeout_s)
+        return []
+
+    def stop(self):
+        self.status = "stopped"
+
+
+def test_a_source_that_stops_sending_is_reported_not_fatal(monkeypatch, caplog, tmp_path):
+    import emgwatch.live as live
+
+    monkeypatch.setattr(live, "NO_DATA_WARN_S", 0.3)
+    src = SilentSource()
+    det = load_detector(cfg_for(tmp_path), src, "auto")
+    stop = threading.Event()
+    threading.Timer(1.0, stop.set).start()
+    summary = LiveSession(src, det).run(stop=stop)
+    assert summary.stopped_by == "stop requested"
+    assert any("no data from the source" in r.getMessage() for r in caplog.records)
