@@ -39,61 +39,46 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, interval_s: floa
     return predicate()
 
 
-def make_test_certificates(workdir: Path) -> tuple[Path, Path, Path]:
-    """A throw-away CA and a server certificate for 127.0.0.1 (openssl CLI)."""
-    ca_key, ca, key, csr, cert = (
-        workdir / n for n in ("ca.key", "ca.pem", "server.key", "server.csr", "server.pem")
-    )
-    ext = workdir / "san.ext"
-    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
 
-    def ssl(*args: str) -> None:
-        subprocess.run(["openssl", *args], check=True, capture_output=True)
 
-    ssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=emgwatch test CA",
-        "-keyout",
-        str(ca_key),
-        "-out",
-        str(ca),
-    )
-    ssl(
+def _signed_certificate(
+    workdir: Path, name: str, cn: str, ca: Path, ca_key: Path, ext: str = ""
+) -> tuple[Path, Path]:
+    key, csr, cert = (workdir / f"{name}.{s}" for s in ("key", "csr", "pem"))
+    _openssl(
         "req",
         "-newkey",
         "rsa:2048",
         "-nodes",
         "-subj",
-        "/CN=127.0.0.1",
+        f"/CN={cn}",
         "-keyout",
         str(key),
         "-out",
         str(csr),
     )
-    ssl(
-        "x509",
-        "-req",
-        "-in",
-        str(csr),
-        "-CA",
-        str(ca),
-        "-CAkey",
-        str(ca_key),
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        str(ext),
-        "-out",
-        str(cert),
+    extra: list[str] = []
+    if ext:
+        ext_file = workdir / f"{name}.ext"
+        ext_file.write_text(ext + "\n")
+        extra = ["-extfile", str(ext_file)]
+    _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
+             "-days", "2", *extra, "-out", str(cert))  # fmt: skip
+    return cert, key
+
+
+def make_test_certificates(workdir: Path) -> tuple[Path, Path, Path]:
+    """A throw-away CA, a server certificate for 127.0.0.1 and a client certificate
+    (``client.pem`` / ``client.key`` beside them), made with the openssl CLI."""
+    ca_key, ca = workdir / "ca.key", workdir / "ca.pem"
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=emgwatch test CA",
+             "-keyout", str(ca_key), "-out", str(ca))  # fmt: skip
+    cert, key = _signed_certificate(
+        workdir, "server", "127.0.0.1", ca, ca_key, "subjectAltName=IP:127.0.0.1,DNS:localhost"
     )
+    _signed_certificate(workdir, "client", "emgwatch-client", ca, ca_key)
     return ca, cert, key
 
 
@@ -111,6 +96,7 @@ class Broker:
         users: dict[str, str] | None = None,
         persistent: bool = False,
         tls: bool = False,
+        require_client_cert: bool = False,
     ):
         if not Path(MOSQUITTO).exists():
             pytest.skip("mosquitto is not installed (apt-get install mosquitto)")
@@ -128,6 +114,8 @@ class Broker:
         if tls:
             self.ca_file, cert, key = make_test_certificates(self.workdir)
             lines += [f"cafile {self.ca_file}", f"certfile {cert}", f"keyfile {key}"]
+            if require_client_cert:
+                lines.append("require_certificate true")
         if users:
             pwfile = self.workdir / "passwd"
             pwfile.write_text("")

@@ -190,6 +190,37 @@ def test_tls_with_the_brokers_ca_file_connects(make_broker, subscribe, tmp_path)
     sink.close()
 
 
+def test_tls_with_a_client_certificate_connects_to_a_broker_that_requires_one(
+    make_broker, tmp_path
+):
+    broker = make_broker(tls=True, require_client_cert=True)
+    d = broker.workdir
+    sink = make_sink(
+        broker,
+        tmp_path,
+        ca_file=str(broker.ca_file),
+        cert_file=str(d / "client.pem"),
+        key_file=str(d / "client.key"),
+    ).start()
+    assert sink.wait_connected(10)
+    sink.close()
+
+
+def test_tls_without_the_required_client_certificate_is_refused_clearly(
+    make_broker, tmp_path, caplog
+):
+    broker = make_broker(tls=True, require_client_cert=True)
+    caplog.set_level(logging.ERROR, logger="emgwatch.sinks.mqtt")
+    sink = make_sink(broker, tmp_path, ca_file=str(broker.ca_file)).start()
+    assert wait_until(lambda: sink.last_error is not None, 10)
+    assert not sink.connected
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert (
+        len(errors) == 1 and "mqtts://127.0.0.1" in errors[0] and "client certificate" in errors[0]
+    )
+    sink.close(drain_timeout_s=0)
+
+
 def test_tls_failure_is_one_clear_error_and_alerts_stay_queued(make_broker, tmp_path, caplog):
     broker = make_broker(tls=True)  # its certificate is signed by a CA the client does not trust
     caplog.set_level(logging.ERROR, logger="emgwatch.sinks.mqtt")

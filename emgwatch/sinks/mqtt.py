@@ -319,6 +319,7 @@ class MqttSink:
         self._lost = threading.Event()
         self._connack = threading.Event()
         self._connack_ok = False
+        self._refusal = ""  # the broker's CONNACK reason when it refused us
         self._closing = threading.Event()
         self._drained = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -507,7 +508,7 @@ class MqttSink:
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
         self._connack_ok = not reason_code.is_failure
         if reason_code.is_failure:
-            self.last_error = str(reason_code)
+            self._refusal = str(reason_code)
         self._connack.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
@@ -584,6 +585,7 @@ class MqttSink:
             self._lost.clear()
             self._connack.clear()
             self._connack_ok = False
+            self._refusal = ""
             try:
                 kwargs = {"clean_start": True} if self.cfg.protocol == "v5" else {}
                 client.connect(addr.host, addr.port, keepalive=self.cfg.keepalive_s, **kwargs)
@@ -620,19 +622,26 @@ class MqttSink:
                         "MQTT: lost connection to %s; reconnecting, alerts queue in the outbox",
                         addr.display(),
                     )
+                elif self._refusal:
+                    self._set_status("refused")
+                    self._report_failure(
+                        f"broker {addr.display()} refused the connection: {self._refusal}",
+                        seen_problems,
+                    )
+                elif self._lost.is_set():
+                    self._set_status("offline")
+                    hint = (
+                        " (does it require a TLS client certificate? set mqtt.cert_file)"
+                        if self.tls
+                        else ""
+                    )
+                    self._report_failure(
+                        f"broker {addr.display()} closed the connection before accepting it{hint}",
+                        seen_problems,
+                    )
                 else:
-                    problem = self.last_error if not self._connack_ok else "connection closed"
-                    if self._connack.is_set() and not self._connack_ok and self.last_error:
-                        self._set_status("refused")
-                        self._report_failure(
-                            f"broker {addr.display()} refused the connection: {problem}",
-                            seen_problems,
-                        )
-                    else:
-                        self._set_status("offline")
-                        self._report_failure(
-                            f"no answer from broker {addr.display()}", seen_problems
-                        )
+                    self._set_status("offline")
+                    self._report_failure(f"no answer from broker {addr.display()}", seen_problems)
                 client.disconnect()
                 client.loop_stop()
             if self._closing.wait(delay):
