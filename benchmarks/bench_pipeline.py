@@ -113,9 +113,9 @@ def make_signal(duration_s: float, path: Path, seed: int = 1) -> None:
 
 
 def run(code: str, *args: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", code, *args], check=True, capture_output=True, text=True
-    )
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"benchmark case {args[:1]} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -222,7 +222,7 @@ class Conditioned:
     y: np.ndarray  # conditioned signal (band-passed and notched; the envelope itself for sensors
     #              that output one)
     raw: np.ndarray  # the input sample at that position (non-finite values held), for quality
-    mains: np.ndarray | None  # what the notches removed (None for envelope sensors)
+    mains: np.ndarray  # raw sensors: what the notches removed; envelope sensors: content > 20 Hz
     bad: np.ndarray | None  # True where a non-finite input sample was replaced (None: none)
 
 
@@ -275,25 +275,27 @@ def detect_sensor(x: np.ndarray, fs_hz: float) -> str:
     ADC counts: raw front ends are biased to mid-rail, envelope outputs sit just above 0 V, so the
     median decides (robust even at rest and at very low gain, where the spectrum is only
     quantisation noise). Other units: a raw channel has most of its 3-200 Hz power above 20 Hz,
-    an envelope output (cut off at 2-10 Hz) has almost none. Channels vote; ties go to "raw".
+    an envelope output (cut off at 2-10 Hz) has almost none. Channels add their log-evidence, so
+    one clear channel outweighs an ambiguous one; a tie goes to "raw".
     """
     x = np.asarray(x, dtype=float)
-    votes = 0
+    score = 0.0  # > 0: raw; each channel adds log-evidence, clamped, so a clear channel wins
     for c in range(x.shape[0]):
         xc = x[c][np.isfinite(x[c])]
         if xc.size < 16:
             continue
         if looks_like_adc_counts(xc):
-            votes += -1 if np.median(xc) >= ADC_MIDRAIL / 2 else 1
-            continue
-        xc = xc - np.median(xc)
-        f, p = signal.welch(xc, fs_hz, nperseg=min(xc.size, int(fs_hz / 2)))
-        total = p[(f >= 3) & (f <= ANALYSIS_BAND_HZ[1])].sum()
-        if total <= 0:
-            continue  # flat: no evidence
-        high = p[(f >= EMG_BAND_HZ[0]) & (f <= ANALYSIS_BAND_HZ[1])].sum()
-        votes += 1 if high / total < 0.45 else -1
-    return "envelope" if votes > 0 else "raw"
+            ratio = max(float(np.median(xc)), 0.5) / (ADC_MIDRAIL / 2)
+        else:
+            xc = xc - np.median(xc)
+            f, p = signal.welch(xc, fs_hz, nperseg=min(xc.size, int(fs_hz / 2)))
+            total = p[(f >= 3) & (f <= ANALYSIS_BAND_HZ[1])].sum()
+            if total <= 0:
+                continue  # flat: no evidence
+            high = p[(f >= EMG_BAND_HZ[0]) & (f <= ANALYSIS_BAND_HZ[1])].sum()
+            ratio = max(high / total, 1e-6) / 0.45
+        score += float(np.clip(np.log(ratio), -3.0, 3.0))
+    return "envelope" if score < 0 else "raw"
 
 
 class Conditioner:
@@ -422,8 +424,8 @@ class Conditioner:
                 self.mains_hz,
             )
         self.q = quantisation_step(first)
+        self._hp = SosFilter(highpass_sos())
         if self.sensor == "raw":
-            self._hp = SosFilter(highpass_sos())
             self._notch = SosFilter(notch_sos(self.mains_hz))
         held, self._held = self._held, []
         outs = [self._process(*h) for h in held]
@@ -444,18 +446,17 @@ class Conditioner:
         pos, y, raw, bad_out = self._conv(a, x, bad)
         if y.shape[1] == 0:
             return None
-        mains = None
-        if self.sensor == "raw":
-            if self._k0_pending:
-                level = self._x0 * dc_gain(self._aa.sos)
-                self._hp.reset(level)
+        if self._k0_pending:
+            self._hp.reset(self._x0 * dc_gain(self._aa.sos))
+            if self._notch is not None:
                 self._notch.reset(np.zeros(self.n_channels))
-                self._k0_pending = False
-            h = self._hp(y)
-            y = self._notch(h)
-            mains = h - y
-        else:
             self._k0_pending = False
+        h = self._hp(y)
+        if self.sensor == "raw":
+            y = self._notch(h)
+            mains = h - y  # what the notches removed
+        else:
+            mains = h  # an envelope output has no business above 20 Hz: hum or a floating input
         t = self._seg_t0 + pos / self.fs_hz
         k = np.arange(j0, j0 + y.shape[1])
         return Conditioned(t=t, k=k, y=y, raw=raw, mains=mains, bad=bad_out)

@@ -78,10 +78,10 @@ FEATURE_NAMES = (
     "time_to_peak_s",  # onset until within 3 dB of that peak: abrupt vs ramped (NaN if idle)
     "from_peak_db",  # env_db_0p1 now minus the period's peak: release shape (NaN if idle)
     "prev_active_s",  # duration of the previous active period (NaN before the first ends)
-    "mains_db",  # hum removed by the notches vs baseline (NaN for envelope sensors)
+    "mains_db",  # hum removed by the notches (envelope sensors: content > 20 Hz) vs baseline
 )
 _F = {name: i for i, name in enumerate(FEATURE_NAMES)}
-_SPECTRAL_ONLY_RAW = ("wl_db", "wl_ratio", "zc_hz", "ssc_hz", "mnf_hz", "mdf_hz", "mains_db")
+_SPECTRAL_ONLY_RAW = ("wl_db", "wl_ratio", "zc_hz", "ssc_hz", "mnf_hz", "mdf_hz")
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class FeatureConfig:
 
     window_s: float = 0.25  # MAV/RMS/WL/ZC/SSC window
     spectral_n: int = 128  # analysis samples per spectrum (0.256 s)
-    baseline_s: float = 300.0  # history of clean seconds the noise floor is taken from
+    baseline_s: float = 600.0  # history of clean seconds the noise floor is taken from
     baseline_percentile: float = 10.0
     warmup_s: float = 10.0  # clean seconds needed before the baseline counts as established
     settle_s: float = 0.5  # filter settling after the start or a gap
@@ -100,7 +100,8 @@ class FeatureConfig:
     off_hold_s: float = 0.5
     lead_off_s: float = 0.5  # flat raw signal this long = lead-off
     envelope_lead_off_s: float = 5.0  # envelope outputs can be flat at rest for a while
-    mains_excess_db: float = 20.0  # hum this far above the remaining signal = unusable
+    mains_excess_db: float = 40.0  # hum this far above what is left = unusable (floating lead)
+    envelope_hf_db: float = -10.0  # envelope sensors: content > 20 Hz vs the level = unusable
     rhythm_s: float = 2.0
     duty_s: float = 30.0
     bursts_s: float = 60.0
@@ -364,11 +365,12 @@ class FeatureExtractor:
             qual |= np.where(c.bad.reshape(ch, H, HOP_N).any(axis=2), NONFINITE, 0)
         settling = c.k.reshape(H, HOP_N)[:, 0] < self._settle_n
         qual |= np.where(settling[None, :], WARMUP if self._seg == 0 else GAP, 0)
-        if c.mains is not None:
-            mp = (c.mains.reshape(ch, H, HOP_N) ** 2).sum(axis=2) / HOP_N
-            qual |= np.where(_db(mp, p + floor[:, None]) > cfg.mains_excess_db, MAINS, 0)
+        mp = (c.mains.reshape(ch, H, HOP_N) ** 2).sum(axis=2) / HOP_N
+        if envelope:  # anything above 20 Hz in an envelope output: hum / floating input
+            excess = _db(mp, p + 12 * floor[:, None]) > cfg.envelope_hf_db
         else:
-            mp = None
+            excess = _db(mp, p + floor[:, None]) > cfg.mains_excess_db
+        qual |= np.where(excess, MAINS, 0)
         hard = (qual & (UNUSABLE | WARMUP)) != 0
 
         # --- 2. baseline -------------------------------------------------------------------------
@@ -491,7 +493,7 @@ class FeatureExtractor:
             "rise_db_0p5": rise05,
             "rhythm_strength": rhythm,
             "rhythm_hz": rhythm_hz,
-            "mains_db": _db(mp + floor[:, None], bf) if mp is not None else np.nan,
+            "mains_db": _db(mp + floor[:, None], bf),
             **ctx,
         }
         if envelope:
@@ -536,7 +538,10 @@ class FeatureExtractor:
                     self._ring[c], new_vals, self._base_n, self.config.baseline_percentile
                 )
                 cum = np.cumsum(usable[c])
-                after[c] = np.where(cum > 0, bl[np.maximum(cum - 1, 0)], self._baseline[c])
+                if len(bl):
+                    after[c] = np.where(cum > 0, bl[np.maximum(cum - 1, 0)], self._baseline[c])
+                else:  # no clean second in this push (lead-off, clipping...): keep the floor
+                    after[c] = self._baseline[c]
                 count_after[c] = self._ring_count[c] + cum
                 self._ring_count[c] += int(usable[c].sum())
             prev = sec_of_hop - 1 - first_sec  # index into `after` of the governing second

@@ -14,7 +14,7 @@ import numpy as np
 
 # --- flag bits (this module owns them) ---------------------------------------------------------
 LEAD_OFF = 1  # flat line (electrode off, wire broken) or stuck at a rail
-SATURATION = 2  # samples clipped at the recording's own min/max plateau (gain too high, rail)
+SATURATION = 2  # samples keep hitting the recording's own min/max (clipping: gain too high)
 MAINS = 4  # hum removed by the notches is far stronger than what is left
 GAP = 8  # samples were lost just before; filters are still settling after the restart
 NONFINITE = 16  # NaN/inf input samples were replaced by the last finite value
@@ -112,7 +112,7 @@ class RawQualityMonitor:
         self.flat_hops = int(flat_hops)
         self._max = np.full(n_channels, -np.inf)
         self._min = np.full(n_channels, np.inf)
-        self._prev = np.full(n_channels, np.nan)
+        self.min_touches = 5  # per hop: real clipping hits the rail again and again
         self._flat_run = np.zeros(n_channels, dtype=np.int64)
 
     def flags(self, raw: np.ndarray) -> np.ndarray:
@@ -129,16 +129,15 @@ class RawQualityMonitor:
         out = np.where(run >= self.flat_hops, LEAD_OFF, 0)
 
         flat_raw = raw.reshape(ch, -1)
-        run_max = np.maximum.accumulate(np.concatenate([self._max[:, None], flat_raw], 1), 1)[:, 1:]
-        run_min = np.minimum.accumulate(np.concatenate([self._min[:, None], flat_raw], 1), 1)[:, 1:]
-        prev = np.concatenate([self._prev[:, None], flat_raw[:, :-1]], axis=1)
-        span = run_max - run_min
-        plateau = (
-            (flat_raw == prev)
-            & ((flat_raw >= run_max) | (flat_raw <= run_min))
-            & (span > 64 * self.q[:, None])
-        )
-        clipped = plateau.reshape(ch, n_hops, hop_n).sum(axis=2) >= 2
+        run_max = np.maximum.accumulate(np.concatenate([self._max[:, None], flat_raw], 1), 1)
+        run_min = np.minimum.accumulate(np.concatenate([self._min[:, None], flat_raw], 1), 1)
+        # touching the extreme established before this sample: repeated hits of one ceiling
+        touch = (flat_raw == run_max[:, :-1]) | (flat_raw == run_min[:, :-1])
+        span = run_max[:, 1:] - run_min[:, 1:]
+        touch &= span > 64 * self.q[:, None]
+        # ... far from where the signal is now: wander hovering near its maximum is not clipping
+        centre = np.repeat(np.median(raw, axis=2), hop_n, axis=1)
+        touch &= np.abs(flat_raw - centre) > 0.25 * span
+        clipped = touch.reshape(ch, n_hops, hop_n).sum(axis=2) >= self.min_touches
         self._max, self._min = run_max[:, -1].copy(), run_min[:, -1].copy()
-        self._prev = flat_raw[:, -1].copy()
         return out | np.where(clipped, SATURATION, 0)

@@ -67,7 +67,7 @@ def test_excessive_hum_is_flagged_mains():
     x = adc_emg(20.0).astype(float)
     t = np.arange(len(x)) / FS
     hum = (t > 10) & (t < 15)
-    x = x + np.where(hum, 200 * np.sin(2 * np.pi * 50 * t), 0.0)
+    x = x + np.where(hum, 600 * np.sin(2 * np.pi * 50 * t), 0.0)  # a floating electrode
     F = extract_features(x, FS)
     assert (flags_between(F, 10.5, 14.9) & MAINS).mean() > 0.9
     assert not (flags_between(F, 3.0, 9.9) & MAINS).any()
@@ -124,3 +124,13 @@ def test_raw_monitor_needs_a_long_enough_flat_run():
     raw = np.full((1, 6, 25), 500.0)
     flags = mon.flags(raw)[0]
     np.testing.assert_array_equal(flags & LEAD_OFF, [0, 0, 0, 1, 1, 1])
+
+
+def test_a_push_without_any_clean_second_keeps_the_baseline():
+    x = adc_emg(30.0)
+    x[10000:25000] = x[10000]  # 15 s lead-off, longer than several 1 s blocks
+    F = extract_features(x, FS, chunk_s=1.0)
+    whole = extract_features(x, FS, chunk_s=1e9)
+    np.testing.assert_allclose(F.X, whole.X, rtol=1e-5, atol=1e-6, equal_nan=True)
+    env = F.feature("env_db_1")[(F.t > 27) & (F.t < 29.9), 0]
+    assert np.abs(np.median(env)) < 2  # back at rest level against the old floor
