@@ -68,10 +68,12 @@ import numpy as np
 from emgwatch.block import Block
 from emgwatch.features import FeatureExtractor
 path, fs, block_s, hours_mem = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+n_ch = int(sys.argv[5])
 x = np.array(np.load(path), dtype=float)[:, None]
+x = np.concatenate([np.roll(x, 7919 * c, axis=0) for c in range(n_ch)], axis=1)
 n_blk = int(round(block_s * fs))
 # 1. CPU share at live block size over the whole signal
-fx = FeatureExtractor(fs, 1)
+fx = FeatureExtractor(fs, n_ch)
 c0 = time.process_time()
 pushes = 0
 for i in range(0, len(x) - n_blk + 1, n_blk):
@@ -85,7 +87,7 @@ def rss_mb():
         for line in f:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
-fx = FeatureExtractor(fs, 1)
+fx = FeatureExtractor(fs, n_ch)
 n1 = int(fs)
 rss = []
 t = 0
@@ -157,11 +159,13 @@ def main() -> int:
                     flush=True,
                 )
             rows.append((dur, res))
-        live = None
+        live = {}
         if not args.no_live:
             path = Path(d) / "live.npy"
             make_signal(600.0, path, seed=2)
-            live = run(LIVE, str(path), str(FS), "0.05", str(args.mem_hours))
+            for n_ch in (1, 2):
+                hours = str(args.mem_hours if n_ch == 1 else 0.0)
+                live[n_ch] = run(LIVE, str(path), str(FS), "0.05", hours, str(n_ch))
 
     print()
     print(
@@ -177,18 +181,19 @@ def main() -> int:
                 f"| {label(dur)} | {tool} | {r['wall_s']:.2f} | {dur / r['wall_s']:,.0f}x | "
                 f"{r['peak_mb']:.0f} | {ratio} |"
             )
-    if live:
+    for n_ch, r in live.items():
         print()
         print(
-            f"Live, 1 kHz, 50 ms blocks, 1 channel: {live['per_push_us']:.0f} us per push = "
-            f"{live['core_pct']:.2f} % of one core ({live['pushes']} pushes, "
-            f"{live['stream_s']:.0f} s of signal)."
+            f"Live, 1 kHz, 50 ms blocks, {n_ch} channel(s): {r['per_push_us']:.0f} us per push = "
+            f"{r['core_pct']:.2f} % of one core, {r['core_pct'] / n_ch:.2f} % per channel "
+            f"({r['pushes']} pushes, {r['stream_s']:.0f} s of signal)."
         )
-        rss = ", ".join(f"{v:.0f}" for v in live["rss_by_hour_mb"])
-        print(
-            f"Memory while streaming {args.mem_hours:g} h in 1 s blocks, RSS (MB) after each "
-            f"hour: {rss}."
-        )
+        if r["rss_by_hour_mb"]:
+            rss = ", ".join(f"{v:.0f}" for v in r["rss_by_hour_mb"])
+            print(
+                f"Memory while streaming {args.mem_hours:g} h in 1 s blocks ({n_ch} ch), RSS (MB) "
+                f"after each hour: {rss}."
+            )
     return 0
 
 

@@ -162,6 +162,8 @@ def _windows(hist: np.ndarray, new: np.ndarray, w: int) -> tuple[np.ndarray, np.
 def _ffill(mask: np.ndarray, values: np.ndarray, carry: np.ndarray) -> np.ndarray:
     """Along the last axis: the value at the latest True of ``mask`` so far, else ``carry``."""
     n = mask.shape[-1]
+    if not mask.any():  # the common live case: nothing happened in this push
+        return np.repeat(carry[:, None], n, axis=1)
     idx = np.maximum.accumulate(np.where(mask, np.arange(n), -1), axis=-1)
     if values.ndim == 1:  # the same values for every channel (hop indices)
         got = values[np.maximum(idx, 0)]
@@ -582,7 +584,7 @@ class FeatureExtractor:
         gap_before = _ffill(onset, k - end_k, self._gap_before)
         onset_rise = _ffill(onset, rise05, self._onset_rise)
         prev_dur = _ffill(offset, (k - run + 1 - onset_k) * HOP_S, self._prev_dur)
-        peak, peak_k = self._period_peaks(level, onset, k)
+        peak, peak_k = self._period_peaks(level, onset, state, k)
         cap = cfg.cap_s
         since_idle = np.where(np.isnan(end_k), cap, np.minimum((k - end_k + 1) * HOP_S, cap))
         since_act = np.where(np.isnan(gap_before), cap, np.minimum(gap_before * HOP_S, cap))
@@ -634,7 +636,7 @@ class FeatureExtractor:
         }
 
     def _period_peaks(
-        self, level: np.ndarray, onset: np.ndarray, k: np.ndarray
+        self, level: np.ndarray, onset: np.ndarray, state: np.ndarray, k: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Running maximum of ``level`` since the latest onset, and the hop at which the level
         first came within ``PEAK_REACH_DB`` of it (a plain argmax would wander with the noise
@@ -649,6 +651,9 @@ class FeatureExtractor:
         peak = np.empty((ch, H))
         reach_k = np.empty((ch, H))
         for c in range(ch):
+            if not state[c].any():  # idle all push: nothing to report, the next onset resets
+                peak[c], reach_k[c] = np.nan, 0.0
+                continue
             starts = np.flatnonzero(onset[c])
             edges = [0, *starts[starts > 0].tolist(), H]
             for a, b in zip(edges[:-1], edges[1:], strict=True):

@@ -136,7 +136,7 @@ class RawQualityMonitor:
         span = run_max[:, 1:] - run_min[:, 1:]
         touch &= span > 64 * self.q[:, None]
         # ... far from where the signal is now: wander hovering near its maximum is not clipping
-        centre = np.repeat(np.median(raw, axis=2), hop_n, axis=1)
+        centre = np.repeat(raw.sum(axis=2) / hop_n, hop_n, axis=1)
         touch &= np.abs(flat_raw - centre) > 0.25 * span
         clipped = touch.reshape(ch, n_hops, hop_n).sum(axis=2) >= self.min_touches
         self._max, self._min = run_max[:, -1].copy(), run_min[:, -1].copy()
