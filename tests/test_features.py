@@ -15,7 +15,7 @@ from emgwatch.features import (
     FeatureFrame,
     extract_features,
 )
-from emgwatch.quality import WARMUP
+from emgwatch.quality import LEAD_OFF, NONFINITE, SATURATION, WARMUP
 
 
 def emg_like(
@@ -56,10 +56,38 @@ _SIGNAL = 512 + 3 * emg_like(14.0, 1000.0, seed=1, bursts=((4.0, 6.5, 9.0), (9.0
 _REFERENCE = extract_features(_SIGNAL, 1000.0, chunk_s=1e9)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(min_value=1, max_value=len(_SIGNAL) - 1), min_size=1, max_size=40))
 def test_chunking_does_not_change_features(cuts):
     assert_same_frames(run_chunked(_SIGNAL, 1000.0, cuts), _REFERENCE)
+
+
+def _messy_signal() -> np.ndarray:
+    """Two channels of ADC counts at 1500 Hz with bursts, NaNs, a lead-off and clipping."""
+    fs = 1500.0
+    a = 512 + 4 * emg_like(16.0, fs, seed=11, bursts=((4.0, 6.0, 12.0), (11.0, 11.5, 30.0)))
+    b = 512 + 6 * emg_like(16.0, fs, seed=12, bursts=((5.0, 9.0, 10.0),))
+    x = np.round(np.stack([a, b], axis=1))
+    x[int(7.0 * fs) : int(8.5 * fs), 0] = x[int(7.0 * fs), 0]  # lead-off, flat
+    x[:, 1] = np.clip(x[:, 1], 0, 580)  # clipping in the burst
+    x[int(9.3 * fs) : int(9.3 * fs) + 40, 1] = np.nan
+    return x
+
+
+_MESSY = _messy_signal()
+_MESSY_REF = extract_features(_MESSY, 1500.0, chunk_s=1e9)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(min_value=1, max_value=len(_MESSY) - 1), min_size=1, max_size=60))
+def test_chunking_does_not_change_features_of_messy_multichannel_input(cuts):
+    assert_same_frames(run_chunked(_MESSY, 1500.0, cuts), _MESSY_REF)
+
+
+def test_messy_signal_exercises_every_quality_path():
+    flags = np.bitwise_or.reduce(_MESSY_REF.quality, axis=0)
+    assert flags[0] & LEAD_OFF
+    assert flags[1] & SATURATION and flags[1] & NONFINITE
 
 
 def test_tiny_live_chunks_give_the_same_features_as_one_block():
