@@ -374,7 +374,12 @@ class Conditioner:
         if not finite.all():
             n_bad = int(x.size - finite.sum())
             self.stats["nonfinite"] += n_bad
-            log.warning("%d non-finite samples near t=%.3f s replaced by the last value", n_bad, t0)
+            first_bad = int(np.argmin(finite.all(axis=0)))
+            log.warning(
+                "%d non-finite samples from t=%.3f s replaced by the last finite value",
+                n_bad,
+                t0 + first_bad / self.fs_hz,
+            )
             idx = np.where(finite, np.arange(x.shape[1])[None, :], -1)
             idx = np.maximum.accumulate(idx, axis=1)
             first_ok = np.where(finite.any(axis=1), np.argmax(finite, axis=1), 0)

@@ -149,7 +149,7 @@ def test_nonfinite_samples_are_replaced_counted_and_logged(caplog):
     with caplog.at_level(logging.WARNING, logger="emgwatch.dsp"):
         out = _collect(cond, [Block(0.0, fs, x)])
     assert cond.stats["nonfinite"] == 11
-    assert "11 non-finite samples" in caplog.text
+    assert "11 non-finite samples from t=2.500 s" in caplog.text
     y = np.concatenate([o.y for o in out], axis=1)
     assert np.isfinite(y).all()
     bad = np.concatenate([o.bad for o in out], axis=1)
