@@ -23,7 +23,9 @@ class Block:
 
     def __post_init__(self) -> None:
         if self.data.ndim != 2:
-            raise ValueError(f"Block.data must be 2-D (samples, channels), got shape {self.data.shape}")
+            raise ValueError(
+                f"Block.data must be 2-D (samples, channels), got shape {self.data.shape}"
+            )
 
     @property
     def n_samples(self) -> int:

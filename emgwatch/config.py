@@ -19,6 +19,7 @@ from typing import Any
 
 from emgwatch.domain import CONTEXTS, FS_DEFAULT_HZ
 from emgwatch.errors import ConfigError
+from emgwatch.protocol import BAUDRATE_DEFAULT
 
 DEFAULT_CONFIG_PATH = Path("~/.config/emgwatch/config.toml")
 
@@ -34,7 +35,7 @@ class DeviceConfig:
 class SourceConfig:
     # "sim", "sim:night", "serial:/dev/ttyUSB0", "serial:auto", "replay:night.edf"
     spec: str = "sim:daily"
-    baudrate: int = 230400
+    baudrate: int = BAUDRATE_DEFAULT  # the firmware's rate (firmware/PROTOCOL.md)
     speed: float = 1.0  # replay/sim speed relative to real time
 
 

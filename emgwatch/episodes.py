@@ -77,7 +77,12 @@ class TrackerParams:
     confirm_s: float = 0.35
     end_hold_s: float = 1.0
     min_duration_s: dict = field(
-        default_factory=lambda: {"spasm": 0.5, "cramp": 8.0, "clonus": 1.0, "plm": PLM_MIN_DURATION_S}
+        default_factory=lambda: {
+            "spasm": 0.5,
+            "cramp": 8.0,
+            "clonus": 1.0,
+            "plm": PLM_MIN_DURATION_S,
+        }
     )
     max_duration_s: float = 600.0  # longer episodes are split (extra.continued) so alerts stay live
     voluntary_on: float = 0.6  # voluntary episodes are logged (never alerted) above this
@@ -88,7 +93,9 @@ class _ChannelTrack:
 
     def __init__(self) -> None:
         self.smooth: list[float] = []
-        self.pending_since: float | None = None  # candidate start (hysteresis up, not yet confirmed)
+        self.pending_since: float | None = (
+            None  # candidate start (hysteresis up, not yet confirmed)
+        )
         self.onset: float | None = None  # estimated onset time of the candidate
         self.quiet_since: float | None = None  # when p dropped below off within an open episode
         self.episode: Episode | None = None
@@ -109,7 +116,11 @@ class EpisodeTracker:
     """
 
     def __init__(
-        self, channel_names: list[str], *, context: str = "auto", params: TrackerParams | None = None
+        self,
+        channel_names: list[str],
+        *,
+        context: str = "auto",
+        params: TrackerParams | None = None,
     ) -> None:
         self.channel_names = list(channel_names)
         self.context = context
@@ -143,12 +154,24 @@ class EpisodeTracker:
         for c in range(len(self.channel_names)):
             tr = self._tracks[c]
             busy = (p_alert[:, c] > self.p.off * 0.5) | (p_vol[:, c] > self.p.off * 0.5)
-            if not busy.any() and tr.pending_since is None and tr.episode is None and tr.vol_since is None:
+            if (
+                not busy.any()
+                and tr.pending_since is None
+                and tr.episode is None
+                and tr.vol_since is None
+            ):
                 tr.smooth = [0.0] * self.p.smooth_hops
                 tr.last_low = float(t[-1])
                 continue
             for i in range(len(t)):
-                events += self._step(c, float(t[i]), proba[i, c], float(p_alert[i, c]), float(p_vol[i, c]), float(level_db[i, c]))
+                events += self._step(
+                    c,
+                    float(t[i]),
+                    proba[i, c],
+                    float(p_alert[i, c]),
+                    float(p_vol[i, c]),
+                    float(level_db[i, c]),
+                )
         self._t_last = float(t[-1])
         return events
 
@@ -172,7 +195,9 @@ class EpisodeTracker:
             proba[..., plm] = 0.0
         return proba
 
-    def _step(self, c: int, t: float, pr: np.ndarray, pa: float, pv: float, lev: float) -> list[EpisodeEvent]:
+    def _step(
+        self, c: int, t: float, pr: np.ndarray, pa: float, pv: float, lev: float
+    ) -> list[EpisodeEvent]:
         p = self.p
         tr = self._tracks[c]
         tr.smooth.append(pa)
@@ -225,7 +250,12 @@ class EpisodeTracker:
             if pv >= p.voluntary_on and s_alert < p.off and tr.episode is None:
                 tr.vol_since = tr.vol_since if tr.vol_since is not None else t
                 if t - tr.vol_since >= p.confirm_s:
-                    ep = Episode(kind="voluntary", channel=self.channel_names[c], start=tr.vol_since, confidence=pv)
+                    ep = Episode(
+                        kind="voluntary",
+                        channel=self.channel_names[c],
+                        start=tr.vol_since,
+                        confidence=pv,
+                    )
                     tr.vol_episode = ep
                     return [EpisodeEvent("start", ep, t)]
             else:
@@ -250,7 +280,13 @@ class EpisodeTracker:
         tr = self._tracks[c]
         kind, conf = self._kind(tr)
         start = t if continued or tr.onset is None else tr.onset
-        ep = Episode(kind=kind, channel=self.channel_names[c], start=float(start), confidence=round(conf, 3), level_db=lev)
+        ep = Episode(
+            kind=kind,
+            channel=self.channel_names[c],
+            start=float(start),
+            confidence=round(conf, 3),
+            level_db=lev,
+        )
         if continued:
             ep.extra["continued"] = True
         tr.episode = ep

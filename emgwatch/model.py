@@ -60,7 +60,9 @@ class FeatureSelector(TransformerMixin, BaseEstimator):
         missing = [n for n in self.use if n not in self.all_names]
         if missing:
             raise ValueError(f"unknown features: {missing}")
-        self.index_ = np.array([self.all_names.index(n) for n in (self.use or self.all_names)], dtype=int)
+        self.index_ = np.array(
+            [self.all_names.index(n) for n in (self.use or self.all_names)], dtype=int
+        )
         self.n_features_in_ = len(self.all_names)
         return self
 
@@ -71,7 +73,9 @@ class FeatureSelector(TransformerMixin, BaseEstimator):
         return X[:, self.index_]
 
 
-def build_pipeline(feature_names: tuple[str, ...], use: tuple[str, ...] = (), random_state: int = 0) -> Pipeline:
+def build_pipeline(
+    feature_names: tuple[str, ...], use: tuple[str, ...] = (), random_state: int = 0
+) -> Pipeline:
     clf = HistGradientBoostingClassifier(
         max_iter=250,
         learning_rate=0.08,
@@ -129,7 +133,10 @@ def save_model(path: Path, pipeline: Pipeline, card: dict, probe: np.ndarray) ->
     sio.dump(pipeline, path)
     card = dict(card)
     card["versions"] = _versions()
-    card["probe"] = {"X": np.round(probe, 6).tolist(), "proba": pipeline.predict_proba(np.round(probe, 6)).round(6).tolist()}
+    card["probe"] = {
+        "X": np.round(probe, 6).tolist(),
+        "proba": pipeline.predict_proba(np.round(probe, 6)).round(6).tolist(),
+    }
     card["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
     path.with_suffix(".json").write_text(json.dumps(card, indent=1))
 
@@ -143,14 +150,23 @@ def load_model(path: str | Path | None = None) -> WindowClassifier:
 
     p = Path(path) if path else DEFAULT_MODEL
     if not p.exists():
-        raise InputError(p, None, "model file not found" + ("" if path else " (run 'emgwatch train' to build the default model)"))
+        raise InputError(
+            p,
+            None,
+            "model file not found"
+            + ("" if path else " (run 'emgwatch train' to build the default model)"),
+        )
     card_path = p.with_suffix(".json")
     try:
         card = json.loads(card_path.read_text())
     except FileNotFoundError:
-        raise InputError(card_path, None, "model card (JSON beside the .skops file) not found") from None
+        raise InputError(
+            card_path, None, "model card (JSON beside the .skops file) not found"
+        ) from None
     except json.JSONDecodeError as e:
-        raise InputError(card_path, f"line {e.lineno}", f"model card is not valid JSON ({e.msg})") from None
+        raise InputError(
+            card_path, f"line {e.lineno}", f"model card is not valid JSON ({e.msg})"
+        ) from None
     try:
         untrusted = sio.get_untrusted_types(file=p)
     except Exception as e:  # zip/format errors from skops: the file is not a model
@@ -176,7 +192,9 @@ def load_model(path: str | Path | None = None) -> WindowClassifier:
         got = pipeline.predict_proba(np.asarray(probe["X"], dtype=float))
         if not np.allclose(got, np.asarray(probe["proba"]), atol=1e-4):
             raise InputError(
-                p, None, f"model predicts differently under scikit-learn {sklearn.__version__} than when trained "
-                f"({trained}); retrain it with 'emgwatch train'"
+                p,
+                None,
+                f"model predicts differently under scikit-learn {sklearn.__version__} than when trained "
+                f"({trained}); retrain it with 'emgwatch train'",
             )
     return WindowClassifier(pipeline=pipeline, card=card, path=p)

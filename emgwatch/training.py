@@ -28,28 +28,43 @@ ARTIFACT_CLASS = "artifact"
 def window_labels(t: np.ndarray, channel_names: list[str], truth) -> np.ndarray:
     """Class name per (window, channel) from ground truth; shape (n, ch), dtype object."""
     labels = np.full((len(t), len(channel_names)), "rest", dtype=object)
-    for kind_list, mapper in ((truth.artifacts, lambda k: ARTIFACT_CLASS), (truth.episodes, TRUTH_TO_CLASS.get)):
+    for kind_list, mapper in (
+        (truth.artifacts, lambda k: ARTIFACT_CLASS),
+        (truth.episodes, TRUTH_TO_CLASS.get),
+    ):
         for ev in kind_list:
             ev = ev if isinstance(ev, dict) else ev.__dict__
             cls = mapper(ev["kind"])
             if cls is None:
                 continue
             lo, hi = np.searchsorted(t, [ev["start"], ev["end"]])
-            chans = range(len(channel_names)) if ev.get("channel") in (None, "", "all") else (
-                [channel_names.index(ev["channel"])] if ev["channel"] in channel_names else []
+            chans = (
+                range(len(channel_names))
+                if ev.get("channel") in (None, "", "all")
+                else (
+                    [channel_names.index(ev["channel"])] if ev["channel"] in channel_names else []
+                )
             )
             for c in chans:
                 labels[lo:hi, c] = cls
     return labels
 
 
-def collect(pairs: Iterable[tuple[Recording, object]], *, rest_keep: float = 0.25, seed: int = 0, progress=None):
+def collect(
+    pairs: Iterable[tuple[Recording, object]],
+    *,
+    rest_keep: float = 0.25,
+    seed: int = 0,
+    progress=None,
+):
     """Feature rows and labels from (recording, truth) pairs. Returns X, y, groups, names."""
     rng = np.random.default_rng(seed)
     Xs, ys, gs = [], [], []
     names = None
     for k, (rec, truth) in enumerate(pairs):
-        ff = extract_features(rec.data, rec.fs, sensor=rec.sensor if rec.sensor in ("raw", "envelope") else "auto")
+        ff = extract_features(
+            rec.data, rec.fs, sensor=rec.sensor if rec.sensor in ("raw", "envelope") else "auto"
+        )
         names = tuple(ff.names)
         lab = window_labels(ff.t, rec.channel_names, truth)
         usable = ff.quality == 0
@@ -82,7 +97,15 @@ def class_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     return out
 
 
-def train_model(train_pairs, val_pairs, out_path, *, manifest: dict | None = None, random_state: int = 0, progress=None):
+def train_model(
+    train_pairs,
+    val_pairs,
+    out_path,
+    *,
+    manifest: dict | None = None,
+    random_state: int = 0,
+    progress=None,
+):
     """Fit the pipeline on train pairs, measure on validation pairs, save model + card."""
     X, y, _, names = collect(train_pairs, seed=random_state, progress=progress)
     log.info("training on %d windows: %s", len(y), {c: int((y == c).sum()) for c in WINDOW_CLASSES})
@@ -100,7 +123,9 @@ def train_model(train_pairs, val_pairs, out_path, *, manifest: dict | None = Non
         "features": list(names),
         "fs_range_hz": [500, 4000],
         "training_manifest": manifest,
-        "training_manifest_sha256": hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest(),
+        "training_manifest_sha256": hashlib.sha256(
+            json.dumps(manifest, sort_keys=True).encode()
+        ).hexdigest(),
         "n_training_windows": int(len(y)),
         "class_counts": {c: int((y == c).sum()) for c in WINDOW_CLASSES},
         "random_state": random_state,

@@ -8,7 +8,9 @@ from emgwatch.cli import COMMANDS, main
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "emgwatch", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "emgwatch", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_version_and_help_list_every_command(capsys):
@@ -41,7 +43,10 @@ def test_unknown_subcommand_is_one_line_exit_2():
 def test_missing_config_file_is_one_line_exit_2(tmp_path):
     r = run_cli("--config", str(tmp_path / "missing.toml"), "config", "show")
     assert r.returncode == 2
-    assert r.stderr.strip() == f"emgwatch config: error: {tmp_path / 'missing.toml'}: config file not found"
+    assert (
+        r.stderr.strip()
+        == f"emgwatch config: error: {tmp_path / 'missing.toml'}: config file not found"
+    )
 
 
 def test_config_key_of_wrong_type_names_key(tmp_path):

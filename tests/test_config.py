@@ -37,7 +37,10 @@ def test_show_output_round_trips(tmp_path: Path):
         ("[device]\nfs_hz = 'fast'\n", "device.fs_hz: expected a number"),
         ("[device]\nchannels = 'ch1'\n", "device.channels: expected a list of strings"),
         ("[mqtt]\nenabled = 1\n", "mqtt.enabled: expected true or false"),
-        ("[detection]\ncontext = 'party'\n", "detection.context: expected one of sleep, exercise, auto"),
+        (
+            "[detection]\ncontext = 'party'\n",
+            "detection.context: expected one of sleep, exercise, auto",
+        ),
         ("[nosuch]\nx = 1\n", "unknown section [nosuch]"),
         ("[device]\nnosuch = 1\n", "device.nosuch: unknown key"),
         ("[device\n", "malformed TOML"),

@@ -26,7 +26,9 @@ def run(tracker, t, proba, level, usable, chunk=None):
     events = []
     chunk = chunk or len(t)
     for i in range(0, len(t), chunk):
-        events += tracker.push(t[i : i + chunk], proba[i : i + chunk], level[i : i + chunk], usable[i : i + chunk])
+        events += tracker.push(
+            t[i : i + chunk], proba[i : i + chunk], level[i : i + chunk], usable[i : i + chunk]
+        )
     return events + tracker.flush()
 
 
@@ -58,28 +60,50 @@ def test_bursts_with_short_gaps_merge_into_one_episode():
 
 
 def test_short_cramp_is_reported_as_spasm():
-    eps = ended(run(EpisodeTracker(["ch1"]), *stream([(5, "rest", 1), (3, "cramp", 0.9), (5, "rest", 1)])))
+    eps = ended(
+        run(EpisodeTracker(["ch1"]), *stream([(5, "rest", 1), (3, "cramp", 0.9), (5, "rest", 1)]))
+    )
     assert [e.kind for e in eps] == ["spasm"]
 
 
 def test_chunking_does_not_change_episodes():
-    segs = [(5, "rest", 1), (2, "spasm", 0.9), (4, "rest", 1), (12, "cramp", 0.8), (3, "rest", 1), (2, "voluntary", 0.9), (2, "rest", 1)]
+    segs = [
+        (5, "rest", 1),
+        (2, "spasm", 0.9),
+        (4, "rest", 1),
+        (12, "cramp", 0.8),
+        (3, "rest", 1),
+        (2, "voluntary", 0.9),
+        (2, "rest", 1),
+    ]
     data = stream(segs, n_ch=2)
-    ref = [(e.start, e.end, e.kind, e.channel) for e in ended(run(EpisodeTracker(["a", "b"]), *data))]
+    ref = [
+        (e.start, e.end, e.kind, e.channel) for e in ended(run(EpisodeTracker(["a", "b"]), *data))
+    ]
     assert len(ref) == 6
     for chunk in (1, 7, 33):
-        got = [(e.start, e.end, e.kind, e.channel) for e in ended(run(EpisodeTracker(["a", "b"]), *data, chunk=chunk))]
+        got = [
+            (e.start, e.end, e.kind, e.channel)
+            for e in ended(run(EpisodeTracker(["a", "b"]), *data, chunk=chunk))
+        ]
         assert sorted(got) == sorted(ref)
 
 
 def test_voluntary_is_logged_but_never_an_alert_kind():
-    eps = ended(run(EpisodeTracker(["ch1"]), *stream([(5, "rest", 1), (3, "voluntary", 0.9), (5, "rest", 1)])))
+    eps = ended(
+        run(
+            EpisodeTracker(["ch1"]),
+            *stream([(5, "rest", 1), (3, "voluntary", 0.9), (5, "rest", 1)]),
+        )
+    )
     assert [e.kind for e in eps] == ["voluntary"]
 
 
 def test_exercise_context_never_reports_plm():
     data = stream([(5, "rest", 1), (2, "plm", 0.9), (5, "rest", 1)])
-    assert [e.kind for e in ended(run(EpisodeTracker(["ch1"], context="exercise"), *data))] == ["voluntary"]
+    assert [e.kind for e in ended(run(EpisodeTracker(["ch1"], context="exercise"), *data))] == [
+        "voluntary"
+    ]
     assert [e.kind for e in ended(run(EpisodeTracker(["ch1"], context="sleep"), *data))] == ["plm"]
 
 
@@ -91,6 +115,11 @@ def test_unusable_windows_never_alarm():
 
 def test_very_long_episode_is_split_to_stay_live():
     params = TrackerParams(max_duration_s=30.0)
-    eps = ended(run(EpisodeTracker(["ch1"], params=params), *stream([(2, "rest", 1), (75, "cramp", 0.9), (3, "rest", 1)])))
+    eps = ended(
+        run(
+            EpisodeTracker(["ch1"], params=params),
+            *stream([(2, "rest", 1), (75, "cramp", 0.9), (3, "rest", 1)]),
+        )
+    )
     assert [e.kind for e in eps] == ["cramp", "cramp", "cramp"]
     assert eps[1].extra.get("continued") is True

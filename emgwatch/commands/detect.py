@@ -1,16 +1,96 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import json
+import sys
 
-from emgwatch.commands import not_available
 from emgwatch.config import Config
+from emgwatch.domain import ALERT_KINDS, CONTEXTS
 
-HELP = "detect (not available yet: detector, issue 6)"
+HELP = "find episodes in a CSV or EDF recording; one JSON line per episode"
+DESCRIPTION = """\
+Find involuntary-contraction episodes in a recording and print one line per episode.
+
+Reads CSV (header optional; a time column named time/time_s/t gives the rate, else pass --fs)
+or EDF/EDF+, at any gain and any sampling rate from 500 to 4000 Hz, raw EMG (ADC counts, V, mV,
+uV) or the rectified envelope of MyoWare-style sensors (detected automatically; --sensor forces).
+It runs the same causal pipeline as a live 'emgwatch run', so what it prints is what a live
+monitor would have flagged.
+
+Output (JSON lines, by default only alerting kinds: spasm, cramp, clonus, plm):
+  {"start": 12.35, "end": 18.2, "kind": "spasm", "confidence": 0.91, "channel": "ch1",
+   "level_db": 24.0, "id": "...", ...}
+start/end are seconds from the recording start. --all also prints voluntary episodes.
+
+examples:
+  emgwatch detect night.edf
+  emgwatch detect arduino.csv --fs 1000 --context sleep
+  emgwatch detect session.csv --channel calf --format csv -o episodes.csv
+"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    pass
+    p.add_argument("recording", help="CSV or EDF/EDF+ file")
+    p.add_argument("--fs", type=float, help="sampling rate in Hz (CSV without a time column)")
+    p.add_argument(
+        "--context", choices=CONTEXTS, help="sleep | exercise | auto (default: config, auto)"
+    )
+    p.add_argument("--model", help="model file (.skops; default: the shipped model)")
+    p.add_argument("--channel", help="only this channel (name or 1-based number)")
+    p.add_argument(
+        "--sensor", choices=["raw", "envelope", "auto"], help="sensor output type (default: auto)"
+    )
+    p.add_argument(
+        "--format", choices=["jsonl", "csv"], default="jsonl", help="output format (default jsonl)"
+    )
+    p.add_argument(
+        "--all", action="store_true", help="also print voluntary (non-alerting) episodes"
+    )
+    p.add_argument("-o", "--output", help="write to this file instead of stdout")
+
+
+FIELDS = ("start", "end", "kind", "confidence", "channel", "level_db", "id")
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
-    raise not_available("detect", "detector, issue 6")
+    from emgwatch.detector import detect_recording
+    from emgwatch.model import load_model
+    from emgwatch.recording import read_recording
+
+    rec = read_recording(args.recording, fs=args.fs, channel=args.channel)
+    model = load_model(args.model or cfg.detection.model or None)
+    sensor = args.sensor or cfg.detection.sensor
+    if sensor == "auto" and rec.sensor in ("raw", "envelope"):
+        sensor = rec.sensor
+    episodes = detect_recording(
+        rec,
+        context=args.context or cfg.detection.context,
+        model=model,
+        sensor=sensor,
+        progress=sys.stderr.isatty(),
+    )
+    if not args.all:
+        episodes = [e for e in episodes if e.kind in ALERT_KINDS]
+    out = open(args.output, "w", newline="") if args.output else sys.stdout
+    try:
+        if args.format == "jsonl":
+            for e in episodes:
+                d = e.to_dict()
+                d["start"], d["end"] = round(d["start"], 3), round(d["end"], 3)
+                out.write(
+                    json.dumps(
+                        {k: d[k] for k in FIELDS} | {k: v for k, v in d.items() if k not in FIELDS}
+                    )
+                    + "\n"
+                )
+        else:
+            w = csv.writer(out)
+            w.writerow(FIELDS)
+            for e in episodes:
+                d = e.to_dict()
+                w.writerow([round(d[k], 3) if k in ("start", "end") else d[k] for k in FIELDS])
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0

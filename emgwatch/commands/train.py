@@ -1,16 +1,91 @@
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import sys
+from pathlib import Path
 
-from emgwatch.commands import not_available
 from emgwatch.config import Config
 
-HELP = "train (not available yet: detector, issue 6)"
+HELP = "train the window classifier from datasets/ or annotated recordings"
+DESCRIPTION = """\
+Train the window classifier (a scikit-learn Pipeline saved with skops) and write its model card.
+
+By default it generates the 'train' split of datasets/manifest.json in memory (no files needed),
+measures on the 'validation' split, and writes models/emgwatch-default.skops + .json. Training is
+reproducible: the same manifest and --random-state give the same model.
+
+Your own recordings: pass them with their ground truth (emgwatch truth JSON beside each file as
+NAME.truth.json, or --truth for a single file).
+
+examples:
+  emgwatch train                                  rebuild the shipped model
+  emgwatch train -o my.skops rec1.edf rec2.csv --fs 1000
+"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    pass
+    p.add_argument(
+        "recordings", nargs="*", help="annotated recordings (default: datasets/ train split)"
+    )
+    p.add_argument("--truth", help="ground-truth JSON for a single recording")
+    p.add_argument("--fs", type=float, help="sampling rate for CSV files without a time column")
+    p.add_argument("--split", default="train", help="dataset split to train on (default train)")
+    p.add_argument(
+        "--validation", default="validation", help="dataset split to validate on ('' to skip)"
+    )
+    p.add_argument("-o", "--output", help="model path (default models/emgwatch-default.skops)")
+    p.add_argument("--random-state", type=int, default=0)
+
+
+def _pairs_from_files(paths: list[str], truth: str | None, fs: float | None):
+    from emgwatch.recording import read_recording
+    from emgwatch.synth.output import truth_path_for
+    from emgwatch.truth import load_truth
+
+    for p in paths:
+        yield read_recording(p, fs=fs), load_truth(truth if truth else truth_path_for(p))
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
-    raise not_available("train", "detector, issue 6")
+    from emgwatch.model import DEFAULT_MODEL
+    from emgwatch.synth.datasets import DEFAULT_MANIFEST, iter_dataset, load_manifest
+    from emgwatch.training import train_model
+
+    log = logging.getLogger("emgwatch.train")
+    out = Path(args.output) if args.output else DEFAULT_MODEL
+
+    def progress(k, rec):
+        print(
+            f"  features: recording {k + 1} ({rec.duration_s / 60:.0f} min at {rec.fs:g} Hz)",
+            file=sys.stderr,
+        )
+
+    if args.recordings:
+        train_pairs = _pairs_from_files(args.recordings, args.truth, args.fs)
+        val_pairs = None
+        manifest = {"recordings": [str(Path(p).name) for p in args.recordings]}
+    else:
+        manifest = load_manifest(DEFAULT_MANIFEST)
+        train_pairs = iter_dataset(args.split)
+        val_pairs = iter_dataset(args.validation) if args.validation else None
+    _, card = train_model(
+        train_pairs,
+        val_pairs,
+        out,
+        manifest=manifest,
+        random_state=args.random_state,
+        progress=progress,
+    )
+    log.info("model card: %s", json.dumps(card["metrics"]))
+    print(
+        f"wrote {out} and {out.with_suffix('.json')} ({card['n_training_windows']} training windows)"
+    )
+    v = card["metrics"].get("validation")
+    if v:
+        print("validation (window level): accuracy", v["accuracy"])
+        for cls, m in v.items():
+            if isinstance(m, dict) and m["n"]:
+                print(f"  {cls:10s} n={m['n']:7d} recall={m['recall']} precision={m['precision']}")
+    return 0

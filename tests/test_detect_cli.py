@@ -1,0 +1,97 @@
+"""`emgwatch detect` is how the detector is judged: its output format and behaviour are a contract."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from emgwatch.domain import ALERT_KINDS
+from emgwatch.model import DEFAULT_MODEL
+from emgwatch.synth import simulate
+from emgwatch.synth.output import truth_path_for
+
+pytestmark = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model")
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "emgwatch", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def daily_csv(tmp_path_factory):
+    d = tmp_path_factory.mktemp("detect")
+    rec, truth = simulate("daily", 600, 1000, 11, spasm_per_h=30, clonus_per_h=12, cramp_per_h=6)
+    from emgwatch.recording import write_recording
+    from emgwatch.truth import save_truth
+
+    p = d / "daily.csv"
+    write_recording(p, rec)
+    save_truth(truth_path_for(p), truth)
+    return p, truth
+
+
+def test_detect_prints_one_json_object_per_episode_with_the_contract_fields(daily_csv):
+    path, truth = daily_csv
+    r = run_cli("detect", str(path))
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(x) for x in r.stdout.splitlines()]
+    assert lines, "no episode detected in a recording full of them"
+    for d in lines:
+        assert {"start", "end", "kind", "confidence"} <= d.keys()
+        assert 0 <= d["start"] < d["end"] <= truth.duration_s + 1
+        assert d["kind"] in ALERT_KINDS
+        assert 0 <= d["confidence"] <= 1
+    true_alerts = [e for e in truth.episodes if e.kind in ALERT_KINDS]
+    found = sum(any(d["start"] < e.end and d["end"] > e.start for d in lines) for e in true_alerts)
+    assert found / len(true_alerts) >= 0.6
+
+
+def test_gain_does_not_change_what_is_found(daily_csv, tmp_path):
+    from emgwatch.recording import read_recording, write_recording
+
+    path, _ = daily_csv
+    rec = read_recording(path)
+    base = run_cli("detect", str(path)).stdout.splitlines()
+    # a 10x louder recording (values in µV floats, not ADC counts) of the same signal
+    rec.data = (rec.data - np.median(rec.data)) * 10.0
+    rec.units = "uV"
+    p = tmp_path / "loud.csv"
+    write_recording(p, rec)
+    loud = run_cli("detect", str(p)).stdout.splitlines()
+    a = [(round(json.loads(x)["start"]), json.loads(x)["kind"]) for x in base]
+    b = [(round(json.loads(x)["start"]), json.loads(x)["kind"]) for x in loud]
+    assert abs(len(a) - len(b)) <= max(1, len(a) // 10)
+
+
+def test_csv_without_time_column_needs_fs(tmp_path):
+    p = tmp_path / "bare.csv"
+    np.savetxt(p, np.random.default_rng(0).normal(512, 3, 5000), fmt="%.0f")
+    r = run_cli("detect", str(p))
+    assert r.returncode != 0
+    assert "--fs" in r.stderr and "Traceback" not in r.stderr
+    r = run_cli("detect", str(p), "--fs", "1000")
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [("time,ch1\n0,1\n0.001,abc\n", "line 3"), ("time,ch1\n0,1,2\n0.001,1\n", "line 2")],
+)
+def test_bad_csv_is_one_line_error_with_location(tmp_path, content, fragment):
+    p = tmp_path / "bad.csv"
+    p.write_text(content)
+    r = run_cli("detect", str(p))
+    assert r.returncode == 1
+    assert fragment in r.stderr and str(p) in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_model_file_that_is_not_a_model_is_refused(tmp_path, daily_csv):
+    bad = tmp_path / "bad.skops"
+    bad.write_bytes(b"not a zip")
+    (tmp_path / "bad.json").write_text("{}")
+    r = run_cli("detect", str(daily_csv[0]), "--model", str(bad))
+    assert r.returncode == 1
+    assert "not a skops model file" in r.stderr and len(r.stderr.strip().splitlines()) == 1
