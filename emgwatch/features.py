@@ -30,6 +30,7 @@ from scipy import signal
 from emgwatch.block import Block
 from emgwatch.domain import CLONUS_BAND_HZ
 from emgwatch.dsp import ANALYSIS_BAND_HZ, ANALYSIS_FS_HZ, Conditioned, Conditioner, SosFilter
+from emgwatch.errors import UsageError
 from emgwatch.quality import (
     GAP,
     MAINS,
@@ -196,6 +197,7 @@ class FeatureExtractor:
         self.fs_hz = float(fs_hz)
         self.n_channels = int(n_channels)
         self.config = config or FeatureConfig()
+        _check_config(self.config)
         self._cond = Conditioner(fs_hz, n_channels, sensor=sensor, mains_hz=mains_hz)
         c, ch = self.config, self.n_channels
         self._w = max(1, int(round(c.window_s / HOP_S)))
@@ -674,6 +676,19 @@ class FeatureExtractor:
                 step = np.concatenate([[True], np.diff(v) > 0]) if len(v) else np.zeros(0, bool)
                 self._stair_v[c], self._stair_k[c] = v[step], kk[step]
         return np.where(np.isfinite(peak), peak, np.nan), reach_k
+
+
+def _check_config(c: FeatureConfig) -> None:
+    """Window lengths must fit the fixed histories kept per hop (4 s) and the hop grid."""
+    if not HOP_S <= c.window_s <= 4.0:
+        raise UsageError(f"window_s must be between {HOP_S:g} and 4 s, got {c.window_s:g}")
+    if not 32 <= c.spectral_n <= 512:
+        raise UsageError(f"spectral_n must be between 32 and 512 samples, got {c.spectral_n}")
+    for name in ("baseline_s", "warmup_s", "rhythm_s", "duty_s", "bursts_s", "off_hold_s"):
+        if getattr(c, name) < HOP_S:
+            raise UsageError(f"{name} must be at least {HOP_S:g} s, got {getattr(c, name):g}")
+    if c.off_db >= c.on_db:
+        raise UsageError(f"off_db ({c.off_db:g}) must be below on_db ({c.on_db:g})")
 
 
 def _ring_percentiles(
