@@ -17,7 +17,7 @@ from emgwatch.features import (
     FeatureFrame,
     extract_features,
 )
-from emgwatch.quality import LEAD_OFF, NONFINITE, SATURATION, WARMUP
+from emgwatch.quality import GAP, LEAD_OFF, NONFINITE, SATURATION, WARMUP
 
 
 def emg_like(
@@ -84,6 +84,36 @@ _MESSY_REF = extract_features(_MESSY, 1500.0, chunk_s=1e9)
 @given(st.lists(st.integers(min_value=1, max_value=len(_MESSY) - 1), min_size=1, max_size=60))
 def test_chunking_does_not_change_features_of_messy_multichannel_input(cuts):
     assert_same_frames(run_chunked(_MESSY, 1500.0, cuts), _MESSY_REF)
+
+
+def run_with_gap(x: np.ndarray, fs: float, gap_at: int, gap_s: float, cuts: list[int]):
+    """Blocks cut at ``cuts`` plus ``gap_at``, where ``gap_s`` seconds of samples were lost."""
+    fx = FeatureExtractor(fs, x.shape[1])
+    edges = sorted({0, gap_at, len(x), *(c for c in cuts if 0 < c < len(x))})
+    frames = []
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        late = a >= gap_at
+        t0 = a / fs + (gap_s if late else 0.0)
+        frames.append(fx.push(Block(t0, fs, x[a:b], gap_before=(a == gap_at))))
+    frames.append(fx.flush())
+    return FeatureFrame.concat(frames, x.shape[1])
+
+
+_GAP_AT = int(9.77 * 1500)  # not on a hop boundary
+_GAP_REF = run_with_gap(_MESSY, 1500.0, _GAP_AT, 3.0, [])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(min_value=1, max_value=len(_MESSY) - 1), max_size=40))
+def test_chunking_does_not_change_features_across_a_gap(cuts):
+    assert_same_frames(run_with_gap(_MESSY, 1500.0, _GAP_AT, 3.0, cuts), _GAP_REF)
+
+
+def test_gap_shifts_later_windows_by_the_lost_time():
+    t = _GAP_REF.t
+    assert (np.diff(t) > 0).all()
+    assert t[t < 9.77].size and t[t > 9.77].min() > 12.77
+    assert (_GAP_REF.quality[(t > 12.77) & (t < 13.2)] & GAP).all()
 
 
 def test_messy_signal_exercises_every_quality_path():
