@@ -39,6 +39,9 @@ def describe(flags: int) -> list[str]:
     return [name for bit, name in FLAG_NAMES.items() if flags & bit]
 
 
+flag_names = describe  # the name emgwatch.live looks for
+
+
 def is_usable(quality: np.ndarray) -> np.ndarray:
     """True where a window may feed the classifier's alarms."""
     return (np.asarray(quality) & UNUSABLE) == 0
