@@ -299,3 +299,44 @@ def test_gain_does_not_change_envelope_sensor_features(gain):
     a = extract_features(env, 1000.0, sensor="envelope")
     b = extract_features(gain * env, 1000.0, sensor="envelope")
     np.testing.assert_allclose(a.X, b.X, rtol=1e-4, atol=1e-3, equal_nan=True)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    fs=st.sampled_from([500.0, 1000.0, 1250.0, 2000.0]),
+    gain=st.floats(0.05, 50.0),
+    adc=st.booleans(),
+    data=st.data(),
+)
+def test_chunking_does_not_change_features_of_random_signals(seed, fs, gain, adc, data):
+    rng = np.random.default_rng(seed)
+    bursts = tuple((s, s + rng.uniform(0.2, 3.0), rng.uniform(2, 30)) for s in (3.0, 7.0))
+    x = gain * emg_like(10.0, fs, seed=seed, bursts=bursts)
+    if adc:
+        x = np.clip(np.round(512 + x), 0, 1023)
+    cuts = data.draw(st.lists(st.integers(1, len(x) - 1), max_size=30))
+    assert_same_frames(run_chunked(x, fs, cuts), extract_features(x, fs, chunk_s=1e9))
+
+
+def _array_sizes(obj) -> int:
+    total = 0
+    for v in vars(obj).values():
+        if isinstance(v, np.ndarray):
+            total += v.size
+        elif isinstance(v, dict | list):
+            items = v.values() if isinstance(v, dict) else v
+            total += sum(a.size for a in items if isinstance(a, np.ndarray))
+    return total
+
+
+def test_streaming_state_stays_bounded():
+    fs = 500.0
+    fx = FeatureExtractor(fs, 1, sensor="raw", config=FeatureConfig(baseline_s=60.0))
+    x = emg_like(40.0, fs, seed=13, bursts=((5, 6, 10), (12, 14, 20), (20, 20.5, 8), (30, 33, 15)))
+    sizes = []
+    for rep in range(8):  # 320 s of bursts in 1 s blocks
+        for i in range(0, len(x), 500):
+            fx.push(Block(rep * 40.0 + i / fs, fs, x[i : i + 500, None]))
+        sizes.append(_array_sizes(fx) + _array_sizes(fx._cond))
+    assert max(sizes[3:]) <= min(sizes[3:]) * 1.05  # flat once the 60 s baseline ring is full
