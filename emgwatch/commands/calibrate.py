@@ -8,7 +8,7 @@ import numpy as np
 
 from emgwatch.config import Config
 
-HELP = "guided rest + maximal-contraction calibration (levels in %MVC)"
+HELP = "guided rest + maximal-contraction calibration (levels in %%MVC)"
 DESCRIPTION = """\
 Guided calibration: 30 s of complete rest, then a few maximal voluntary contractions (MVC)
 with short rests between. The result is stored per device and channel
