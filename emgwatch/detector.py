@@ -1,25 +1,33 @@
 """The detector: Block in, EpisodeEvents out — the one code path for live runs and offline files.
 
-First version (to be replaced by the feature + classifier pipeline): band-pass, RMS envelope
-over 50 ms hops, a slow robust baseline, and a hysteresis tracker on the level above baseline.
+features (gain-invariant, per window) -> window classifier (probabilities per class) ->
+episode tracker (hysteresis, durations, context). ``detect_recording`` is the same object fed
+a file in large blocks, so offline results equal what a live run flags.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
+import time
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import signal
 
 from emgwatch.block import Block
-from emgwatch.domain import EMG_BAND_HZ
-from emgwatch.episodes import Episode, EpisodeEvent
+from emgwatch.episodes import Episode, EpisodeEvent, EpisodeTracker, TrackerParams
+from emgwatch.features import FeatureExtractor, FeatureFrame
+from emgwatch.model import WindowClassifier, load_model
 from emgwatch.recording import Recording
 
 log = logging.getLogger(__name__)
 
-HOP_S = 0.05
+LEVEL_FEATURE = (
+    "env_db_0p1"  # envelope above the channel's baseline, dB: the level shown and logged
+)
+# Windows whose short-time level is this close to the noise floor are rest without asking the
+# classifier (most of a night): saves time, and cannot create an alarm.
+QUIET_GATE_DB = 3.0
 
 
 class Detector:
@@ -31,99 +39,89 @@ class Detector:
         channel_names: Sequence[str],
         *,
         context: str = "auto",
-        model: object | None = None,
+        model: WindowClassifier | str | None = None,
         sensor: str = "auto",
         mains_hz: float = 0.0,
+        params: TrackerParams | None = None,
     ) -> None:
         self.fs = float(fs_hz)
         self.channel_names = list(channel_names)
         self.context = context
-        self.model_version = "heuristic-0"
-        n = len(self.channel_names)
-        hi = min(EMG_BAND_HZ[1], 0.45 * self.fs)
-        self._sos = signal.butter(4, [EMG_BAND_HZ[0], hi], btype="bandpass", fs=self.fs, output="sos")
-        self._zi = np.zeros((self._sos.shape[0], 2, n))
-        self._first = True
-        self._hop = max(1, int(round(HOP_S * self.fs)))
-        self._pending = np.zeros((0, n))
-        self._t = 0.0  # stream time of the next pending sample
-        self._hist: list[np.ndarray] = []  # recent hop levels (dB) for the baseline
-        self._baseline = np.full(n, np.nan)
-        self._open: list[Episode | None] = [None] * n
-        self._above = np.zeros(n, int)
-        self._below = np.zeros(n, int)
+        self.model = model if isinstance(model, WindowClassifier) else load_model(model)
+        self.model_version = self.model.version
+        self.features = FeatureExtractor(
+            self.fs, len(self.channel_names), sensor=sensor, mains_hz=mains_hz
+        )
+        self.tracker = EpisodeTracker(self.channel_names, context=context, params=params)
         self.state = {c: "idle" for c in self.channel_names}
         self.level_db = {c: 0.0 for c in self.channel_names}
         self.quality = {c: 0 for c in self.channel_names}
+        self._level_idx: int | None = None
+        self.windows = 0
 
     def push(self, block: Block) -> list[EpisodeEvent]:
-        x = np.nan_to_num(np.asarray(block.data, dtype=float))
-        if self._first:
-            self._zi = signal.sosfilt_zi(self._sos)[:, :, None] * x[0][None, None, :]
-            self._first = False
-        y, self._zi = signal.sosfilt(self._sos, x, axis=0, zi=self._zi)
-        buf = np.vstack([self._pending, y])
-        n_hops = buf.shape[0] // self._hop
-        t_start = self._t
-        self._pending = buf[n_hops * self._hop :]
-        self._t += (buf.shape[0] - self._pending.shape[0]) / self.fs
-        if n_hops == 0:
-            return []
-        hops = buf[: n_hops * self._hop].reshape(n_hops, self._hop, -1)
-        lev = 10 * np.log10(np.mean(hops**2, axis=1) + 1e-20)  # (n_hops, ch) dB
-        times = t_start + (np.arange(n_hops) + 1) * self._hop / self.fs
-        return self._track(times, lev)
-
-    def _track(self, times: np.ndarray, lev: np.ndarray) -> list[EpisodeEvent]:
-        events: list[EpisodeEvent] = []
-        for i, t in enumerate(times):
-            self._hist.append(lev[i])
-            if len(self._hist) > 2400:
-                self._hist = self._hist[-2400:]
-            if len(self._hist) % 20 == 0 or np.isnan(self._baseline).any():
-                self._baseline = np.percentile(np.array(self._hist), 10, axis=0)
-            rel = lev[i] - self._baseline
-            for c, name in enumerate(self.channel_names):
-                self.level_db[name] = float(rel[c])
-                if rel[c] > 12:
-                    self._above[c] += 1
-                    self._below[c] = 0
-                else:
-                    self._below[c] += 1
-                    self._above[c] = 0
-                ep = self._open[c]
-                if ep is None and self._above[c] >= 10:
-                    ep = Episode(kind="spasm", channel=name, start=float(t - 10 * HOP_S), confidence=0.5)
-                    self._open[c] = ep
-                    self.state[name] = ep.kind
-                    events.append(EpisodeEvent("start", ep, float(t)))
-                if ep is not None:
-                    ep.level_db = max(ep.level_db, float(rel[c]))
-                    if self._below[c] >= 10:
-                        ep.end = float(t - 10 * HOP_S)
-                        events.append(EpisodeEvent("end", ep, float(t)))
-                        self._open[c] = None
-                        self.state[name] = "idle"
-        return events
+        return self._consume(self.features.push(block))
 
     def flush(self) -> list[EpisodeEvent]:
-        events = []
-        for c, ep in enumerate(self._open):
-            if ep is not None:
-                ep.end = self._t
-                events.append(EpisodeEvent("end", ep, self._t))
-                self._open[c] = None
-                self.state[self.channel_names[c]] = "idle"
+        events = self._consume(self.features.flush())
+        return events + self.tracker.flush()
+
+    def _consume(self, ff: FeatureFrame) -> list[EpisodeEvent]:
+        n = len(ff.t)
+        if n == 0:
+            return []
+        if self._level_idx is None:
+            self._level_idx = list(ff.names).index(LEVEL_FEATURE)
+        nch = len(self.channel_names)
+        X = ff.X.reshape(n * nch, -1)
+        level = ff.X[:, :, self._level_idx]
+        proba = np.zeros((n * nch, len(self.model.card["classes"])))
+        proba[:, 0] = 1.0  # rest
+        ask = ~(np.nan_to_num(level.reshape(-1), nan=0.0) < QUIET_GATE_DB)
+        if ask.any():
+            proba[ask] = self.model.predict_proba(X[ask])
+        proba = proba.reshape(n, nch, -1)
+        usable = ff.quality == 0
+        events = self.tracker.push(ff.t, proba, np.nan_to_num(level), usable)
+        self.windows += n
+        for c, name in enumerate(self.channel_names):
+            self.level_db[name] = float(np.nan_to_num(level[-1, c]))
+            self.quality[name] = int(ff.quality[-1, c])
+            self.state[name] = self.tracker.state(name)
         return events
 
 
 def detect_recording(
-    rec: Recording, *, context: str = "auto", model: object | None = None, sensor: str | None = None
+    rec: Recording,
+    *,
+    context: str = "auto",
+    model: WindowClassifier | str | None = None,
+    sensor: str | None = None,
+    progress: bool = False,
+    block_s: float = 60.0,
+    isolated_plm: bool = False,
 ) -> list[Episode]:
-    """Run the streaming detector over a whole recording; completed episodes in start order."""
+    """Run the streaming detector over a whole recording; completed episodes in start order.
+
+    In ``sleep`` context a leg movement only counts as PLM when it belongs to a series (4 or more,
+    10-90 s apart); isolated ones are dropped unless ``isolated_plm`` -- at night they are far
+    more often a turnover than a disorder, and only series make the PLM index.
+    """
     det = Detector(rec.fs, rec.channel_names, context=context, model=model, sensor=sensor or "auto")
     done: list[Episode] = []
-    for block in rec.blocks(10.0):
+    t0 = time.monotonic()
+    n_blocks = max(1, int(np.ceil(rec.duration_s / block_s)))
+    for i, block in enumerate(rec.blocks(block_s)):
         done += [e.episode for e in det.push(block) if e.event == "end"]
+        if progress and (i % 10 == 9 or i == n_blocks - 1):
+            pct = 100 * (i + 1) / n_blocks
+            sys.stderr.write(
+                f"\rdetect: {pct:5.1f}% of {rec.duration_s / 3600:.2f} h  ({time.monotonic() - t0:.1f} s)"
+            )
+            sys.stderr.flush()
     done += [e.episode for e in det.flush() if e.event == "end"]
-    return sorted(done, key=lambda e: e.start)
+    if progress:
+        sys.stderr.write("\n")
+    if context == "sleep" and not isolated_plm:
+        done = [e for e in done if e.kind != "plm" or e.extra.get("plm_in_series")]
+    return sorted(done, key=lambda e: (e.start, e.channel))

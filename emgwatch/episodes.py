@@ -57,6 +57,7 @@ from emgwatch.domain import (  # noqa: E402
     ALERT_KINDS,
     PLM_MAX_DURATION_S,
     PLM_MIN_DURATION_S,
+    PLM_MIN_SERIES,
     WINDOW_CLASSES,
 )
 
@@ -86,6 +87,21 @@ class TrackerParams:
     )
     max_duration_s: float = 600.0  # longer episodes are split (extra.continued) so alerts stay live
     voluntary_on: float = 0.6  # voluntary episodes are logged (never alerted) above this
+
+
+# Per-context thresholds, chosen on the validation split (never the test split). In bed one false
+# alarm a night is too many, and during exercise hard voluntary efforts look like cramps, so both
+# ask for more evidence (a longer confirmation) than the general-purpose 'auto' context.
+CONTEXT_PARAMS = {
+    "auto": TrackerParams(),
+    "sleep": TrackerParams(on=0.7, confirm_s=0.5, smooth_hops=3),
+    "exercise": TrackerParams(on=0.8, confirm_s=0.5, smooth_hops=5),
+}
+
+
+def params_for(context: str) -> TrackerParams:
+    """Tracker thresholds for a detection context (unknown contexts get the 'auto' ones)."""
+    return CONTEXT_PARAMS.get(context, CONTEXT_PARAMS["auto"])
 
 
 class _ChannelTrack:
@@ -124,11 +140,12 @@ class EpisodeTracker:
     ) -> None:
         self.channel_names = list(channel_names)
         self.context = context
-        self.p = params or TrackerParams()
+        self.p = params or params_for(context)
         self._tracks = [_ChannelTrack() for _ in self.channel_names]
         self._alert_idx = np.array([WINDOW_CLASSES.index(k) for k in ALERT_KINDS])
         self._vol_idx = WINDOW_CLASSES.index("voluntary")
         self._plm_onsets: dict[str, list[float]] = {c: [] for c in self.channel_names}
+        self._plm_episodes: dict[str, list[Episode]] = {c: [] for c in self.channel_names}
         self._t_last = 0.0
 
     def state(self, channel: str) -> str:
@@ -287,6 +304,7 @@ class EpisodeTracker:
             confidence=round(conf, 3),
             level_db=lev,
         )
+        ep.extra["detected_at"] = round(float(t), 3)  # when the alert went out (latency = this - start)
         if continued:
             ep.extra["continued"] = True
         tr.episode = ep
@@ -327,9 +345,14 @@ class EpisodeTracker:
 
         onsets = self._plm_onsets[ep.channel]
         onsets.append(ep.start)
+        eps = self._plm_episodes[ep.channel]
+        eps.append(ep)
         series = plm_series(onsets)
-        in_series = any(ep.start in s for s in series)
-        ep.extra["plm_in_series"] = bool(in_series)
+        members = {float(x) for s in series for x in s}
+        # the first movements of a series only become part of it when the fourth arrives:
+        # mark them too (the objects already handed out, so an offline pass sees the final state)
+        for e in eps[-PLM_MIN_SERIES:]:
+            e.extra["plm_in_series"] = e.start in members
         hours = max(ep.end or ep.start, 1e-9) / 3600.0
         n_series = sum(len(s) for s in series)
         ep.extra["plm_index_per_h"] = round(n_series / hours, 1) if hours > 0 else math.nan

@@ -123,3 +123,28 @@ def test_very_long_episode_is_split_to_stay_live():
     )
     assert [e.kind for e in eps] == ["cramp", "cramp", "cramp"]
     assert eps[1].extra.get("continued") is True
+
+
+def _plm_night(gaps):
+    """Rest, then 2-s leg movements separated by the given onset-to-onset intervals."""
+    segs = [(5, "rest", 1)]
+    for g in gaps:
+        segs += [(2, "plm", 0.95), (g - 2, "rest", 1)]
+    segs += [(2, "plm", 0.95), (5, "rest", 1)]
+    return segs
+
+
+def test_first_movements_of_a_series_are_marked_when_the_fourth_arrives():
+    eps = ended(run(EpisodeTracker(["leg"], context="sleep"), *stream(_plm_night([25, 25, 25]))))
+    assert [e.kind for e in eps] == ["plm"] * 4
+    assert all(e.extra["plm_in_series"] for e in eps)
+    # three movements are not a series: none of them is marked
+    eps3 = ended(run(EpisodeTracker(["leg"], context="sleep"), *stream(_plm_night([25, 25]))))
+    assert len(eps3) == 3 and not any(e.extra["plm_in_series"] for e in eps3)
+
+
+def test_sleep_context_asks_for_more_evidence_than_auto():
+    # a 0.6-s burst at p=0.9 passes the 'auto' confirmation but not the 'sleep' one
+    segs = [(5, "rest", 1), (0.6, "spasm", 0.9), (5, "rest", 1)]
+    assert len(ended(run(EpisodeTracker(["ch1"], context="auto"), *stream(segs)))) == 1
+    assert ended(run(EpisodeTracker(["ch1"], context="sleep"), *stream(segs))) == []

@@ -78,26 +78,15 @@ def evaluate_pairs(pairs, *, model, context: str | None, progress=None) -> list[
 
 
 def pooled_score(records: list[dict]) -> dict:
-    """Score all recordings as one long recording (each shifted past the previous one)."""
-    from emgwatch.scoring import score_events
+    """Score all recordings as one (no match or PLM series across recordings)."""
+    from emgwatch.scoring import score_recordings
 
-    truth_all, det_all, offset, sleep_s = [], [], 0.0, 0.0
-    for r in records:
-        for e in r["truth"]:
-            d = dict(e if isinstance(e, dict) else e.__dict__)
-            d["start"] += offset
-            d["end"] += offset
-            truth_all.append(d)
-        for e in r["detected"]:
-            d = e.to_dict()
-            d["start"] += offset
-            d["end"] += offset
-            det_all.append(d)
-        if r["context"] == "sleep":
-            sleep_s += r["duration_s"]
-        offset += r["duration_s"] + 3600.0  # gap: no event can match across recordings
-    total = sum(r["duration_s"] for r in records)
-    return score_events(truth_all, det_all, duration_s=total, sleep_s=sleep_s or None)
+    return score_recordings(
+        [
+            (r["truth"], r["detected"], r["duration_s"], r["duration_s"] if r["context"] == "sleep" else None)
+            for r in records
+        ]
+    )
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:

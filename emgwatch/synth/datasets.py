@@ -32,8 +32,8 @@ DEFAULT_OUT = Path("datasets") / "build"
 
 # (scenario, minutes, count) per split; seeds are disjoint between splits
 _PLAN = {
-    "train": [("mixed", 20, 16), ("night", 45, 2), ("exercise", 20, 2), ("daily", 20, 2)],
-    "validation": [("mixed", 20, 3), ("night", 30, 1), ("exercise", 20, 1), ("daily", 20, 1)],
+    "train": [("mixed", 20, 56), ("night", 45, 8), ("exercise", 20, 8), ("daily", 20, 8)],
+    "validation": [("mixed", 20, 6), ("night", 30, 2), ("exercise", 20, 2), ("daily", 20, 2)],
     "test": [("mixed", 20, 3), ("night", 60, 1), ("exercise", 30, 1), ("daily", 30, 1)],
 }
 # the four rates the project names plus the powers of two many EMG amplifiers use
