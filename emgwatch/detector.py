@@ -18,6 +18,7 @@ from emgwatch.block import Block
 from emgwatch.episodes import Episode, EpisodeEvent, EpisodeTracker, TrackerParams
 from emgwatch.features import FeatureExtractor, FeatureFrame
 from emgwatch.model import WindowClassifier, load_model
+from emgwatch.quality import QualityEvent, QualityEventTracker
 from emgwatch.recording import Recording
 
 log = logging.getLogger(__name__)
@@ -58,13 +59,20 @@ class Detector:
         self.quality = {c: 0 for c in self.channel_names}
         self._level_idx: int | None = None
         self.windows = 0
+        # signal-quality changes (lead-off, saturation, gaps...) for the log and the recording;
+        # a condition must hold 0.5 s (10 hops) so a flickering electrode is one event, not fifty
+        self._quality_tracker = QualityEventTracker(self.channel_names, min_windows=10)
+        self.quality_events: list[QualityEvent] = []  # drained by whoever stores them
 
     def push(self, block: Block) -> list[EpisodeEvent]:
         return self._consume(self.features.push(block))
 
     def flush(self) -> list[EpisodeEvent]:
         events = self._consume(self.features.flush())
-        return events + self.tracker.flush()
+        events += self.tracker.flush()
+        for name in self.channel_names:  # every episode is closed now
+            self.state[name] = self.tracker.state(name)
+        return events
 
     def _consume(self, ff: FeatureFrame) -> list[EpisodeEvent]:
         n = len(ff.t)
@@ -84,6 +92,7 @@ class Detector:
         usable = ff.quality == 0
         events = self.tracker.push(ff.t, proba, np.nan_to_num(level), usable)
         self.windows += n
+        self.quality_events += self._quality_tracker.update(ff.t, ff.quality)
         for c, name in enumerate(self.channel_names):
             self.level_db[name] = float(np.nan_to_num(level[-1, c]))
             self.quality[name] = int(ff.quality[-1, c])

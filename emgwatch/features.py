@@ -93,7 +93,9 @@ class FeatureConfig:
     spectral_n: int = 128  # analysis samples per spectrum (0.256 s)
     baseline_s: float = 600.0  # history of clean seconds the noise floor is taken from
     baseline_percentile: float = 10.0
-    warmup_s: float = 10.0  # clean seconds needed before the baseline counts as established
+    # clean seconds before the baseline counts as established: short, so an episode early in a
+    # session still alarms (the 10th percentile of a few seconds is their quietest one)
+    warmup_s: float = 3.0
     settle_s: float = 0.5  # filter settling after the start or a gap
     zc_threshold: float = 1.0  # ZC/SSC amplitude threshold in baseline-RMS units
     on_db: float = 9.0  # an active period starts when env_db_0p1 reaches this

@@ -44,6 +44,7 @@ class LiveSummary:
         default_factory=list
     )  # wall clock when each event was handed on
     quality_seconds: Counter = field(default_factory=Counter)  # channel -> seconds with a problem
+    quality_events: int = 0  # signal-quality changes stored (lead-off, saturation, gaps...)
     mqtt_status: str = "disabled"
     alerts_pending: int = 0
     stopped_by: str = "end of source"
@@ -57,18 +58,15 @@ class LiveSummary:
 
 
 def load_detector(cfg: Config, source: Source, context: str) -> Any:
-    """The Detector for this source; falls back to the built-in rules if no model is installed."""
+    """The Detector for this source, with the configured model (or the shipped one).
+
+    A missing or unreadable model is an error (InputError, one line naming the file): monitoring
+    with a detector that silently does something else would be worse than not starting.
+    """
     from emgwatch.detector import Detector
+    from emgwatch.model import load_model
 
-    model = None
-    try:
-        from emgwatch.model import load_model
-
-        model = load_model(cfg.detection.model or None)
-    except Exception as e:  # noqa: BLE001 - any model problem
-        if cfg.detection.model:
-            raise
-        log.warning("no trained model (%s); using the detector's built-in rules", e)
+    model = load_model(cfg.detection.model or None)
     sensor = cfg.detection.sensor
     if sensor == "auto" and getattr(source, "sensor", "auto") in ("raw", "envelope"):
         sensor = source.sensor
@@ -218,6 +216,23 @@ class LiveSession:
             if self.on_event is not None:
                 self.on_event(ev, now)
 
+    def _dispatch_quality(self) -> None:
+        pending = getattr(self.detector, "quality_events", None)
+        if not pending:
+            return
+        events = list(pending)
+        pending.clear()
+        for qe in events:
+            self.summary.quality_events += 1
+            for sink in self.sinks:
+                handle = getattr(sink, "handle_quality", None)
+                if handle is None:
+                    continue
+                try:
+                    handle(qe)
+                except Exception as e:  # noqa: BLE001 - one failing sink must not stop the others
+                    log.error("%s failed to store a quality event: %s", type(sink).__name__, e)
+
     def _metrics(self) -> dict:
         q = {c: int(v) for c, v in getattr(self.detector, "quality", {}).items()}
         return {
@@ -260,6 +275,7 @@ class LiveSession:
                             self.sinks.remove(self.recorder)
                             self.recorder = None
                     self._dispatch(self.detector.push(block))
+                    self._dispatch_quality()
                     s.stream_s = block.t_end
                     for c, v in getattr(self.detector, "quality", {}).items():
                         if int(v):
@@ -311,6 +327,7 @@ class LiveSession:
         steps: list[tuple[str, Callable[[], object]]] = [
             ("source", self.source.stop),
             ("detector", lambda: self._dispatch(self.detector.flush())),
+            ("quality events", self._dispatch_quality),
         ]
         if self.mqtt is not None:
             steps.append(("mqtt state", lambda: self.mqtt.update_state(dict(self.detector.state))))
@@ -373,6 +390,7 @@ def open_storage(
                 start,
                 rotate_s=cfg.storage.rotate_s,
                 units=units,
+                sensor=s if (s := getattr(source, "sensor", "")) in ("raw", "envelope") else "unknown",
                 on_file=on_file,
             )
         except ImportError:

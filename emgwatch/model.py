@@ -91,6 +91,19 @@ def build_pipeline(
     return Pipeline([("features", FeatureSelector(tuple(feature_names), tuple(use))), ("clf", clf)])
 
 
+_PARALLEL_MIN_ROWS = 2000  # below this many windows, predict on one thread
+_CONTROLLER = None
+
+
+def _single_thread():
+    global _CONTROLLER
+    from threadpoolctl import ThreadpoolController
+
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="openmp")
+
+
 @dataclass
 class WindowClassifier:
     """A loaded model: the pipeline, its card, and probabilities in WINDOW_CLASSES order."""
@@ -108,7 +121,13 @@ class WindowClassifier:
         out = np.zeros((X.shape[0], len(WINDOW_CLASSES)))
         if X.shape[0] == 0:
             return out
-        p = self.pipeline.predict_proba(X)
+        if X.shape[0] < _PARALLEL_MIN_ROWS:
+            # Live pushes are a few rows: OpenMP worker threads cost more than they save and,
+            # next to the MQTT and serial threads, can spin-wait a 2-core board to a standstill.
+            with _single_thread():
+                p = self.pipeline.predict_proba(X)
+        else:
+            p = self.pipeline.predict_proba(X)
         for j, cls in enumerate(self.pipeline.classes_):
             out[:, WINDOW_CLASSES.index(str(cls))] = p[:, j]
         return out

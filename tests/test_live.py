@@ -379,3 +379,37 @@ def test_a_source_that_stops_sending_is_reported_not_fatal(monkeypatch, caplog, 
     summary = LiveSession(src, det).run(stop=stop)
     assert summary.stopped_by == "stop requested"
     assert any("no data from the source" in r.getMessage() for r in caplog.records)
+
+
+def test_lead_off_in_a_live_session_is_logged_and_annotated(tmp_path):
+    """A 4-s lead-off (railed at the ADC limit) becomes one quality event pair in the log and an
+    annotation in the EDF+ recording, while the session goes on."""
+    import edfio
+
+    from emgwatch.live import open_storage
+    from emgwatch.sinks.episode_log import EpisodeLog
+
+    rec = synthetic_recording(30, seed=5)
+    x = rec.data.copy()
+    i0, i1 = int(12 * rec.fs), int(16 * rec.fs)
+    x[i0:i1] = 1023.0  # railed
+    rec = Recording(x, rec.fs, rec.channel_names, units=rec.units, sensor=rec.sensor)
+    cfg = cfg_for(tmp_path)
+    cfg.mqtt.enabled = False
+    src = ReplaySource(rec, speed=0)
+    src.start()
+    det = load_detector(cfg, src, "auto")
+    log, recorder = open_storage(cfg, src, device_id="d", context="auto", model_version="t", record=True)
+    summary = LiveSession(src, det, episode_log=log, recorder=recorder).run()
+    assert summary.quality_events >= 2
+    stored = EpisodeLog(cfg.database_path, create=False)
+    try:
+        sid = stored.sessions()[-1].id
+        q = [e for e in stored.quality_events(sid) if e.kind == "lead_off"]
+        files = [p for p, _ in stored.recordings(sid)]
+    finally:
+        stored.close()
+    assert [e.active for e in q] == [True, False]
+    assert 11.5 <= q[0].t <= 13.0 and 15.5 <= q[1].t <= 17.5
+    texts = [a.text for a in edfio.read_edf(files[0]).annotations]
+    assert any(t.startswith("quality lead_off") for t in texts)

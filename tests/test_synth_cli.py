@@ -194,7 +194,7 @@ def test_training_split_varies_rate_gain_sensor_and_mains():
     assert {e.sensor for e in train} == {"raw", "envelope"}
     assert {e.mains_hz for e in train} == {0.0, 50.0, 60.0}
     assert {e.units for e in train} >= {"adc", "uV", "mV"}
-    assert 4 * 3600 <= sum(e.duration_s for e in train) <= 10 * 3600
+    assert 20 * 3600 <= sum(e.duration_s for e in train) <= 40 * 3600  # ~1 min to train
     assert np.mean([e.scenario == "mixed" for e in train]) > 0.5
 
 
