@@ -41,7 +41,9 @@ def row(name: str, rep: dict) -> str:
 
     cells = [name]
     for kind in ("spasm", "cramp", "clonus"):
-        cells.append(f"{pct(k[kind]['sensitivity'])} / {pct(k[kind]['precision'])} (n={k[kind]['n_true']})")
+        cells.append(
+            f"{pct(k[kind]['sensitivity'])} / {pct(k[kind]['precision'])} (n={k[kind]['n_true']})"
+        )
     plm = rep.get("plm", {})
     cells.append(pct(plm.get("movement_sensitivity")))
     ti, di = plm.get("truth_index_per_h"), plm.get("detected_index_per_h")
@@ -86,8 +88,11 @@ def main() -> int:
                 sub = pooled_score(rs)
                 out["by_context"][ctx] = sub
                 fa = sub["false_alarms"]
-                print(f"context {ctx}: {sum(x['duration_s'] for x in rs) / 3600:.2f} h, "
-                      f"false alarms {fa['total']} ({fa['per_hour']:.2f}/h)", file=sys.stderr)
+                print(
+                    f"context {ctx}: {sum(x['duration_s'] for x in rs) / 3600:.2f} h, "
+                    f"false alarms {fa['total']} ({fa['per_hour']:.2f}/h)",
+                    file=sys.stderr,
+                )
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     print("\n".join(rows))

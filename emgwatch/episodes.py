@@ -304,7 +304,9 @@ class EpisodeTracker:
             confidence=round(conf, 3),
             level_db=lev,
         )
-        ep.extra["detected_at"] = round(float(t), 3)  # when the alert went out (latency = this - start)
+        ep.extra["detected_at"] = round(
+            float(t), 3
+        )  # when the alert went out (latency = this - start)
         if continued:
             ep.extra["continued"] = True
         tr.episode = ep

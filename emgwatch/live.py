@@ -390,7 +390,9 @@ def open_storage(
                 start,
                 rotate_s=cfg.storage.rotate_s,
                 units=units,
-                sensor=s if (s := getattr(source, "sensor", "")) in ("raw", "envelope") else "unknown",
+                sensor=s
+                if (s := getattr(source, "sensor", "")) in ("raw", "envelope")
+                else "unknown",
                 on_file=on_file,
             )
         except ImportError:

@@ -113,7 +113,9 @@ def train_model(
     progress=None,
 ):
     """Fit the pipeline on train pairs, measure on validation pairs, save model + card."""
-    X, y, _, names = collect(train_pairs, stride=6, rest_keep=0.5, seed=random_state, progress=progress)
+    X, y, _, names = collect(
+        train_pairs, stride=6, rest_keep=0.5, seed=random_state, progress=progress
+    )
     log.info("training on %d windows: %s", len(y), {c: int((y == c).sum()) for c in WINDOW_CLASSES})
     pipe = build_pipeline(names, random_state=random_state)
     pipe.fit(X, y)

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped m
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "emgwatch", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "emgwatch", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")

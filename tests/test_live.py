@@ -399,7 +399,9 @@ def test_lead_off_in_a_live_session_is_logged_and_annotated(tmp_path):
     src = ReplaySource(rec, speed=0)
     src.start()
     det = load_detector(cfg, src, "auto")
-    log, recorder = open_storage(cfg, src, device_id="d", context="auto", model_version="t", record=True)
+    log, recorder = open_storage(
+        cfg, src, device_id="d", context="auto", model_version="t", record=True
+    )
     summary = LiveSession(src, det, episode_log=log, recorder=recorder).run()
     assert summary.quality_events >= 2
     stored = EpisodeLog(cfg.database_path, create=False)

@@ -83,7 +83,12 @@ def pooled_score(records: list[dict]) -> dict:
 
     return score_recordings(
         [
-            (r["truth"], r["detected"], r["duration_s"], r["duration_s"] if r["context"] == "sleep" else None)
+            (
+                r["truth"],
+                r["detected"],
+                r["duration_s"],
+                r["duration_s"] if r["context"] == "sleep" else None,
+            )
             for r in records
         ]
     )
