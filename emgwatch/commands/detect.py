@@ -21,7 +21,9 @@ monitor would have flagged.
 Output (JSON lines, by default only alerting kinds: spasm, cramp, clonus, plm):
   {"start": 12.35, "end": 18.2, "kind": "spasm", "confidence": 0.91, "channel": "ch1",
    "level_db": 24.0, "id": "...", ...}
-start/end are seconds from the recording start. --all also prints voluntary episodes.
+start/end are seconds from the recording start. In the sleep context a leg movement is printed
+as "plm" only when it belongs to a PLM series (4 or more, 10-90 s apart; each line then carries
+plm_index_per_h). --all also prints voluntary episodes and isolated leg movements.
 
 examples:
   emgwatch detect night.edf
@@ -45,7 +47,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--format", choices=["jsonl", "csv"], default="jsonl", help="output format (default jsonl)"
     )
     p.add_argument(
-        "--all", action="store_true", help="also print voluntary (non-alerting) episodes"
+        "--all",
+        action="store_true",
+        help="also print voluntary episodes and isolated (not periodic) leg movements",
     )
     p.add_argument("-o", "--output", help="write to this file instead of stdout")
 
@@ -69,6 +73,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         model=model,
         sensor=sensor,
         progress=sys.stderr.isatty(),
+        isolated_plm=args.all,
     )
     if not args.all:
         episodes = [e for e in episodes if e.kind in ALERT_KINDS]
