@@ -131,6 +131,20 @@ def detect_recording(
     done += [e.episode for e in det.flush() if e.event == "end"]
     if progress:
         sys.stderr.write("\n")
+    _final_plm_index(done, rec.duration_s)
     if context == "sleep" and not isolated_plm:
         done = [e for e in done if e.kind != "plm" or e.extra.get("plm_in_series")]
     return sorted(done, key=lambda e: (e.start, e.channel))
+
+
+def _final_plm_index(episodes: list[Episode], duration_s: float) -> None:
+    """Offline, every PLM carries the whole recording's index (movements in series per hour,
+    per channel); live, the tracker's running index is all there is."""
+    hours = duration_s / 3600.0
+    if hours <= 0:
+        return
+    for ch in {e.channel for e in episodes if e.kind == "plm"}:
+        plms = [e for e in episodes if e.kind == "plm" and e.channel == ch]
+        n = sum(1 for e in plms if e.extra.get("plm_in_series"))
+        for e in plms:
+            e.extra["plm_index_per_h"] = round(n / hours, 1)

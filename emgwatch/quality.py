@@ -87,6 +87,8 @@ class QualityEventTracker:
                     for i in np.flatnonzero(on != prev):
                         events.append(QualityEvent(float(t[i]), name, FLAG_NAMES[bit], bool(on[i])))
                     now = bool(on[-1])
+                elif self._pending[c, b] == 0 and (on == reported).all():
+                    now = reported  # nothing changed in this push (almost always): no loop
                 else:
                     now = reported
                     run = self._pending[c, b]
