@@ -225,7 +225,7 @@ class EpisodeTracker:
         if pa < p.off and pv < p.off:
             tr.last_low = t
         # voluntary activity: logged as an episode of kind "voluntary", never alerted
-        events += self._track_voluntary(c, t, pv, s)
+        events += self._track_voluntary(c, t, pv, s, lev)
         if tr.episode is None:
             if s >= p.on:
                 if tr.pending_since is None:
@@ -260,7 +260,9 @@ class EpisodeTracker:
                 events += self._open(c, t, lev, continued=True)
         return events
 
-    def _track_voluntary(self, c: int, t: float, pv: float, s_alert: float) -> list[EpisodeEvent]:
+    def _track_voluntary(
+        self, c: int, t: float, pv: float, s_alert: float, lev: float
+    ) -> list[EpisodeEvent]:
         tr = self._tracks[c]
         p = self.p
         if tr.vol_episode is None:
@@ -272,15 +274,18 @@ class EpisodeTracker:
                         channel=self.channel_names[c],
                         start=tr.vol_since,
                         confidence=pv,
+                        level_db=lev,
                     )
                     tr.vol_episode = ep
                     return [EpisodeEvent("start", ep, t)]
             else:
                 tr.vol_since = None
             return []
+        tr.vol_episode.level_db = max(tr.vol_episode.level_db, lev)
         if pv < p.off or tr.episode is not None:
             ep = tr.vol_episode
             ep.end = t
+            ep.level_db = round(float(ep.level_db), 1)
             tr.vol_episode = None
             tr.vol_since = None
             return [EpisodeEvent("end", ep, t)]
