@@ -325,7 +325,10 @@ class EpisodeTracker:
         assert ep is not None
         ep.end = float(max(end, ep.start))
         kind, conf = self._kind(tr)
+        opened_as = ep.kind
         ep.kind = self._final_kind(kind, ep.end - ep.start, tr)
+        if ep.kind != opened_as:  # the whole episode says otherwise than its first windows did
+            ep.extra["alerted_as"] = opened_as
         ep.confidence = round(conf, 3)
         ep.level_db = round(float(ep.level_db), 1)
         tr.episode = None

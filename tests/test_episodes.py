@@ -66,6 +66,17 @@ def test_short_cramp_is_reported_as_spasm():
     assert [e.kind for e in eps] == ["spasm"]
 
 
+def test_an_episode_whose_kind_changes_says_what_it_was_alerted_as():
+    segs = [(5, "rest", 1), (1.0, "plm", 0.9), (30, "cramp", 0.9), (5, "rest", 1)]
+    ev = run(EpisodeTracker(["ch1"]), *stream(segs))
+    starts = [e for e in ev if e.event == "start"]
+    (ep,) = ended(ev)
+    assert len(starts) == 1 and ep.kind == "cramp"
+    assert ep.extra["alerted_as"] == "plm"
+    plain = ended(run(EpisodeTracker(["ch1"]), *stream([(5, "rest", 1), (3, "spasm", 0.9)])))
+    assert "alerted_as" not in plain[0].extra
+
+
 def test_chunking_does_not_change_episodes():
     segs = [
         (5, "rest", 1),

@@ -114,6 +114,25 @@ def test_late_subscriber_sees_retained_status_state_and_discovery(broker, subscr
     assert after.messages[0].payload == b"offline" and after.messages[0].retain
 
 
+def test_an_end_that_revises_the_kind_moves_the_count(broker, subscribe, tmp_path):
+    """A cramp first alerted as PLM: the retained counts and last kind follow the final kind."""
+    sink = make_sink(broker, tmp_path).start()
+    assert sink.wait_connected(10)
+    start, end = events_for("plm", 4.0, 50.0)
+    sink.handle(start)
+    end.episode.kind = "cramp"
+    end.episode.extra["alerted_as"] = "plm"
+    sink.handle(end)
+    assert sink.wait_drained(5)
+    time.sleep(0.2)
+    late = subscribe(broker, "emgwatch/dev1/state")
+    assert late.wait_for(lambda ms: len(ms) >= 1)
+    s = late.on("emgwatch/dev1/state")[-1].json()
+    assert s["counts"]["cramp"] == 1 and s["counts"]["plm"] == 0 and s["episodes_total"] == 1
+    assert s["last_kind"] == "cramp" and s["episode_in_progress"] is False
+    sink.close()
+
+
 def test_mqtt_v5_works_like_v311(broker, subscribe, tmp_path):
     sub = subscribe(broker, "emgwatch/dev1/episode")
     sink = make_sink(broker, tmp_path, protocol="v5").start()

@@ -188,6 +188,8 @@ class AlertPrinter:
             what = "ALERT" if p["event"] == "start" else "  end"
             dur = f", lasted {p['duration_s']:.1f} s" if p["event"] == "end" else ""
             late = " (delayed)" if p.get("delayed") else ""
+            if p.get("extra", {}).get("alerted_as"):
+                late += f" (alerted as {p['extra']['alerted_as']})"
             self.show(
                 f"[{stamp}] {what} {p['kind']:<7} on {p['channel']}: level {p['level_db']:+.0f} dB, "
                 f"confidence {p['confidence']:.2f}{dur}{late}   <- {msg.topic}"
@@ -290,7 +292,8 @@ def render_summary(summary, source, printer: AlertPrinter, topics) -> str:  # no
     dur = summary.stream_s
     truth = [e for e in source.truth.episodes if e.start < dur]
     detected = summary.counts()
-    received = Counter(p["kind"] for _, p in printer.alerts if p["event"] == "start")
+    final_kind = {p["id"]: p["kind"] for _, p in printer.alerts}  # an end may revise the kind
+    received = Counter(final_kind.values())
     kinds = [k for k in ALERT_KINDS if truth_count(truth, k) or detected[k] or received[k]]
     lookalikes = sum(1 for e in truth if e.kind in NON_ALERT_KINDS)
     lines = [

@@ -411,6 +411,12 @@ class MqttSink:
             self.counts[ep.kind] = self.counts.get(ep.kind, 0) + 1
             self.last_kind = ep.kind
             self.last_start = iso_utc(self.session_start + ep.start)
+        elif ep.extra.get("alerted_as") in self.counts:
+            # the end revised the kind (a cramp first alerted as PLM): counts follow the final kind
+            self.counts[ep.extra["alerted_as"]] -= 1
+            self.counts[ep.kind] = self.counts.get(ep.kind, 0) + 1
+            if self.last_start == iso_utc(self.session_start + ep.start):
+                self.last_kind = ep.kind
         payload = episode_payload(event, self.device_id, self.session_start)
         try:
             seq = self.outbox.put(self.topics.episode, payload, EPISODE_QOS, time.time())
