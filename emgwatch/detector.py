@@ -53,7 +53,9 @@ class Detector:
         self.features = FeatureExtractor(
             self.fs, len(self.channel_names), sensor=sensor, mains_hz=mains_hz
         )
-        self.tracker = EpisodeTracker(self.channel_names, context=context, params=params)
+        self.tracker = EpisodeTracker(
+            self.channel_names, context=context, params=params, stage=self.model.stage
+        )
         self.state = {c: "idle" for c in self.channel_names}
         self.level_db = {c: 0.0 for c in self.channel_names}
         self.quality = {c: 0 for c in self.channel_names}

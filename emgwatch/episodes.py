@@ -37,6 +37,14 @@ class Episode:
         return d
 
 
+def was_alerted(ep: Episode) -> bool:
+    """Whether this episode raised an alert: its kind alerts, or its start did before the whole
+    episode withdrew or renamed it (``extra.alerted_as``)."""
+    from emgwatch.domain import ALERT_KINDS
+
+    return ep.kind in ALERT_KINDS or ep.extra.get("alerted_as") in ALERT_KINDS
+
+
 @dataclass(frozen=True)
 class EpisodeEvent:
     """A change a sink must hear about: an episode was confirmed ("start") or ended ("end")."""
@@ -60,6 +68,8 @@ from emgwatch.domain import (  # noqa: E402
     PLM_MIN_SERIES,
     WINDOW_CLASSES,
 )
+
+_MAX_KEPT_WINDOWS = 12_000
 
 
 @dataclass(frozen=True)
@@ -120,6 +130,12 @@ class _ChannelTrack:
         self.last_low: float = 0.0  # last time the window was clearly inactive (onset estimate)
         self.vol_since: float | None = None
         self.vol_episode: Episode | None = None
+        # the windows of the candidate/open episode, for the episode-level second stage
+        self.w_t: list[float] = []
+        self.w_p: list[np.ndarray] = []
+        self.w_lev: list[float] = []
+        self.prev_onset: float | None = None
+        self.prev_end: float | None = None
 
 
 class EpisodeTracker:
@@ -137,10 +153,14 @@ class EpisodeTracker:
         *,
         context: str = "auto",
         params: TrackerParams | None = None,
+        stage=None,  # noqa: ANN001 - emgwatch.episode_stage.EpisodeStage or None
     ) -> None:
         self.channel_names = list(channel_names)
         self.context = context
         self.p = params or params_for(context)
+        self.stage = stage
+        # when a list, every closed candidate's (episode, feature vector) is appended (training)
+        self.candidates: list | None = None
         self._tracks = [_ChannelTrack() for _ in self.channel_names]
         self._alert_idx = np.array([WINDOW_CLASSES.index(k) for k in ALERT_KINDS])
         self._vol_idx = WINDOW_CLASSES.index("voluntary")
@@ -233,8 +253,10 @@ class EpisodeTracker:
                     tr.onset = tr.last_low
                     tr.prob_sum[:] = 0
                     tr.n = 0
+                    tr.w_t, tr.w_p, tr.w_lev = [], [], []
                 tr.prob_sum += pr
                 tr.n += 1
+                self._keep_window(tr, t, pr, lev)
                 if t - tr.pending_since >= p.confirm_s:
                     events += self._open(c, t, lev)
             elif s < p.off:
@@ -242,9 +264,11 @@ class EpisodeTracker:
             elif tr.pending_since is not None:
                 tr.prob_sum += pr
                 tr.n += 1
+                self._keep_window(tr, t, pr, lev)
             return events
         ep = tr.episode
         ep.level_db = max(ep.level_db, lev)
+        self._keep_window(tr, t, pr, lev)
         if s >= p.off:  # the quiet tail before the end must not dilute the kind and confidence
             tr.prob_sum += pr
             tr.n += 1
@@ -291,6 +315,13 @@ class EpisodeTracker:
             return [EpisodeEvent("end", ep, t)]
         return []
 
+    @staticmethod
+    def _keep_window(tr: _ChannelTrack, t: float, pr: np.ndarray, lev: float) -> None:
+        if len(tr.w_t) < _MAX_KEPT_WINDOWS:  # a 10-min episode split point; plenty to describe it
+            tr.w_t.append(t)
+            tr.w_p.append(pr)
+            tr.w_lev.append(lev)
+
     def _kind(self, tr: _ChannelTrack) -> tuple[str, float]:
         mean = tr.prob_sum / max(tr.n, 1)
         alert = mean[self._alert_idx]
@@ -326,7 +357,30 @@ class EpisodeTracker:
         ep.end = float(max(end, ep.start))
         kind, conf = self._kind(tr)
         opened_as = ep.kind
-        ep.kind = self._final_kind(kind, ep.end - ep.start, tr)
+        if (self.stage is not None or self.candidates is not None) and tr.w_t:
+            from emgwatch.episode_stage import NONE_CLASS, episode_vector
+
+            x = episode_vector(
+                np.asarray(tr.w_t),
+                np.asarray(tr.w_p),
+                np.asarray(tr.w_lev),
+                ep.start,
+                ep.end,
+                p_off=self.p.off,
+                since_prev_onset=None if tr.prev_onset is None else ep.start - tr.prev_onset,
+                since_prev_end=None if tr.prev_end is None else ep.start - tr.prev_end,
+            )
+            if self.candidates is not None:
+                self.candidates.append((ep, x))
+            if self.stage is not None:
+                verdict = self.stage.decide(x)
+                conf = verdict.p_alert
+                kind = "voluntary" if verdict.kind == NONE_CLASS else verdict.kind
+                if kind == "plm" and self.context == "exercise":
+                    kind = "voluntary"  # leg movements while exercising are voluntary
+        tr.prev_onset, tr.prev_end = ep.start, ep.end
+        tr.w_t, tr.w_p, tr.w_lev = [], [], []
+        ep.kind = kind if kind == "voluntary" else self._final_kind(kind, ep.end - ep.start, tr)
         if ep.kind != opened_as:  # the whole episode says otherwise than its first windows did
             ep.extra["alerted_as"] = opened_as
         ep.confidence = round(conf, 3)

@@ -95,7 +95,7 @@ _PARALLEL_MIN_ROWS = 2000  # below this many windows, predict on one thread
 _CONTROLLER = None
 
 
-def _single_thread():
+def single_thread():
     global _CONTROLLER
     from threadpoolctl import ThreadpoolController
 
@@ -111,6 +111,7 @@ class WindowClassifier:
     pipeline: Pipeline
     card: dict
     path: Path | None = None
+    stage: object | None = None  # emgwatch.episode_stage.EpisodeStage, when shipped
 
     @property
     def version(self) -> str:
@@ -124,7 +125,7 @@ class WindowClassifier:
         if X.shape[0] < _PARALLEL_MIN_ROWS:
             # Live pushes are a few rows: OpenMP worker threads cost more than they save and,
             # next to the MQTT and serial threads, can spin-wait a 2-core board to a standstill.
-            with _single_thread():
+            with single_thread():
                 p = self.pipeline.predict_proba(X)
         else:
             p = self.pipeline.predict_proba(X)
@@ -167,16 +168,34 @@ _TRUSTED_PREFIXES = ("sklearn.", "numpy.", "emgwatch.model.", "builtins.", "coll
 
 
 def load_model(path: str | Path | None = None) -> WindowClassifier:
-    """Load a model and its card; refuse anything that is not one of ours or predicts differently."""
-    import skops.io as sio
+    """Load a model and its card; refuse anything that is not one of ours or predicts differently.
+
+    The episode-level second stage (``<stem>-episode.skops``), when present beside the window
+    model, is loaded with it and checked the same way.
+    """
+    from emgwatch.episode_stage import REJECT_AT, EpisodeStage, stage_path
 
     p = Path(path) if path else DEFAULT_MODEL
+    pipeline, card = _load_checked(p, default=not path)
+    model = WindowClassifier(pipeline=pipeline, card=card, path=p)
+    sp = stage_path(p)
+    if sp.exists():
+        stage_pipe, stage_card = _load_checked(sp, default=False)
+        model.stage = EpisodeStage(
+            stage_pipe, stage_card, reject_at=float(stage_card.get("reject_at", REJECT_AT))
+        )
+    return model
+
+
+def _load_checked(p: Path, *, default: bool) -> tuple[Pipeline, dict]:
+    import skops.io as sio
+
     if not p.exists():
         raise InputError(
             p,
             None,
             "model file not found"
-            + ("" if path else " (run 'emgwatch train' to build the default model)"),
+            + (" (run 'emgwatch train' to build the default model)" if default else ""),
         )
     card_path = p.with_suffix(".json")
     try:
@@ -219,4 +238,4 @@ def load_model(path: str | Path | None = None) -> WindowClassifier:
                 f"model predicts differently under scikit-learn {sklearn.__version__} than when trained "
                 f"({trained}); retrain it with 'emgwatch train'",
             )
-    return WindowClassifier(pipeline=pipeline, card=card, path=p)
+    return pipeline, card

@@ -144,3 +144,111 @@ def train_model(
     probe = X[rng.choice(len(X), size=min(8, len(X)), replace=False)]
     save_model(out_path, pipe, card, probe)
     return pipe, card
+
+
+def collect_candidates(pairs, *, model, contexts=("auto",), progress=None):
+    """Episode candidates the tracker opens on each recording, with their features and labels.
+
+    The detector runs without a second stage; every episode it closes is a candidate, labelled
+    with the true alerting kind it overlaps most (or "none": a look-alike or nothing at all).
+    Returns X (n, features), y (n,), groups (recording index).
+    """
+    from emgwatch.detector import Detector
+    from emgwatch.episode_stage import label_candidates
+    from emgwatch.model import WindowClassifier
+
+    bare = WindowClassifier(pipeline=model.pipeline, card=model.card, path=model.path)
+    Xs, ys, gs = [], [], []
+    for k, (rec, truth) in enumerate(pairs):
+        for ctx in contexts:
+            det = Detector(
+                rec.fs,
+                rec.channel_names,
+                context=ctx,
+                model=bare,
+                sensor=rec.sensor if rec.sensor in ("raw", "envelope") else "auto",
+            )
+            det.tracker.candidates = []
+            for block in rec.blocks(60.0):
+                det.push(block)
+            det.flush()
+            cands = [(ep, x) for ep, x in det.tracker.candidates]
+            if not cands:
+                continue
+            Xs.append(np.array([x for _, x in cands]))
+            ys += label_candidates(
+                [(ep.channel, ep.start, ep.end) for ep, _ in cands], truth.episodes
+            )
+            gs += [k] * len(cands)
+        if progress:
+            progress(k, rec)
+    return np.concatenate(Xs), np.asarray(ys), np.asarray(gs)
+
+
+def train_episode_stage(
+    train_pairs,
+    val_pairs,
+    window_model_path,
+    *,
+    random_state: int = 0,
+    progress=None,
+):
+    """Fit the episode-level second stage on the candidates the window model's tracker opens.
+
+    Candidates come from the 'auto' and 'sleep' tracker thresholds, so the stage sees episodes cut
+    the way each context cuts them. Saved beside the window model (``<stem>-episode.skops``).
+    """
+    from emgwatch.episode_stage import (
+        EPISODE_CLASSES,
+        FEATURE_NAMES,
+        REJECT_AT,
+        build_stage_pipeline,
+        stage_path,
+    )
+    from emgwatch.model import WindowClassifier, load_model
+
+    window = load_model(window_model_path)
+    bare = WindowClassifier(window.pipeline, window.card, window.path)
+    X, y, _ = collect_candidates(
+        train_pairs, model=bare, contexts=("auto", "sleep"), progress=progress
+    )
+    log.info(
+        "episode stage: %d candidates %s", len(y), {c: int((y == c).sum()) for c in EPISODE_CLASSES}
+    )
+    pipe = build_stage_pipeline(random_state=random_state)
+    pipe.fit(X, y)
+
+    def report(yt, yp):
+        out = {}
+        for c in EPISODE_CLASSES:
+            t, p = yt == c, yp == c
+            tp = int((t & p).sum())
+            out[c] = {
+                "n": int(t.sum()),
+                "recall": round(tp / t.sum(), 3) if t.sum() else None,
+                "precision": round(tp / p.sum(), 3) if p.sum() else None,
+            }
+        return out
+
+    metrics = {"train": report(y, pipe.predict(X))}
+    if val_pairs is not None:
+        Xv, yv, _ = collect_candidates(val_pairs, model=bare, contexts=("auto", "sleep"))
+        metrics["validation"] = report(yv, pipe.predict(Xv))
+    card = {
+        "model_version": datetime.now(UTC).strftime("%Y%m%d-%H%M%S"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "kind": "episode stage",
+        "window_model_version": window.version,
+        "classes": list(EPISODE_CLASSES),
+        "features": list(FEATURE_NAMES),
+        "reject_at": REJECT_AT,
+        "n_training_candidates": int(len(y)),
+        "class_counts": {c: int((y == c).sum()) for c in EPISODE_CLASSES},
+        "random_state": random_state,
+        "metrics": metrics,
+    }
+    rng = np.random.default_rng(random_state)
+    probe = X[rng.choice(len(X), size=min(8, len(X)), replace=False)]
+    out = stage_path(window_model_path)
+    save_model(out, pipe, card, probe)
+    return pipe, card

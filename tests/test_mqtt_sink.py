@@ -130,6 +130,21 @@ def test_an_end_that_revises_the_kind_moves_the_count(broker, subscribe, tmp_pat
     s = late.on("emgwatch/dev1/state")[-1].json()
     assert s["counts"]["cramp"] == 1 and s["counts"]["plm"] == 0 and s["episodes_total"] == 1
     assert s["last_kind"] == "cramp" and s["episode_in_progress"] is False
+    # an alert the whole episode withdraws: its end still goes out, and the count goes back
+    sub = subscribe(broker, "emgwatch/dev1/episode")
+    start, end = events_for("spasm", 60.0, 64.0)
+    sink.handle(start)
+    end.episode.kind = "voluntary"
+    end.episode.extra["alerted_as"] = "spasm"
+    sink.handle(end)
+    assert sub.wait_for(lambda ms: len(ms) == 2)
+    assert [(p["event"], p["kind"]) for p in episodes(sub)] == [
+        ("start", "spasm"),
+        ("end", "voluntary"),
+    ]
+    assert episodes(sub)[1]["extra"]["alerted_as"] == "spasm"
+    assert sink.state_payload()["counts"]["spasm"] == 0
+    assert sink.state_payload()["episodes_total"] == 1
     sink.close()
 
 

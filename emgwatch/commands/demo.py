@@ -205,6 +205,7 @@ class AlertPrinter:
 
 # --- the command ---------------------------------------------------------------------------------
 def run(args: argparse.Namespace, cfg: Config) -> int:
+    from emgwatch.episodes import was_alerted
     from emgwatch.live import LiveSession, load_detector, stop_on_signals
     from emgwatch.sinks.mqtt import MqttSink, Topics
     from emgwatch.source import SimulatedSource
@@ -268,7 +269,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
             with stop_on_signals(stop):
                 summary = session.run(duration_s=args.duration, stop=stop)
             deadline = time.monotonic() + 3
-            want = len([e for e in summary.events if e.episode.kind in ALERT_KINDS])
+            want = len([e for e in summary.events if was_alerted(e.episode)])
             while len(printer.alerts) < want and time.monotonic() < deadline:
                 time.sleep(0.05)
             time.sleep(0.2)

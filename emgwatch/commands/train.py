@@ -13,8 +13,11 @@ DESCRIPTION = """\
 Train the window classifier (a scikit-learn Pipeline saved with skops) and write its model card.
 
 By default it generates the 'train' split of datasets/manifest.json in memory (no files needed),
-measures on the 'validation' split, and writes models/emgwatch-default.skops + .json. Training is
-reproducible: the same manifest and --random-state give the same model.
+measures on the 'validation' split, and writes models/emgwatch-default.skops + .json. Then it
+trains the episode-level second stage on the episodes that window model's tracker opens
+(models/emgwatch-default-episode.skops + .json): it decides an episode's kind from the whole
+episode and withdraws alerts that, seen whole, were voluntary efforts or turnovers. Training is
+reproducible: the same manifest and --random-state give the same models.
 
 Your own recordings: pass them with their ground truth (emgwatch truth JSON beside each file as
 NAME.truth.json, or --truth for a single file).
@@ -37,6 +40,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("-o", "--output", help="model path (default models/emgwatch-default.skops)")
     p.add_argument("--random-state", type=int, default=0)
+    stage = p.add_mutually_exclusive_group()
+    stage.add_argument(
+        "--no-episode-stage", action="store_true", help="train the window classifier only"
+    )
+    stage.add_argument(
+        "--episode-stage-only",
+        action="store_true",
+        help="keep the window classifier at --output and retrain only the episode stage",
+    )
 
 
 def _pairs_from_files(paths: list[str], truth: str | None, fs: float | None):
@@ -51,7 +63,7 @@ def _pairs_from_files(paths: list[str], truth: str | None, fs: float | None):
 def run(args: argparse.Namespace, cfg: Config) -> int:
     from emgwatch.model import DEFAULT_MODEL
     from emgwatch.synth.datasets import DEFAULT_MANIFEST, iter_dataset, load_manifest
-    from emgwatch.training import train_model
+    from emgwatch.training import train_episode_stage, train_model
 
     log = logging.getLogger("emgwatch.train")
     out = Path(args.output) if args.output else DEFAULT_MODEL
@@ -70,22 +82,48 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         manifest = load_manifest(DEFAULT_MANIFEST)
         train_pairs = iter_dataset(args.split)
         val_pairs = iter_dataset(args.validation) if args.validation else None
-    _, card = train_model(
-        train_pairs,
-        val_pairs,
-        out,
-        manifest=manifest,
-        random_state=args.random_state,
-        progress=progress,
+    if not args.episode_stage_only:
+        _, card = train_model(
+            train_pairs,
+            val_pairs,
+            out,
+            manifest=manifest,
+            random_state=args.random_state,
+            progress=progress,
+        )
+        log.info("model card: %s", json.dumps(card["metrics"]))
+        print(
+            f"wrote {out} and {out.with_suffix('.json')} "
+            f"({card['n_training_windows']} training windows)"
+        )
+        v = card["metrics"].get("validation")
+        if v:
+            print("validation (window level): accuracy", v["accuracy"])
+            for cls, m in v.items():
+                if isinstance(m, dict) and m["n"]:
+                    print(
+                        f"  {cls:10s} n={m['n']:7d} recall={m['recall']} precision={m['precision']}"
+                    )
+    if args.no_episode_stage:
+        return 0
+    if args.recordings:
+        train_pairs = _pairs_from_files(args.recordings, args.truth, args.fs)
+    else:
+        train_pairs = iter_dataset(args.split)
+        val_pairs = iter_dataset(args.validation) if args.validation else None
+    _, scard = train_episode_stage(
+        train_pairs, val_pairs, out, random_state=args.random_state, progress=progress
     )
-    log.info("model card: %s", json.dumps(card["metrics"]))
+    from emgwatch.episode_stage import stage_path
+
     print(
-        f"wrote {out} and {out.with_suffix('.json')} ({card['n_training_windows']} training windows)"
+        f"wrote {stage_path(out)} ({scard['n_training_candidates']} training episodes, "
+        f"alerts withdrawn at p(none) >= {scard['reject_at']})"
     )
-    v = card["metrics"].get("validation")
+    v = scard["metrics"].get("validation")
     if v:
-        print("validation (window level): accuracy", v["accuracy"])
+        print("validation (episode level):")
         for cls, m in v.items():
-            if isinstance(m, dict) and m["n"]:
+            if m["n"]:
                 print(f"  {cls:10s} n={m['n']:7d} recall={m['recall']} precision={m['precision']}")
     return 0

@@ -38,7 +38,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from emgwatch import __version__
 from emgwatch.config import MqttConfig
 from emgwatch.domain import ALERT_KINDS
-from emgwatch.episodes import EpisodeEvent
+from emgwatch.episodes import EpisodeEvent, was_alerted
 from emgwatch.errors import ConfigError, UsageError
 from emgwatch.sinks.outbox import Outbox
 
@@ -405,18 +405,21 @@ class MqttSink:
     def handle(self, event: EpisodeEvent) -> None:
         """Queue an episode start/end durably and publish it if connected. Never blocks on I/O."""
         ep = event.episode
-        if ep.kind not in ALERT_KINDS:
+        if not was_alerted(ep):
             return  # voluntary contractions are logged locally, never alerted
+        alerted_as = ep.extra.get("alerted_as") if event.event == "end" else None
         if event.event == "start":
             self.counts[ep.kind] = self.counts.get(ep.kind, 0) + 1
             self.last_kind = ep.kind
             self.last_start = iso_utc(self.session_start + ep.start)
-        elif ep.extra.get("alerted_as") in self.counts:
-            # the end revised the kind (a cramp first alerted as PLM): counts follow the final kind
-            self.counts[ep.extra["alerted_as"]] -= 1
-            self.counts[ep.kind] = self.counts.get(ep.kind, 0) + 1
+        elif alerted_as in self.counts:
+            # the end revised the kind (a cramp first alerted as PLM, or a voluntary effort first
+            # alerted as a spasm): its end goes out all the same, and counts follow the final kind
+            self.counts[alerted_as] -= 1
+            if ep.kind in self.counts:
+                self.counts[ep.kind] += 1
             if self.last_start == iso_utc(self.session_start + ep.start):
-                self.last_kind = ep.kind
+                self.last_kind = ep.kind if ep.kind in self.counts else None
         payload = episode_payload(event, self.device_id, self.session_start)
         try:
             seq = self.outbox.put(self.topics.episode, payload, EPISODE_QOS, time.time())

@@ -1,0 +1,128 @@
+"""The episode-level second stage: its features, its labels, and how the tracker uses it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_episodes import ended, run, stream
+
+from emgwatch.domain import WINDOW_CLASSES
+from emgwatch.episode_stage import (
+    FEATURE_NAMES,
+    NONE_CLASS,
+    EpisodeStage,
+    episode_vector,
+    label_candidates,
+    stage_path,
+)
+from emgwatch.episodes import EpisodeTracker
+from emgwatch.model import DEFAULT_MODEL, load_model
+
+
+def _episode(rng, n=60, level=20.0):
+    t = 10.0 + 0.05 * np.arange(n)
+    p = rng.dirichlet(np.ones(len(WINDOW_CLASSES)), size=n)
+    lev = level + rng.normal(0, 3, n)
+    return t, p, lev
+
+
+def test_features_are_named_and_finite():
+    rng = np.random.default_rng(0)
+    t, p, lev = _episode(rng)
+    x = episode_vector(t, p, lev, 10.0, 12.5, p_off=0.35, since_prev_onset=None, since_prev_end=4.0)
+    assert x.shape == (len(FEATURE_NAMES),) and np.isfinite(x).all()
+    named = dict(zip(FEATURE_NAMES, x, strict=True))
+    assert named["log_duration"] == pytest.approx(np.log1p(2.5))
+    assert named["log_since_prev_end"] == pytest.approx(np.log1p(4.0))
+    assert named["log_since_prev_onset"] == pytest.approx(np.log1p(600.0))  # none before: capped
+    # windows after the end (the quiet tail the tracker waits through) are not part of it
+    tail_t = t[-1] + 0.05 * np.arange(1, 21)
+    with_tail = episode_vector(
+        np.r_[t, tail_t],
+        np.r_[p, p[:20]],
+        np.r_[lev, np.full(20, 90.0)],
+        10.0,
+        t[-1],
+        p_off=0.35,
+        since_prev_onset=None,
+        since_prev_end=4.0,
+    )
+    without = episode_vector(
+        t, p, lev, 10.0, t[-1], p_off=0.35, since_prev_onset=None, since_prev_end=4.0
+    )
+    assert np.array_equal(with_tail, without)
+
+
+def test_features_do_not_depend_on_gain():
+    """Levels arrive in dB above the channel's own baseline: a gain change adds nothing."""
+    rng = np.random.default_rng(1)
+    t, p, lev = _episode(rng)
+    a = episode_vector(
+        t, p, lev, 10.0, 12.0, p_off=0.35, since_prev_onset=30.0, since_prev_end=28.0
+    )
+    b = episode_vector(
+        t, p, lev.copy(), 10.0, 12.0, p_off=0.35, since_prev_onset=30.0, since_prev_end=28.0
+    )
+    assert np.array_equal(a, b)
+
+
+def test_candidates_take_the_alerting_kind_they_overlap_most():
+    truth = [
+        {"kind": "spasm", "channel": "ch1", "start": 10.0, "end": 12.0},
+        {"kind": "cramp", "channel": "ch1", "start": 11.5, "end": 40.0},
+        {"kind": "turnover", "channel": "ch1", "start": 50.0, "end": 53.0},
+        {"kind": "plm", "channel": "ch2", "start": 60.0, "end": 61.0},
+    ]
+    cands = [("ch1", 10.5, 30.0), ("ch1", 10.2, 11.6), ("ch1", 50.5, 52.0), ("ch1", 60.0, 61.0)]
+    assert label_candidates(cands, truth) == ["cramp", "spasm", NONE_CLASS, NONE_CLASS]
+
+
+class _Says:
+    """A stand-in pipeline whose answer is fixed: the tracker's use of the stage, isolated."""
+
+    def __init__(self, probs: dict[str, float]):
+        self.classes_ = np.array(list(probs))
+        self._p = np.array([list(probs.values())])
+
+    def predict_proba(self, X):
+        assert X.shape == (1, len(FEATURE_NAMES))
+        return self._p
+
+
+def test_a_withdrawn_alert_ends_as_voluntary_and_says_what_it_was_alerted_as():
+    segs = [(5, "rest", 1), (3, "spasm", 0.9), (5, "rest", 1)]
+    stage = EpisodeStage(
+        _Says({"spasm": 0.1, "cramp": 0.0, "clonus": 0.0, "plm": 0.05, NONE_CLASS: 0.85}), {}
+    )
+    ev = run(EpisodeTracker(["ch1"], stage=stage), *stream(segs))
+    assert [e.event for e in ev] == ["start", "end"]  # the start went out as an alert...
+    (ep,) = ended(ev)
+    assert ep.kind == "voluntary" and ep.extra["alerted_as"] == "spasm"  # ...the end withdraws it
+    assert ep.confidence == pytest.approx(0.15)
+
+
+def test_the_stage_can_rename_but_duration_rules_still_hold():
+    segs = [(5, "rest", 1), (3, "spasm", 0.9), (5, "rest", 1)]
+    says_cramp = _Says({"spasm": 0.2, "cramp": 0.7, "clonus": 0.0, "plm": 0.0, NONE_CLASS: 0.1})
+    (ep,) = ended(run(EpisodeTracker(["ch1"], stage=EpisodeStage(says_cramp, {})), *stream(segs)))
+    assert ep.kind == "spasm"  # a 3-s "cramp" is a spasm by definition (cramps last >= 8 s)
+    says_clonus = _Says({"spasm": 0.2, "cramp": 0.0, "clonus": 0.7, "plm": 0.0, NONE_CLASS: 0.1})
+    (ep,) = ended(run(EpisodeTracker(["ch1"], stage=EpisodeStage(says_clonus, {})), *stream(segs)))
+    assert ep.kind == "clonus" and ep.extra["alerted_as"] == "spasm"
+
+
+def test_exercise_context_never_turns_an_episode_into_plm():
+    segs = [(5, "rest", 1), (3, "spasm", 0.95), (5, "rest", 1)]
+    says_plm = _Says({"spasm": 0.1, "cramp": 0.0, "clonus": 0.0, "plm": 0.8, NONE_CLASS: 0.1})
+    tr = EpisodeTracker(["ch1"], context="exercise", stage=EpisodeStage(says_plm, {}))
+    (ep,) = ended(run(tr, *stream(segs)))
+    assert ep.kind == "voluntary"
+
+
+@pytest.mark.skipif(not stage_path(DEFAULT_MODEL).exists(), reason="no shipped episode stage")
+def test_the_shipped_stage_loads_with_the_window_model_and_matches_its_card():
+    m = load_model()
+    assert m.stage is not None
+    assert m.stage.card["window_model_version"] == m.version
+    assert list(m.stage.card["features"]) == list(FEATURE_NAMES)
+    assert 0.5 <= m.stage.reject_at < 1.0
