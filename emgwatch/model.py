@@ -15,6 +15,7 @@ import json
 import logging
 import platform
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,7 +154,8 @@ def save_model(path: Path, pipeline: Pipeline, card: dict, probe: np.ndarray) ->
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    sio.dump(pipeline, path)
+    # deflate: tree ensembles are thousands of small arrays, stored raw they are 4x larger
+    sio.dump(pipeline, path, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
     card = dict(card)
     card["versions"] = _versions()
     card["probe"] = {

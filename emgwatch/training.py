@@ -23,6 +23,7 @@ from emgwatch.recording import Recording
 log = logging.getLogger(__name__)
 
 ARTIFACT_CLASS = "artifact"
+STAGE_CONTEXTS = ("auto", "sleep", "exercise")
 
 
 def window_labels(t: np.ndarray, channel_names: list[str], truth) -> np.ndarray:
@@ -195,8 +196,11 @@ def train_episode_stage(
 ):
     """Fit the episode-level second stage on the candidates the window model's tracker opens.
 
-    Candidates come from the 'auto' and 'sleep' tracker thresholds, so the stage sees episodes cut
-    the way each context cuts them. Saved beside the window model (``<stem>-episode.skops``).
+    The pairs must be recordings the window model was not trained on (the 'stage' split): on its
+    own training data its probabilities are overconfident, and a stage fitted there learns to trust
+    them too much. Candidates come from every context's tracker thresholds, so the stage sees
+    episodes cut the way each context cuts them. Saved beside the window model
+    (``<stem>-episode.skops``).
     """
     from emgwatch.episode_stage import (
         EPISODE_CLASSES,
@@ -210,7 +214,7 @@ def train_episode_stage(
     window = load_model(window_model_path)
     bare = WindowClassifier(window.pipeline, window.card, window.path)
     X, y, _ = collect_candidates(
-        train_pairs, model=bare, contexts=("auto", "sleep"), progress=progress
+        train_pairs, model=bare, contexts=STAGE_CONTEXTS, progress=progress
     )
     log.info(
         "episode stage: %d candidates %s", len(y), {c: int((y == c).sum()) for c in EPISODE_CLASSES}
@@ -232,7 +236,7 @@ def train_episode_stage(
 
     metrics = {"train": report(y, pipe.predict(X))}
     if val_pairs is not None:
-        Xv, yv, _ = collect_candidates(val_pairs, model=bare, contexts=("auto", "sleep"))
+        Xv, yv, _ = collect_candidates(val_pairs, model=bare, contexts=STAGE_CONTEXTS)
         metrics["validation"] = report(yv, pipe.predict(Xv))
     card = {
         "model_version": datetime.now(UTC).strftime("%Y%m%d-%H%M%S"),

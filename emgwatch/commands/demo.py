@@ -188,8 +188,11 @@ class AlertPrinter:
             what = "ALERT" if p["event"] == "start" else "  end"
             dur = f", lasted {p['duration_s']:.1f} s" if p["event"] == "end" else ""
             late = " (delayed)" if p.get("delayed") else ""
-            if p.get("extra", {}).get("alerted_as"):
-                late += f" (alerted as {p['extra']['alerted_as']})"
+            was = p.get("extra", {}).get("alerted_as")
+            if was and p["kind"] not in ALERT_KINDS:
+                late += f" (alert withdrawn: it was first called {was})"
+            elif was:
+                late += f" (alerted as {was})"
             self.show(
                 f"[{stamp}] {what} {p['kind']:<7} on {p['channel']}: level {p['level_db']:+.0f} dB, "
                 f"confidence {p['confidence']:.2f}{dur}{late}   <- {msg.topic}"

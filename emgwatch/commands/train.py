@@ -15,7 +15,7 @@ Train the window classifier (a scikit-learn Pipeline saved with skops) and write
 By default it generates the 'train' split of datasets/manifest.json in memory (no files needed),
 measures on the 'validation' split, and writes models/emgwatch-default.skops + .json. Then it
 trains the episode-level second stage on the episodes that window model's tracker opens
-(models/emgwatch-default-episode.skops + .json): it decides an episode's kind from the whole
+(models/emgwatch-default-episode.skops + .json) from the 'stage' split: it decides an episode's kind from the whole
 episode and withdraws alerts that, seen whole, were voluntary efforts or turnovers. Training is
 reproducible: the same manifest and --random-state give the same models.
 
@@ -37,6 +37,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split", default="train", help="dataset split to train on (default train)")
     p.add_argument(
         "--validation", default="validation", help="dataset split to validate on ('' to skip)"
+    )
+    p.add_argument(
+        "--stage-split",
+        default="stage",
+        help="dataset split the episode stage learns from (default stage: recordings the window "
+        "classifier never saw)",
     )
     p.add_argument("-o", "--output", help="model path (default models/emgwatch-default.skops)")
     p.add_argument("--random-state", type=int, default=0)
@@ -109,7 +115,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     if args.recordings:
         train_pairs = _pairs_from_files(args.recordings, args.truth, args.fs)
     else:
-        train_pairs = iter_dataset(args.split)
+        train_pairs = iter_dataset(args.stage_split)
         val_pairs = iter_dataset(args.validation) if args.validation else None
     _, scard = train_episode_stage(
         train_pairs, val_pairs, out, random_state=args.random_state, progress=progress

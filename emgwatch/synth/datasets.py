@@ -24,8 +24,8 @@ from emgwatch.recording import Recording
 from emgwatch.synth.stream import SynthStream, simulate, stream
 from emgwatch.truth import Truth
 
-SPLITS = ("train", "validation", "test")
-SPLIT_SEED_BASE = {"train": 100_000, "validation": 200_000, "test": 300_000}
+SPLITS = ("train", "validation", "test", "stage")
+SPLIT_SEED_BASE = {"train": 100_000, "validation": 200_000, "test": 300_000, "stage": 400_000}
 MANIFEST_VERSION = 1
 DEFAULT_MANIFEST = Path(__file__).resolve().parents[2] / "datasets" / "manifest.json"
 DEFAULT_OUT = Path("datasets") / "build"
@@ -43,6 +43,9 @@ _PLAN = {
         ("night", 480, 1),
         ("exercise", 60, 2),
     ],
+    # for the episode-level second stage: episodes cut by a window model that never saw these
+    # recordings, so the stage learns how far to trust window probabilities on unseen data
+    "stage": [("mixed", 20, 40), ("night", 45, 8), ("exercise", 20, 12), ("daily", 20, 8)],
 }
 # the four rates the project names plus the powers of two many EMG amplifiers use
 _FS_CHOICES = (500.0, 512.0, 1000.0, 1000.0, 1024.0, 2000.0, 2048.0, 4000.0)
