@@ -126,3 +126,23 @@ def test_the_shipped_stage_loads_with_the_window_model_and_matches_its_card():
     assert m.stage.card["window_model_version"] == m.version
     assert list(m.stage.card["features"]) == list(FEATURE_NAMES)
     assert 0.5 <= m.stage.reject_at < 1.0
+
+
+def test_the_flat_forest_predicts_exactly_like_scikit_learn():
+    """The fast one-row path must be the same model, not an approximation of it."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from emgwatch.episode_stage import FlatForest
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(600, 6))
+    X[rng.random(X.shape) < 0.05] = np.nan  # missing values take the learned side
+    y = np.array(["a", "b", "c"])[(X[:, 0] > 0).astype(int) + (np.nan_to_num(X[:, 1]) > 1)]
+    for yy in (y, (X[:, 2] > 0).astype(int)):  # multiclass and binary
+        clf = HistGradientBoostingClassifier(max_iter=30, max_leaf_nodes=8, random_state=0)
+        clf.fit(X, yy)
+        fast = FlatForest(clf)
+        Xt = rng.normal(size=(50, 6))
+        Xt[::4, 3] = np.nan
+        got = np.array([fast.predict_proba(x) for x in Xt])
+        assert np.allclose(got, clf.predict_proba(Xt), atol=1e-12)
