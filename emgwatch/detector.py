@@ -109,10 +109,14 @@ def detect_recording(
     model: WindowClassifier | str | None = None,
     sensor: str | None = None,
     progress: bool = False,
-    block_s: float = 60.0,
+    block_s: float = 300.0,
     isolated_plm: bool = False,
 ) -> list[Episode]:
     """Run the streaming detector over a whole recording; completed episodes in start order.
+
+    Blocks of ``block_s`` seconds only set how much is classified at once (the result does not
+    depend on it): scikit-learn's boosted trees cost a fixed ~8 us per tree per call, so large
+    blocks make an 8-hour night 30 % faster than one-minute blocks.
 
     In ``sleep`` context a leg movement only counts as PLM when it belongs to a series (4 or more,
     10-90 s apart); isolated ones are dropped unless ``isolated_plm`` -- at night they are far
@@ -124,7 +128,7 @@ def detect_recording(
     n_blocks = max(1, int(np.ceil(rec.duration_s / block_s)))
     for i, block in enumerate(rec.blocks(block_s)):
         done += [e.episode for e in det.push(block) if e.event == "end"]
-        if progress and (i % 10 == 9 or i == n_blocks - 1):
+        if progress:
             pct = 100 * (i + 1) / n_blocks
             sys.stderr.write(
                 f"\rdetect: {pct:5.1f}% of {rec.duration_s / 3600:.2f} h  ({time.monotonic() - t0:.1f} s)"
