@@ -49,7 +49,9 @@ class Detector:
         self.channel_names = list(channel_names)
         self.context = context
         self.model = model if isinstance(model, WindowClassifier) else load_model(model)
-        self.model_version = self.model.version
+        self.model_version = self.model.version + (
+            f"+stage-{self.model.stage.version}" if self.model.stage is not None else ""
+        )
         self.features = FeatureExtractor(
             self.fs, len(self.channel_names), sensor=sensor, mains_hz=mains_hz
         )

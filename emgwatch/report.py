@@ -429,8 +429,10 @@ def summarize(night: Night, env: Envelope) -> dict[str, Any]:
                 .isoformat(timespec="seconds")
             )
         per_hour.append(row)
-    longest = sorted(eps, key=lambda e: -(e.duration_s or 0.0))[:N_HIGHLIGHT]
-    strongest = sorted(eps, key=lambda e: -e.level_db)[:N_HIGHLIGHT]
+    # the highlights are the involuntary episodes: a long voluntary stretch is not news
+    alerting = [e for e in eps if e.kind in ALERT_KINDS]
+    longest = sorted(alerting, key=lambda e: -(e.duration_s or 0.0))[:N_HIGHLIGHT]
+    strongest = sorted(alerting, key=lambda e: -e.level_db)[:N_HIGHLIGHT]
     st = night.start_time
     return {
         "version": 1,
