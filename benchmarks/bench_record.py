@@ -143,10 +143,17 @@ def record_night(hours: float, out: Path, n_ch: int, fs: float, seed: int) -> No
         for ev in events:
             elog.handle(ev)
             rec.handle(ev)
+        for qe in det.quality_events:  # as LiveSession does: lead-off, clipping... logged too
+            elog.handle_quality(qe)
+            rec.handle_quality(qe)
+        det.quality_events.clear()
         t_sinks += time.perf_counter() - t
     for ev in det.flush():
         elog.handle(ev)
         rec.handle(ev)
+    for qe in det.quality_events:
+        elog.handle_quality(qe)
+        rec.handle_quality(qe)
     rec.close()
     elog.close_session(s.start_time + timedelta(seconds=i / s.fs))
     elog.close()
