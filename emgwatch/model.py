@@ -183,9 +183,18 @@ def load_model(path: str | Path | None = None) -> WindowClassifier:
     sp = stage_path(p)
     if sp.exists():
         stage_pipe, stage_card = _load_checked(sp, default=False)
-        model.stage = EpisodeStage(
-            stage_pipe, stage_card, reject_at=float(stage_card.get("reject_at", REJECT_AT))
-        )
+        made_for = stage_card.get("window_model_version")
+        if made_for != model.version:
+            # a stage learns how far to trust one window model; with another it would mislead
+            warnings.warn(
+                f"{sp}: second stage was trained for window model {made_for}, not {model.version}; "
+                "ignoring it (retrain with 'emgwatch train --episode-stage-only')",
+                stacklevel=2,
+            )
+        else:
+            model.stage = EpisodeStage(
+                stage_pipe, stage_card, reject_at=float(stage_card.get("reject_at", REJECT_AT))
+            )
     return model
 
 

@@ -89,9 +89,9 @@ def collect(
     return X, y, np.concatenate(gs), names
 
 
-def class_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
+def class_report(y_true: np.ndarray, y_pred: np.ndarray, classes=WINDOW_CLASSES) -> dict:
     out = {}
-    for cls in WINDOW_CLASSES:
+    for cls in classes:
         t = y_true == cls
         p = y_pred == cls
         tp = int((t & p).sum())
@@ -183,6 +183,10 @@ def collect_candidates(pairs, *, model, contexts=("auto",), progress=None):
             gs += [k] * len(cands)
         if progress:
             progress(k, rec)
+    if not Xs:
+        from emgwatch.episode_stage import FEATURE_NAMES
+
+        return np.zeros((0, len(FEATURE_NAMES))), np.asarray([], dtype=str), np.asarray([], int)
     return np.concatenate(Xs), np.asarray(ys), np.asarray(gs)
 
 
@@ -219,25 +223,20 @@ def train_episode_stage(
     log.info(
         "episode stage: %d candidates %s", len(y), {c: int((y == c).sum()) for c in EPISODE_CLASSES}
     )
+    if len(set(y.tolist())) < 2:
+        log.warning(
+            "only %d candidate episode(s) of one kind: too few to train the second stage; "
+            "the window model works alone",
+            len(y),
+        )
+        return None, None
     pipe = build_stage_pipeline(random_state=random_state)
     pipe.fit(X, y)
 
-    def report(yt, yp):
-        out = {}
-        for c in EPISODE_CLASSES:
-            t, p = yt == c, yp == c
-            tp = int((t & p).sum())
-            out[c] = {
-                "n": int(t.sum()),
-                "recall": round(tp / t.sum(), 3) if t.sum() else None,
-                "precision": round(tp / p.sum(), 3) if p.sum() else None,
-            }
-        return out
-
-    metrics = {"train": report(y, pipe.predict(X))}
+    metrics = {"train": class_report(y, pipe.predict(X), EPISODE_CLASSES)}
     if val_pairs is not None:
         Xv, yv, _ = collect_candidates(val_pairs, model=bare, contexts=STAGE_CONTEXTS)
-        metrics["validation"] = report(yv, pipe.predict(Xv))
+        metrics["validation"] = class_report(yv, pipe.predict(Xv), EPISODE_CLASSES)
     card = {
         "model_version": datetime.now(UTC).strftime("%Y%m%d-%H%M%S"),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -146,3 +146,55 @@ def test_the_flat_forest_predicts_exactly_like_scikit_learn():
         Xt[::4, 3] = np.nan
         got = np.array([fast.predict_proba(x) for x in Xt])
         assert np.allclose(got, clf.predict_proba(Xt), atol=1e-12)
+
+
+def test_train_writes_both_stages_and_detect_uses_them(tmp_path, capsys):
+    from emgwatch.cli import main
+
+    recs = []
+    for seed in (5, 6):
+        path = tmp_path / f"r{seed}.edf"
+        assert (
+            main(
+                [
+                    "simulate",
+                    "--scenario",
+                    "mixed",
+                    "--duration",
+                    "4m",
+                    "--seed",
+                    str(seed),
+                    "-o",
+                    str(path),
+                ]
+            )
+            == 0
+        )
+        recs.append(str(path))
+    model = tmp_path / "m" / "my.skops"
+    assert main(["train", "-o", str(model), *recs]) == 0
+    out = capsys.readouterr().out
+    assert "my-episode.skops" in out
+    loaded = load_model(model)
+    assert loaded.stage is not None and loaded.stage.card["window_model_version"] == loaded.version
+    assert main(["detect", "--model", str(model), "--all", recs[0]]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("{")]
+    assert lines, "the trained pair found nothing in its own training recording"
+
+
+def test_a_stage_made_for_another_window_model_is_ignored_with_a_warning(tmp_path):
+    import json
+    import shutil
+
+    if not stage_path(DEFAULT_MODEL).exists():
+        pytest.skip("no shipped episode stage")
+    for src in (DEFAULT_MODEL, stage_path(DEFAULT_MODEL)):
+        for suffix in (".skops", ".json"):
+            shutil.copy(src.with_suffix(suffix), tmp_path / (src.stem + suffix))
+    card = tmp_path / (stage_path(DEFAULT_MODEL).stem + ".json")
+    data = json.loads(card.read_text())
+    data["window_model_version"] = "19990101-000000"
+    card.write_text(json.dumps(data))
+    with pytest.warns(UserWarning, match="ignoring it"):
+        m = load_model(tmp_path / DEFAULT_MODEL.name)
+    assert m.stage is None

@@ -122,14 +122,17 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     )
     from emgwatch.episode_stage import stage_path
 
+    if scard is None:
+        print(f"no second stage: too few episodes to learn from ({stage_path(out)} not written)")
+        return 0
     print(
         f"wrote {stage_path(out)} ({scard['n_training_candidates']} training episodes, "
         f"alerts withdrawn at p(none) >= {scard['reject_at']})"
     )
     v = scard["metrics"].get("validation")
     if v:
-        print("validation (episode level):")
+        print("validation (episode level): accuracy", v["accuracy"])
         for cls, m in v.items():
-            if m["n"]:
+            if isinstance(m, dict) and m["n"]:
                 print(f"  {cls:10s} n={m['n']:7d} recall={m['recall']} precision={m['precision']}")
     return 0
