@@ -10,7 +10,7 @@ from pathlib import Path
 from emgwatch.config import Config
 from emgwatch.errors import EmgwatchError
 
-HELP = "list, rebuild and verify the synthetic train/validation/test datasets"
+HELP = "list, rebuild and verify the synthetic train/validation/test/stage datasets"
 DESCRIPTION = """\
 The datasets are defined by seeds and parameters (emgwatch.synth.datasets) and recorded with
 the sha256 of every generated file in datasets/manifest.json. 'build' regenerates them and

@@ -1,4 +1,4 @@
-"""The project's synthetic datasets: train / validation / test, split by seed, rebuilt
+"""The project's synthetic datasets: train / validation / test / stage, split by seed, rebuilt
 byte-identically from a committed manifest of parameters and checksums.
 
 The entries are defined here in code (so ``iter_dataset`` works from an installed package
