@@ -145,6 +145,9 @@ def test_an_end_that_revises_the_kind_moves_the_count(broker, subscribe, tmp_pat
     assert episodes(sub)[1]["extra"]["alerted_as"] == "spasm"
     assert sink.state_payload()["counts"]["spasm"] == 0
     assert sink.state_payload()["episodes_total"] == 1
+    # the last episode still standing is the cramp: a withdrawn alert does not erase it
+    assert sink.state_payload()["last_kind"] == "cramp"
+    assert sink.state_payload()["last_start"] == s["last_start"]
     sink.close()
 
 

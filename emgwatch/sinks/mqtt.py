@@ -305,6 +305,7 @@ class MqttSink:
         self.counts: dict[str, int] = {k: 0 for k in ALERT_KINDS}
         self.last_kind: str | None = None
         self.last_start: str | None = None
+        self._alerted: list[tuple[str, str, str]] = []  # (id, start ISO, kind) still standing
         self._channel_state: dict[str, str] = {}
         self._metrics: dict | None = None
 
@@ -410,16 +411,21 @@ class MqttSink:
         alerted_as = ep.extra.get("alerted_as") if event.event == "end" else None
         if event.event == "start":
             self.counts[ep.kind] = self.counts.get(ep.kind, 0) + 1
-            self.last_kind = ep.kind
-            self.last_start = iso_utc(self.session_start + ep.start)
+            self._alerted.append((ep.id, iso_utc(self.session_start + ep.start), ep.kind))
         elif alerted_as in self.counts:
             # the end revised the kind (a cramp first alerted as PLM, or a voluntary effort first
             # alerted as a spasm): its end goes out all the same, and counts follow the final kind
             self.counts[alerted_as] -= 1
             if ep.kind in self.counts:
                 self.counts[ep.kind] += 1
-            if self.last_start == iso_utc(self.session_start + ep.start):
-                self.last_kind = ep.kind if ep.kind in self.counts else None
+            self._alerted = [
+                (i, st, ep.kind if i == ep.id else k)
+                for i, st, k in self._alerted
+                if i != ep.id or ep.kind in self.counts
+            ]
+        self._alerted = self._alerted[-50:]
+        # "last episode" is the latest one still standing: a withdrawn alert does not erase it
+        _, self.last_start, self.last_kind = self._alerted[-1] if self._alerted else (None,) * 3
         payload = episode_payload(event, self.device_id, self.session_start)
         try:
             seq = self.outbox.put(self.topics.episode, payload, EPISODE_QOS, time.time())
