@@ -97,6 +97,7 @@ class TrackerParams:
     )
     max_duration_s: float = 600.0  # longer episodes are split (extra.continued) so alerts stay live
     voluntary_on: float = 0.6  # voluntary episodes are logged (never alerted) above this
+    hold_while_active: bool = True  # an open episode ends at rest, not when windows look voluntary
 
 
 # Per-context thresholds, chosen on the validation split (never the test split). In bed one false
@@ -272,7 +273,10 @@ class EpisodeTracker:
         if s >= p.off:  # the quiet tail before the end must not dilute the kind and confidence
             tr.prob_sum += pr
             tr.n += 1
-        if s < p.off:
+        # An involuntary contraction lasts until the muscle relaxes: windows that now look
+        # voluntary (a cramp's steady plateau does) keep it open; rest or an artifact ends it.
+        still_active = s >= p.off or (p.hold_while_active and pa + pv >= p.off)
+        if not still_active:
             if tr.quiet_since is None:
                 tr.quiet_since = t
             if t - tr.quiet_since >= p.end_hold_s:

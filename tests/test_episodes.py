@@ -77,6 +77,18 @@ def test_an_episode_whose_kind_changes_says_what_it_was_alerted_as():
     assert "alerted_as" not in plain[0].extra
 
 
+def test_a_contraction_that_starts_involuntary_lasts_until_the_muscle_relaxes():
+    """A cramp's steady plateau looks voluntary window by window; it is still the same episode."""
+    segs = [(5, "rest", 1), (2, "cramp", 0.9), (12, "voluntary", 0.9), (5, "rest", 1)]
+    eps = ended(run(EpisodeTracker(["ch1"]), *stream(segs)))
+    assert [e.kind for e in eps] == ["cramp"]
+    assert eps[0].end == pytest.approx(19.0, abs=0.2)
+    split = ended(
+        run(EpisodeTracker(["ch1"], params=TrackerParams(hold_while_active=False)), *stream(segs))
+    )
+    assert [e.kind for e in split] == ["spasm", "voluntary"]
+
+
 def test_chunking_does_not_change_episodes():
     segs = [
         (5, "rest", 1),
