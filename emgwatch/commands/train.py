@@ -8,7 +8,7 @@ from pathlib import Path
 
 from emgwatch.config import Config
 
-HELP = "train the window classifier from datasets/ or annotated recordings"
+HELP = "train the window classifier and its episode stage from datasets/ or annotated recordings"
 DESCRIPTION = """\
 Train the window classifier (a scikit-learn Pipeline saved with skops) and write its model card.
 
