@@ -102,14 +102,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
             f"wrote {out} and {out.with_suffix('.json')} "
             f"({card['n_training_windows']} training windows)"
         )
-        v = card["metrics"].get("validation")
-        if v:
-            print("validation (window level): accuracy", v["accuracy"])
-            for cls, m in v.items():
-                if isinstance(m, dict) and m["n"]:
-                    print(
-                        f"  {cls:10s} n={m['n']:7d} recall={m['recall']} precision={m['precision']}"
-                    )
+        _print_validation("window", card["metrics"].get("validation"))
     if args.no_episode_stage:
         return 0
     if args.recordings:
@@ -129,10 +122,14 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         f"wrote {stage_path(out)} ({scard['n_training_candidates']} training episodes, "
         f"alerts withdrawn at p(none) >= {scard['reject_at']})"
     )
-    v = scard["metrics"].get("validation")
-    if v:
-        print("validation (episode level): accuracy", v["accuracy"])
-        for cls, m in v.items():
-            if isinstance(m, dict) and m["n"]:
-                print(f"  {cls:10s} n={m['n']:7d} recall={m['recall']} precision={m['precision']}")
+    _print_validation("episode", scard["metrics"].get("validation"))
     return 0
+
+
+def _print_validation(level: str, v: dict | None) -> None:
+    if not v:
+        return
+    print(f"validation ({level} level): accuracy", v["accuracy"])
+    for cls, m in v.items():
+        if isinstance(m, dict) and m["n"]:
+            print(f"  {cls:10s} n={m['n']:7d} recall={m['recall']} precision={m['precision']}")
