@@ -213,12 +213,11 @@ def train_episode_stage(
         build_stage_pipeline,
         stage_path,
     )
-    from emgwatch.model import WindowClassifier, load_model
+    from emgwatch.model import load_model
 
-    window = load_model(window_model_path)
-    bare = WindowClassifier(window.pipeline, window.card, window.path)
+    window = load_model(window_model_path)  # collect_candidates runs it without any stage
     X, y, _ = collect_candidates(
-        train_pairs, model=bare, contexts=STAGE_CONTEXTS, progress=progress
+        train_pairs, model=window, contexts=STAGE_CONTEXTS, progress=progress
     )
     log.info(
         "episode stage: %d candidates %s", len(y), {c: int((y == c).sum()) for c in EPISODE_CLASSES}
@@ -235,7 +234,7 @@ def train_episode_stage(
 
     metrics = {"train": class_report(y, pipe.predict(X), EPISODE_CLASSES)}
     if val_pairs is not None:
-        Xv, yv, _ = collect_candidates(val_pairs, model=bare, contexts=STAGE_CONTEXTS)
+        Xv, yv, _ = collect_candidates(val_pairs, model=window, contexts=STAGE_CONTEXTS)
         metrics["validation"] = class_report(yv, pipe.predict(Xv), EPISODE_CLASSES)
     card = {
         "model_version": datetime.now(UTC).strftime("%Y%m%d-%H%M%S"),

@@ -303,8 +303,6 @@ class MqttSink:
         self.last_error: str | None = None
         self.episodes_sent = 0  # PUBACKs received this session
         self.counts: dict[str, int] = {k: 0 for k in ALERT_KINDS}
-        self.last_kind: str | None = None
-        self.last_start: str | None = None
         self._alerted: list[tuple[str, str, str]] = []  # (id, start ISO, kind) still standing
         self._channel_state: dict[str, str] = {}
         self._metrics: dict | None = None
@@ -424,8 +422,6 @@ class MqttSink:
                 if i != ep.id or ep.kind in self.counts
             ]
         self._alerted = self._alerted[-50:]
-        # "last episode" is the latest one still standing: a withdrawn alert does not erase it
-        _, self.last_start, self.last_kind = self._alerted[-1] if self._alerted else (None,) * 3
         payload = episode_payload(event, self.device_id, self.session_start)
         try:
             seq = self.outbox.put(self.topics.episode, payload, EPISODE_QOS, time.time())
@@ -465,6 +461,15 @@ class MqttSink:
                 self._client.publish(
                     self.topics.metrics, json.dumps(self._metrics), qos=0, retain=True
                 )
+
+    # "last episode" is the latest one still standing: a withdrawn alert does not erase it
+    @property
+    def last_kind(self) -> str | None:
+        return self._alerted[-1][2] if self._alerted else None
+
+    @property
+    def last_start(self) -> str | None:
+        return self._alerted[-1][1] if self._alerted else None
 
     # -- payloads owned by the sink ---------------------------------------------------------------
     def state_payload(self) -> dict:
