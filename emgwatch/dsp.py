@@ -8,8 +8,12 @@ ratio) down to ``ANALYSIS_FS_HZ``, then high-pass and mains notches there. The c
 and it still holds most sEMG power (50-150 Hz).
 
 Decisions that change the whole stream (sensor type, mains frequency, quantisation step) are
-taken once, on exactly the first ``DECISION_S`` seconds of samples, so they cannot depend on how
-the stream was chunked; output is held back until then. All filters are IIR second-order
+taken once, on exactly the first ``DECISION_S`` seconds of samples — or, when the sensor type is
+auto-detected and those seconds are ambiguous (a resting raw channel with strong baseline wander
+looks much like a resting envelope output), on the first ``DECISION_STEPS_S`` checkpoint whose
+evidence is clear, at most ``DECISION_STEPS_S[-1]`` seconds. The checkpoints are fixed sample
+counts, so the decision cannot depend on how the stream was chunked; output is held back until
+then (a delay at session start only: held samples are processed, not dropped). All filters are IIR second-order
 sections whose state is carried between pushes (``sosfilt`` with ``zi``), so pushing one big
 block or a thousand small ones gives the same samples bit for bit.
 """
@@ -41,6 +45,10 @@ ANALYSIS_BAND_HZ = (EMG_BAND_HZ[0], 200.0)
 MAINS_DEFAULT_HZ = MAINS_CHOICES_HZ[0]  # used when no mains peak is found in the decision window
 NOTCH_Q = 30.0  # ~1.7 Hz wide at 50 Hz: removes hum, keeps almost all EMG power
 DECISION_S = 2.0  # sensor type, mains frequency and quantisation step are decided on this much data
+# ...unless the sensor evidence is weaker than this (|log-odds|); then on more data, at these
+# checkpoints (seconds from the stream start), the last one deciding whatever the evidence.
+SENSOR_EVIDENCE_MIN = 0.5
+DECISION_STEPS_S = (DECISION_S, 4.0, 8.0, 10.0)
 SENSORS = ("raw", "envelope")
 # A block whose start time is further than this from the expected one starts a new segment.
 TIME_TOLERANCE_S = 0.05
@@ -270,7 +278,12 @@ def looks_like_adc_counts(x: np.ndarray) -> bool:
 
 
 def detect_sensor(x: np.ndarray, fs_hz: float) -> str:
-    """ "raw" or "envelope" from the decision window (channels, n).
+    """ "raw" or "envelope" from the decision window (channels, n); see ``sensor_evidence``."""
+    return "envelope" if sensor_evidence(x, fs_hz) < 0 else "raw"
+
+
+def sensor_evidence(x: np.ndarray, fs_hz: float) -> float:
+    """Log-odds that the decision window (channels, n) comes from a raw sensor (< 0: envelope).
 
     ADC counts: raw front ends are biased to mid-rail, envelope outputs sit just above 0 V, so the
     median decides (robust even at rest and at very low gain, where the spectrum is only
@@ -285,7 +298,9 @@ def detect_sensor(x: np.ndarray, fs_hz: float) -> str:
         if xc.size < 16:
             continue
         if looks_like_adc_counts(xc):
-            ratio = max(float(np.median(xc)), 0.5) / (ADC_MIDRAIL / 2)
+            # the median sits at mid-rail (raw) or near 0 V (envelope): a factor of 2 either side
+            # of a quarter of the range is already clear, hence the steeper scale
+            ratio = (max(float(np.median(xc)), 0.5) / (ADC_MIDRAIL / 2)) ** 3
         else:
             xc = xc - np.median(xc)
             f, p = signal.welch(xc, fs_hz, nperseg=min(xc.size, int(fs_hz / 2)))
@@ -295,7 +310,7 @@ def detect_sensor(x: np.ndarray, fs_hz: float) -> str:
             high = p[(f >= EMG_BAND_HZ[0]) & (f <= ANALYSIS_BAND_HZ[1])].sum()
             ratio = max(high / total, 1e-6) / 0.45
         score += float(np.clip(np.log(ratio), -3.0, 3.0))
-    return "envelope" if score < 0 else "raw"
+    return score
 
 
 class Conditioner:
@@ -325,6 +340,7 @@ class Conditioner:
         self.stats = {"nonfinite": 0, "gaps": 0, "overlap_dropped": 0}
         self._held: list[tuple] = []  # sanitised blocks waiting for the decision
         self._held_n = 0
+        self._step = 0  # index into DECISION_STEPS_S of the checkpoint being waited for
         self._last = np.zeros(self.n_channels)  # last finite value (non-finite replacement)
         self._have_last = np.zeros(self.n_channels, dtype=bool)
         self._expected_t0: float | None = None
@@ -403,7 +419,7 @@ class Conditioner:
         if not self.decided:
             self._held.append((x, t0, gap, self._bad))
             self._held_n += x.shape[1]
-            if self._held_n < DECISION_S * self.fs_hz:
+            if not self._ready_to_decide():
                 return []
             return self._decide_and_release()
         out = self._process(x, t0, gap, self._bad)
@@ -414,12 +430,31 @@ class Conditioner:
             return self._decide_and_release()
         return []
 
+    def _ready_to_decide(self) -> bool:
+        """Whether enough samples are held: the first checkpoint, and while the sensor evidence
+        stays weak, the next ones (fixed sample counts, so chunking cannot change the outcome)."""
+        while self._held_n >= self._checkpoint_n():
+            if self.sensor is not None or self._step + 1 >= len(DECISION_STEPS_S):
+                return True
+            first = np.concatenate([h[0] for h in self._held], axis=1)[:, : self._checkpoint_n()]
+            if abs(sensor_evidence(first, self.fs_hz)) >= SENSOR_EVIDENCE_MIN:
+                return True
+            self._step += 1
+        return False
+
+    def _checkpoint_n(self) -> int:
+        return int(round(DECISION_STEPS_S[self._step] * self.fs_hz))
+
     def _decide_and_release(self) -> list[Conditioned]:
-        n_dec = int(round(DECISION_S * self.fs_hz))
+        n_dec = self._checkpoint_n()
         first = np.concatenate([h[0] for h in self._held], axis=1)[:, :n_dec]
         if self.sensor is None:
-            self.sensor = detect_sensor(first, self.fs_hz)
-            log.info("sensor type detected from the first %.1f s: %s", DECISION_S, self.sensor)
+            self.sensor = "envelope" if sensor_evidence(first, self.fs_hz) < 0 else "raw"
+            log.info(
+                "sensor type detected from the first %.1f s: %s",
+                first.shape[1] / self.fs_hz,
+                self.sensor,
+            )
         if self.mains_hz is None:
             found = detect_mains(first, self.fs_hz) if self.sensor == "raw" else 0.0
             self.mains_hz = found or MAINS_DEFAULT_HZ

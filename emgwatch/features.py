@@ -183,8 +183,9 @@ class FeatureExtractor:
     """Streaming features: ``push(block) -> FeatureFrame`` as far as the input allows.
 
     Offline use is the same object fed large blocks (``extract_features``); chunking never
-    changes the output. Output is held back for the first ``dsp.DECISION_S`` seconds, while the
-    sensor type and mains frequency are decided.
+    changes the output. Output is held back for the first ``dsp.DECISION_S`` seconds (up to
+    ``dsp.DECISION_STEPS_S[-1]`` when the sensor type is unclear), while the sensor type and mains
+    frequency are decided.
     """
 
     def __init__(

@@ -140,6 +140,40 @@ def test_decisions_wait_for_two_seconds_then_release_everything():
     assert sum(o.y.shape[1] for o in out) == 1000  # 2 s at 500 Hz
 
 
+def _quiet_then_active_raw(fs: float, seconds: float, active_from_s: float) -> np.ndarray:
+    """A raw channel in µV whose first seconds are rest dominated by slow baseline wander (a
+    resting raw channel then looks much like an envelope output), then EMG activity."""
+    n = int(seconds * fs)
+    t = np.arange(n) / fs
+    bp = signal.butter(4, (20, 200), "bandpass", fs=fs, output="sos")
+    emg = signal.sosfilt(bp, noise(n, seed=11), axis=-1)[0]
+    lp = signal.butter(2, 8.0, fs=fs, output="sos")
+    wander = signal.sosfilt(lp, noise(n, seed=12), axis=-1)[0]
+    activity = np.where(t >= active_from_s, 40.0, 1.0)
+    return (emg * activity + 6.0 * wander)[None, :]
+
+
+def test_an_ambiguous_sensor_decision_waits_for_evidence_at_fixed_checkpoints():
+    from emgwatch.dsp import DECISION_S, DECISION_STEPS_S, sensor_evidence
+
+    fs = 1000.0
+    x = _quiet_then_active_raw(fs, 12.0, active_from_s=3.0)
+    assert abs(sensor_evidence(x[:, : int(DECISION_S * fs)], fs)) < 0.5  # ambiguous at rest
+    outs = []
+    for chunking in (1000, 37, 12000):
+        cond = Conditioner(fs, 1)
+        blocks = [
+            Block(i / fs, fs, x[:, i : i + chunking].T) for i in range(0, x.shape[1], chunking)
+        ]
+        out = _collect(cond, blocks)
+        assert cond.sensor == "raw"
+        outs.append(np.concatenate([o.y for o in out], axis=1))
+    assert DECISION_STEPS_S[0] == DECISION_S
+    for y in outs[1:]:  # the decision and so every output sample ignore how data was chunked
+        np.testing.assert_array_equal(y, outs[0])
+    assert outs[0].shape[1] == 12 * 500  # nothing held back is lost
+
+
 def test_nonfinite_samples_are_replaced_counted_and_logged(caplog):
     fs = 1000.0
     x = 512 + 4 * noise(3000, seed=7).T
