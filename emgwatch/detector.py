@@ -120,9 +120,10 @@ def detect_recording(
     depend on it): scikit-learn's boosted trees cost a fixed ~8 us per tree per call, so large
     blocks make an 8-hour night 30 % faster than one-minute blocks.
 
-    In ``sleep`` context a leg movement only counts as PLM when it belongs to a series (4 or more,
-    10-90 s apart); isolated ones are dropped unless ``isolated_plm`` -- at night they are far
-    more often a turnover than a disorder, and only series make the PLM index.
+    A leg movement only counts as PLM when it belongs to a series (4 or more, 10-90 s apart; the
+    WASM definition of *periodic*); isolated ones are dropped unless ``isolated_plm`` -- at night
+    they are far more often a turnover than a disorder, by day a voluntary movement, and only
+    series make the PLM index.
     """
     det = Detector(rec.fs, rec.channel_names, context=context, model=model, sensor=sensor or "auto")
     done: list[Episode] = []
@@ -140,7 +141,7 @@ def detect_recording(
     if progress:
         sys.stderr.write("\n")
     _final_plm_index(done, rec.duration_s)
-    if context == "sleep" and not isolated_plm:
+    if not isolated_plm:
         done = [e for e in done if e.kind != "plm" or e.extra.get("plm_in_series")]
     return sorted(done, key=lambda e: (e.start, e.channel))
 

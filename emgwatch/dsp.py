@@ -499,4 +499,6 @@ class Conditioner:
             mains = h  # an envelope output has no business above 20 Hz: hum or a floating input
         t = self._seg_t0 + pos / self.fs_hz
         k = np.arange(j0, j0 + y.shape[1])
+        # (channels, n) in C order whatever the path: the feature stage builds strided views
+        y, raw, mains = (np.ascontiguousarray(a) for a in (y, raw, mains))
         return Conditioned(t=t, k=k, y=y, raw=raw, mains=mains, bad=bad_out)

@@ -167,6 +167,7 @@ class EpisodeTracker:
         self._vol_idx = WINDOW_CLASSES.index("voluntary")
         self._plm_onsets: dict[str, list[float]] = {c: [] for c in self.channel_names}
         self._plm_episodes: dict[str, list[Episode]] = {c: [] for c in self.channel_names}
+        self._withdrawn_lm: set[str] = set()  # ids of leg movements the second stage withdrew
         self._t_last = 0.0
 
     def state(self, channel: str) -> str:
@@ -393,7 +394,16 @@ class EpisodeTracker:
         tr.quiet_since = None
         tr.prob_sum[:] = 0
         tr.n = 0
-        if ep.kind == "plm":
+        # A leg movement the second stage withdrew still counts toward a PLM series: periodicity
+        # (4 or more, 10-90 s apart) is evidence that no single episode's shape can give, and
+        # turnovers and voluntary movements rarely keep that rhythm.
+        leg_movement = ep.kind == "plm" or (
+            ep.kind == "voluntary"
+            and opened_as == "plm"
+            and self.context != "exercise"
+            and PLM_MIN_DURATION_S <= ep.end - ep.start <= PLM_MAX_DURATION_S
+        )
+        if leg_movement:
             self._add_plm(ep)
         return [EpisodeEvent("end", ep, now)]
 
@@ -409,18 +419,34 @@ class EpisodeTracker:
         return kind
 
     def _add_plm(self, ep: Episode) -> None:
-        from emgwatch.scoring import plm_series  # the one definition of a PLM series
+        from emgwatch.scoring import plm_series_indices  # the one definition of a PLM series
 
         onsets = self._plm_onsets[ep.channel]
         onsets.append(ep.start)
         eps = self._plm_episodes[ep.channel]
         eps.append(ep)
-        series = plm_series(onsets)
-        members = {float(x) for s in series for x in s}
-        # the first movements of a series only become part of it when the fourth arrives:
-        # mark them too (the objects already handed out, so an offline pass sees the final state)
-        for e in eps[-PLM_MIN_SERIES:]:
-            e.extra["plm_in_series"] = e.start in members
-        hours = max(ep.end or ep.start, 1e-9) / 3600.0
-        n_series = sum(len(s) for s in series)
-        ep.extra["plm_index_per_h"] = round(n_series / hours, 1) if hours > 0 else math.nan
+        withdrawn = self._withdrawn_lm
+        if ep.kind != "plm":
+            withdrawn.add(ep.id)
+        # A series must rest on movements the second stage itself accepted (at least half of the
+        # minimum), so a rhythm of withdrawn voluntary movements alone never becomes PLM.
+        series = [
+            idx
+            for idx in plm_series_indices(onsets)
+            if sum(eps[i].id not in withdrawn for i in idx) >= PLM_MIN_SERIES // 2
+        ]
+        members = {int(i) for idx in series for i in idx}
+        # the first movements of a series only become part of it when later ones arrive: mark
+        # them too (the objects already handed out, so an offline pass sees the final state)
+        last = series[-1] if series and len(eps) - 1 in series[-1] else []
+        for i in {*range(max(0, len(eps) - PLM_MIN_SERIES), len(eps)), *map(int, last)}:
+            e = eps[i]
+            if e.id not in withdrawn:
+                e.extra["plm_in_series"] = i in members
+            elif i in members:  # a withdrawn leg movement that a series now claims
+                e.kind = "plm"
+                e.extra.pop("alerted_as", None)
+                e.extra["plm_in_series"] = True
+        if ep.kind == "plm":
+            hours = max(ep.end or ep.start, 1e-9) / 3600.0
+            ep.extra["plm_index_per_h"] = round(len(members) / hours, 1) if hours > 0 else math.nan

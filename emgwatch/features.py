@@ -153,7 +153,8 @@ def _windows(hist: np.ndarray, new: np.ndarray, w: int) -> tuple[np.ndarray, np.
 
     A strided view built directly: sliding_window_view costs ~30 us per call, too much for the
     per-push budget of a live stream."""
-    comb = np.concatenate([hist, new], axis=-1)
+    # C order is what the strides below assume; concatenate keeps a Fortran-ordered input's order
+    comb = np.ascontiguousarray(np.concatenate([hist, new], axis=-1))
     ch, n = comb.shape
     item = comb.itemsize
     view = np.ndarray(
@@ -399,7 +400,7 @@ class FeatureExtractor:
 
         # --- spectra: window of spectral_n samples ending at each hop end ------------------------
         n_spec = cfg.spectral_n
-        spec_src = np.concatenate([self._tail[:, -(n_spec - 1) :], y], axis=1)
+        spec_src = np.ascontiguousarray(np.concatenate([self._tail[:, -(n_spec - 1) :], y], axis=1))
         # the window ending at each hop end: a strided view, hop by hop
         item = spec_src.itemsize
         row = spec_src.shape[1] * item

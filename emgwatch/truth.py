@@ -164,7 +164,8 @@ def truth_from_dict(data: Any, path: str | Path = "<truth>") -> Truth:
         channels=list(channels),
         sensor=text(data, "sensor", "$", "raw"),
         gain=num(data, "gain", "$", 1.0),
-        mains_hz=num(data, "mains_hz", "$", 0.0),
+        # an external simulator may write null for "no mains"
+        mains_hz=0.0 if data.get("mains_hz") is None else num(data, "mains_hz", "$"),
     )
     for name, kinds in (("episodes", TRUTH_EPISODE_KINDS), ("artifacts", None)):
         items = data.get(name, [])

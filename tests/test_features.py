@@ -340,3 +340,20 @@ def test_streaming_state_stays_bounded():
             fx.push(Block(rep * 40.0 + i / fs, fs, x[i : i + 500, None]))
         sizes.append(_array_sizes(fx) + _array_sizes(fx._cond))
     assert max(sizes[3:]) <= min(sizes[3:]) * 1.05  # flat once the 60 s baseline ring is full
+
+
+@pytest.mark.parametrize("sensor", ["raw", "envelope"])
+def test_each_channel_gets_the_features_it_would_get_alone(sensor):
+    """Regression: an envelope path handed the feature stage Fortran-ordered (channels, n)
+    arrays, and the strided hop windows then mixed channels and hops in multichannel input."""
+    fs = 500.0
+    rng = np.random.default_rng(3)
+    n = int(20 * fs)
+    burst = np.where((np.arange(n) / fs % 5) < 1.5, 30.0, 1.0)
+    x = rng.normal(size=(n, 3)) * burst[:, None] * np.array([1.0, 0.3, 2.0])
+    if sensor == "envelope":
+        x = 10 + np.abs(x)
+    together = extract_features(x, fs, sensor=sensor)
+    for c in range(3):
+        alone = extract_features(np.asfortranarray(x[:, [c]]), fs, sensor=sensor)
+        np.testing.assert_allclose(together.X[:, c, :], alone.X[:, 0, :], rtol=1e-9, equal_nan=True)
