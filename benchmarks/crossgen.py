@@ -40,7 +40,7 @@ def line(name: str, rep: dict) -> str:
         f"{n}: {k[n]['found']}/{k[n]['n_true']}" for n in ("spasm", "cramp", "clonus", "plm")
     )
     return (
-        f"| {name} | {rep['hours']:.1f} h | {pct(a['sensitivity'])} | {pct(a['precision'])} | "
+        f"| {name} | {rep['duration_s'] / 3600:.1f} h | {pct(a['sensitivity'])} | {pct(a['precision'])} | "
         f"{fa['total']} ({fa['per_hour']:.1f}/h) | {kinds} |"
     )
 

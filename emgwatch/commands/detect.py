@@ -21,9 +21,10 @@ monitor would have flagged.
 Output (JSON lines, by default only alerting kinds: spasm, cramp, clonus, plm):
   {"start": 12.35, "end": 18.2, "kind": "spasm", "confidence": 0.91, "channel": "ch1",
    "level_db": 24.0, "id": "...", ...}
-start/end are seconds from the recording start. In the sleep context a leg movement is printed
-as "plm" only when it belongs to a PLM series (4 or more, 10-90 s apart; each line then carries
-plm_index_per_h). --all also prints voluntary episodes and isolated leg movements.
+start/end are seconds from the recording start. A leg movement is printed as "plm" only when it
+belongs to a PLM series (4 or more, 10-90 s apart: "periodic"; each line then carries
+plm_index_per_h), in every context. --all also prints voluntary episodes and isolated leg
+movements.
 
 examples:
   emgwatch detect night.edf
