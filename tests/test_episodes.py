@@ -171,3 +171,40 @@ def test_sleep_context_asks_for_more_evidence_than_auto():
     segs = [(5, "rest", 1), (0.6, "spasm", 0.9), (5, "rest", 1)]
     assert len(ended(run(EpisodeTracker(["ch1"], context="auto"), *stream(segs)))) == 1
     assert ended(run(EpisodeTracker(["ch1"], context="sleep"), *stream(segs))) == []
+
+
+class _ScriptedStage:
+    """A second stage that withdraws the episodes whose turn is listed (0-based, in close order)."""
+
+    def __init__(self, withdraw: set[int]) -> None:
+        self.withdraw, self.n = withdraw, 0
+
+    def decide(self, x):
+        from emgwatch.episode_stage import NONE_CLASS, EpisodeVerdict
+
+        i, self.n = self.n, self.n + 1
+        return EpisodeVerdict(NONE_CLASS, 0.2) if i in self.withdraw else EpisodeVerdict("plm", 0.9)
+
+
+def test_withdrawn_leg_movements_that_keep_the_rhythm_rejoin_a_series():
+    gaps = [25, 25, 25, 25]  # five movements, 25 s apart
+    tracker = EpisodeTracker(["leg"], context="sleep", stage=_ScriptedStage({1, 3}))
+    eps = ended(run(tracker, *stream(_plm_night(gaps))))
+    assert len(eps) == 5
+    assert [e.kind for e in eps] == ["plm"] * 5  # 3 accepted + 2 withdrawn, one rhythm
+    assert all(e.extra["plm_in_series"] for e in eps)
+    assert not any("alerted_as" in e.extra for e in eps)
+
+
+def test_a_rhythm_of_withdrawn_movements_alone_is_not_a_plm_series():
+    tracker = EpisodeTracker(["leg"], context="sleep", stage=_ScriptedStage({0, 1, 2, 3, 4}))
+    eps = ended(run(tracker, *stream(_plm_night([25, 25, 25, 25]))))
+    assert len(eps) == 5
+    assert all(e.kind == "voluntary" and e.extra["alerted_as"] == "plm" for e in eps)
+
+
+def test_an_isolated_leg_movement_is_marked_outside_any_series_in_auto_too():
+    # detect_recording drops PLMs without plm_in_series in every context
+    tracker = EpisodeTracker(["leg"], context="auto")
+    eps = ended(run(tracker, *stream([(5, "rest", 1), (2, "plm", 0.95), (120, "rest", 1)])))
+    assert [e.kind for e in eps] == ["plm"] and eps[0].extra["plm_in_series"] is False
