@@ -53,7 +53,13 @@ def main() -> int:
     ap.add_argument("--keep", help="generate into this directory and keep the recordings")
     ap.add_argument("--model", help="model file (default: the shipped model)")
     args = ap.parse_args()
-    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="emgwatch-crossgen-"))
+    if args.keep:
+        return run(Path(args.keep), args)
+    with tempfile.TemporaryDirectory(prefix="emgwatch-crossgen-") as tmp:  # ~1.4 GB of recordings
+        return run(Path(tmp), args)
+
+
+def run(root: Path, args: argparse.Namespace) -> int:
     out: dict = {}
     rows = []
     for name, (script, gen_args) in SUITES.items():
