@@ -449,7 +449,7 @@ class Conditioner:
         n_dec = self._checkpoint_n()
         first = np.concatenate([h[0] for h in self._held], axis=1)[:, :n_dec]
         if self.sensor is None:
-            self.sensor = "envelope" if sensor_evidence(first, self.fs_hz) < 0 else "raw"
+            self.sensor = detect_sensor(first, self.fs_hz)
             log.info(
                 "sensor type detected from the first %.1f s: %s",
                 first.shape[1] / self.fs_hz,

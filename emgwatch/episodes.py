@@ -40,8 +40,6 @@ class Episode:
 def was_alerted(ep: Episode) -> bool:
     """Whether this episode raised an alert: its kind alerts, or its start did before the whole
     episode withdrew or renamed it (``extra.alerted_as``)."""
-    from emgwatch.domain import ALERT_KINDS
-
     return ep.kind in ALERT_KINDS or ep.extra.get("alerted_as") in ALERT_KINDS
 
 

@@ -173,7 +173,7 @@ def collect_candidates(pairs, *, model, contexts=("auto",), progress=None):
             for block in rec.blocks(60.0):
                 det.push(block)
             det.flush()
-            cands = [(ep, x) for ep, x in det.tracker.candidates]
+            cands = det.tracker.candidates
             if not cands:
                 continue
             Xs.append(np.array([x for _, x in cands]))
