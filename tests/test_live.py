@@ -129,6 +129,10 @@ def test_live_session_alerts_logs_and_flushes(broker, subscribe, tmp_path):
     got = [(m.json()["id"], m.json()["event"]) for m in sub.on("emgwatch/bed/episode")]
     assert got == expected
     assert summary.alerts_pending == 0
+    # the status is published last, on close: give the broker a moment to deliver it
+    sub.wait_for(
+        lambda ms: [m.payload for m in ms if m.topic == "emgwatch/bed/status"][-1:] == [b"offline"]
+    )
     assert sub.on("emgwatch/bed/status")[-1].payload == b"offline"
     assert sub.on("emgwatch/bed/state")[-1].json()["state"] == "idle"  # flushed: nothing open
     from emgwatch.sinks.episode_log import EpisodeLog
