@@ -38,6 +38,12 @@ PLM_MAX_DURATION_S = 10.0
 PLM_MIN_INTERVAL_S = 10.0
 PLM_MAX_INTERVAL_S = 90.0
 PLM_MIN_SERIES = 4
+# Without a declared sleep context, a rhythm of leg movements must also be *periodic* to be
+# called PLM: brief voluntary movements of waking life often fall 10-90 s apart too, but not at a
+# steady pace, while periodic leg movements keep one (Ferri's periodicity). The measure is the
+# median |log| ratio of successive onset-to-onset intervals in the series: 0 for a metronome,
+# about 0.3 for interval jitter of +-30 %, about 0.7 for random (Poisson-like) timing.
+PLM_AUTO_MAX_INTERVAL_JITTER = 0.5
 
 # --- clonus ----------------------------------------------------------------------------------
 CLONUS_BAND_HZ = (3.0, 8.0)

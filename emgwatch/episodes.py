@@ -61,6 +61,7 @@ import numpy as np  # noqa: E402
 
 from emgwatch.domain import (  # noqa: E402
     ALERT_KINDS,
+    PLM_AUTO_MAX_INTERVAL_JITTER,
     PLM_MAX_DURATION_S,
     PLM_MIN_DURATION_S,
     PLM_MIN_SERIES,
@@ -417,7 +418,10 @@ class EpisodeTracker:
         return kind
 
     def _add_plm(self, ep: Episode) -> None:
-        from emgwatch.scoring import plm_series_indices  # the one definition of a PLM series
+        from emgwatch.scoring import (  # the one definition of a PLM series
+            interval_jitter,
+            plm_series_indices,
+        )
 
         onsets = self._plm_onsets[ep.channel]
         onsets.append(ep.start)
@@ -433,6 +437,13 @@ class EpisodeTracker:
             for idx in plm_series_indices(onsets)
             if sum(eps[i].id not in withdrawn for i in idx) >= PLM_MIN_SERIES // 2
         ]
+        if self.context == "auto":  # sleep not declared: the rhythm must be periodic too
+            onsets_arr = np.asarray(onsets)
+            series = [
+                idx
+                for idx in series
+                if interval_jitter(onsets_arr[idx]) <= PLM_AUTO_MAX_INTERVAL_JITTER
+            ]
         members = {int(i) for idx in series for i in idx}
         # the first movements of a series only become part of it when later ones arrive: mark
         # them too (the objects already handed out, so an offline pass sees the final state)

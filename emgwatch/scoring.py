@@ -56,6 +56,19 @@ def plm_series_indices(onsets: Sequence[float] | np.ndarray) -> list[np.ndarray]
     ]
 
 
+def interval_jitter(onsets: Sequence[float] | np.ndarray) -> float:
+    """How unsteady the pace of a series is: median |log| ratio of successive intervals.
+
+    0 for perfectly periodic onsets; robust to one missed or extra movement in a long series
+    (which doubles or halves one interval). NaN for fewer than three onsets.
+    """
+    t = np.sort(np.asarray(onsets, dtype=np.float64).ravel())
+    iv = np.diff(t)
+    if iv.size < 2 or (iv <= 0).any():
+        return math.nan
+    return float(np.median(np.abs(np.diff(np.log(iv)))))
+
+
 def plm_series(onsets: Sequence[float] | np.ndarray) -> list[np.ndarray]:
     """The PLM series among ``onsets``: one sorted array of onset times per series.
 

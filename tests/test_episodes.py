@@ -208,3 +208,23 @@ def test_an_isolated_leg_movement_is_marked_outside_any_series_in_auto_too():
     tracker = EpisodeTracker(["leg"], context="auto")
     eps = ended(run(tracker, *stream([(5, "rest", 1), (2, "plm", 0.95), (120, "rest", 1)])))
     assert [e.kind for e in eps] == ["plm"] and eps[0].extra["plm_in_series"] is False
+
+
+def test_without_declared_sleep_a_plm_series_must_keep_a_steady_pace():
+    steady, irregular = [25, 28, 24, 27], [12, 60, 15, 70]  # all inside 10-90 s
+    eps = ended(run(EpisodeTracker(["leg"], context="auto"), *stream(_plm_night(steady))))
+    assert [e.extra["plm_in_series"] for e in eps] == [True] * 5
+    eps = ended(run(EpisodeTracker(["leg"], context="auto"), *stream(_plm_night(irregular))))
+    assert [e.extra["plm_in_series"] for e in eps] == [False] * 5
+    # in bed the WASM rule alone decides: the same irregular rhythm is a series
+    eps = ended(run(EpisodeTracker(["leg"], context="sleep"), *stream(_plm_night(irregular))))
+    assert [e.extra["plm_in_series"] for e in eps] == [True] * 5
+
+
+def test_interval_jitter_is_zero_for_a_metronome_and_robust_to_one_missed_movement():
+    from emgwatch.scoring import interval_jitter
+
+    assert interval_jitter([0, 30, 60, 90, 120]) == pytest.approx(0.0)
+    assert interval_jitter([0, 30, 90, 120, 150, 180, 210]) == pytest.approx(0.0)  # 60 missing
+    assert interval_jitter([0, 12, 72, 87, 157]) > 1.0
+    assert np.isnan(interval_jitter([0, 30]))
