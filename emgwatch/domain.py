@@ -38,6 +38,7 @@ PLM_MAX_DURATION_S = 10.0
 PLM_MIN_INTERVAL_S = 10.0
 PLM_MAX_INTERVAL_S = 90.0
 PLM_MIN_SERIES = 4
+PLM_MERGE_GAP_S = 0.5  # movements closer than this are one movement
 # Without a declared sleep context, a rhythm of leg movements must also be *periodic* to be
 # called PLM: brief voluntary movements of waking life often fall 10-90 s apart too, but not at a
 # steady pace, while periodic leg movements keep one (Ferri's periodicity). The measure is the

@@ -63,6 +63,7 @@ from emgwatch.domain import (  # noqa: E402
     ALERT_KINDS,
     PLM_AUTO_MAX_INTERVAL_JITTER,
     PLM_MAX_DURATION_S,
+    PLM_MERGE_GAP_S,
     PLM_MIN_DURATION_S,
     PLM_MIN_SERIES,
     WINDOW_CLASSES,
@@ -112,6 +113,26 @@ CONTEXT_PARAMS = {
 def params_for(context: str) -> TrackerParams:
     """Tracker thresholds for a detection context (unknown contexts get the 'auto' ones)."""
     return CONTEXT_PARAMS.get(context, CONTEXT_PARAMS["auto"])
+
+
+def _mark_leg_movement(e: Episode, in_series: bool) -> None:
+    """Record whether a leg movement belongs to a PLM series; one called otherwise (a spasm, a
+    voluntary movement) that a series claims becomes PLM, saying what it alerted as."""
+    if e.kind == "plm":
+        e.extra["plm_in_series"] = in_series
+    elif in_series:
+        alerted = e.extra.get("alerted_as", e.kind)
+        e.kind = "plm"
+        if alerted in ALERT_KINDS and alerted != "plm":
+            e.extra["alerted_as"] = alerted
+        else:
+            e.extra.pop("alerted_as", None)
+        e.extra["plm_in_series"] = True
+
+
+def _leg_movement_long(ep: Episode) -> bool:
+    """Whether an episode lasts as long as a candidate leg movement (WASM: 0.5-10 s)."""
+    return ep.end is not None and PLM_MIN_DURATION_S <= ep.end - ep.start <= PLM_MAX_DURATION_S
 
 
 class _ChannelTrack:
@@ -167,6 +188,8 @@ class EpisodeTracker:
         self._plm_onsets: dict[str, list[float]] = {c: [] for c in self.channel_names}
         self._plm_episodes: dict[str, list[Episode]] = {c: [] for c in self.channel_names}
         self._withdrawn_lm: set[str] = set()  # ids of leg movements the second stage withdrew
+        # later parts of a leg movement (< 0.5 s after the previous one ended), by first part's id
+        self._lm_parts: dict[str, list[Episode]] = {}
         self._t_last = 0.0
 
     def state(self, channel: str) -> str:
@@ -316,6 +339,8 @@ class EpisodeTracker:
             ep.level_db = round(float(ep.level_db), 1)
             tr.vol_episode = None
             tr.vol_since = None
+            if self.context == "sleep" and _leg_movement_long(ep):
+                self._add_plm(ep)  # in bed, any movement of that length is a candidate
             return [EpisodeEvent("end", ep, t)]
         return []
 
@@ -396,11 +421,15 @@ class EpisodeTracker:
         # A leg movement the second stage withdrew still counts toward a PLM series: periodicity
         # (4 or more, 10-90 s apart) is evidence that no single episode's shape can give, and
         # turnovers and voluntary movements rarely keep that rhythm.
+        # In bed (WASM scoring), a leg movement is any 0.5-10 s rise of activity, whatever its
+        # shape suggested: one the second stage called a spasm or voluntary still counts if it
+        # keeps a series' rhythm. Elsewhere only movements that opened as PLM are candidates.
         leg_movement = ep.kind == "plm" or (
-            ep.kind == "voluntary"
-            and opened_as == "plm"
-            and self.context != "exercise"
-            and PLM_MIN_DURATION_S <= ep.end - ep.start <= PLM_MAX_DURATION_S
+            _leg_movement_long(ep)
+            and (
+                (ep.kind == "voluntary" and opened_as == "plm" and self.context != "exercise")
+                or (self.context == "sleep" and ep.kind in ("spasm", "clonus", "voluntary"))
+            )
         )
         if leg_movement:
             self._add_plm(ep)
@@ -424,11 +453,20 @@ class EpisodeTracker:
         )
 
         onsets = self._plm_onsets[ep.channel]
-        onsets.append(ep.start)
         eps = self._plm_episodes[ep.channel]
-        eps.append(ep)
         withdrawn = self._withdrawn_lm
-        if ep.kind != "plm":
+        if eps and eps[-1].end is not None and ep.start - eps[-1].end < PLM_MERGE_GAP_S:
+            # WASM: movements less than 0.5 s apart are one movement, accepted if either part is
+            first = eps[-1]
+            self._lm_parts.setdefault(first.id, []).append(ep)
+            if ep.kind in ALERT_KINDS:
+                withdrawn.discard(first.id)
+            if ep.kind == "plm":
+                ep.extra["plm_in_series"] = bool(first.extra.get("plm_in_series"))
+            return
+        onsets.append(ep.start)
+        eps.append(ep)
+        if ep.kind not in ALERT_KINDS:  # withdrawn by the second stage, or logged as voluntary
             withdrawn.add(ep.id)
         # A series must rest on movements the second stage itself accepted (at least half of the
         # minimum), so a rhythm of withdrawn voluntary movements alone never becomes PLM.
@@ -449,13 +487,8 @@ class EpisodeTracker:
         # them too (the objects already handed out, so an offline pass sees the final state)
         last = series[-1] if series and len(eps) - 1 in series[-1] else []
         for i in {*range(max(0, len(eps) - PLM_MIN_SERIES), len(eps)), *map(int, last)}:
-            e = eps[i]
-            if e.id not in withdrawn:
-                e.extra["plm_in_series"] = i in members
-            elif i in members:  # a withdrawn leg movement that a series now claims
-                e.kind = "plm"
-                e.extra.pop("alerted_as", None)
-                e.extra["plm_in_series"] = True
+            for e in (eps[i], *self._lm_parts.get(eps[i].id, ())):
+                _mark_leg_movement(e, i in members)
         if ep.kind == "plm":
             hours = max(ep.end or ep.start, 1e-9) / 3600.0
             ep.extra["plm_index_per_h"] = round(len(members) / hours, 1) if hours > 0 else math.nan

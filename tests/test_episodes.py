@@ -228,3 +228,60 @@ def test_interval_jitter_is_zero_for_a_metronome_and_robust_to_one_missed_moveme
     assert interval_jitter([0, 30, 90, 120, 150, 180, 210]) == pytest.approx(0.0)  # 60 missing
     assert interval_jitter([0, 12, 72, 87, 157]) > 1.0
     assert np.isnan(interval_jitter([0, 30]))
+
+
+class _KindStage:
+    """A second stage that answers with the listed kinds in close order (NONE_CLASS withdraws)."""
+
+    def __init__(self, kinds: list[str]) -> None:
+        self.kinds, self.n = kinds, 0
+
+    def decide(self, x):
+        from emgwatch.episode_stage import EpisodeVerdict
+
+        k, self.n = self.kinds[self.n], self.n + 1
+        return EpisodeVerdict(k, 0.9 if k != "none" else 0.2)
+
+
+def test_in_bed_a_movement_the_stage_called_a_spasm_counts_if_it_keeps_the_rhythm():
+    kinds = ["plm", "spasm", "plm", "none", "plm"]
+    eps = ended(
+        run(
+            EpisodeTracker(["leg"], context="sleep", stage=_KindStage(kinds)),
+            *stream(_plm_night([25, 26, 24, 25])),
+        )
+    )
+    assert [e.kind for e in eps] == ["plm"] * 5 and all(e.extra["plm_in_series"] for e in eps)
+    assert eps[1].extra.get("alerted_as") is None  # it opened as plm: no kind change to report
+    # in 'auto' the spasm call stands (only movements that opened as PLM are candidates there)
+    eps = ended(
+        run(
+            EpisodeTracker(["leg"], context="auto", stage=_KindStage(kinds)),
+            *stream(_plm_night([25, 26, 24, 25])),
+        )
+    )
+    assert [e.kind for e in eps] == ["plm", "spasm", "plm", "plm", "plm"]
+
+
+def test_in_bed_voluntary_looking_leg_movements_in_a_rhythm_are_plm():
+    segs = [(5, "rest", 1)]
+    for i in range(5):  # two clear leg movements, three that look voluntary, 25 s apart
+        segs += [(2, "plm" if i in (0, 3) else "voluntary", 0.95), (23, "rest", 1)]
+    eps = ended(run(EpisodeTracker(["leg"], context="sleep"), *stream(segs)))
+    assert [e.kind for e in eps] == ["plm"] * 5
+    assert all(e.extra["plm_in_series"] for e in eps)
+    assert not any(e.extra.get("alerted_as") for e in eps)  # the voluntary ones never alerted
+    eps = ended(run(EpisodeTracker(["leg"], context="auto"), *stream(segs)))
+    assert [e.kind for e in eps] == ["plm", "voluntary", "voluntary", "plm", "voluntary"]
+
+
+def test_leg_movements_less_than_half_a_second_apart_are_one_movement():
+    segs = [(5, "rest", 1)]
+    for _ in range(4):  # each movement: a voluntary-looking burst, 0.3 s later a clear one
+        segs += [(1.5, "voluntary", 0.95), (0.3, "rest", 1), (1.5, "plm", 0.95), (25, "rest", 1)]
+    eps = ended(run(EpisodeTracker(["leg"], context="sleep"), *stream(segs)))
+    assert len(eps) == 8
+    # had the parts counted apart, 1.8-s intervals would break every series; as one movement
+    # each (accepted, since its second part is) they make one series
+    assert [e.kind for e in eps] == ["plm"] * 8
+    assert all(e.extra["plm_in_series"] for e in eps)
