@@ -169,11 +169,12 @@ def save_model(path: Path, pipeline: Pipeline, card: dict, probe: np.ndarray) ->
 _TRUSTED_PREFIXES = ("sklearn.", "numpy.", "emgwatch.model.", "builtins.", "collections.", "scipy.")
 
 
-def load_model(path: str | Path | None = None) -> WindowClassifier:
+def load_model(path: str | Path | None = None, *, with_stage: bool = True) -> WindowClassifier:
     """Load a model and its card; refuse anything that is not one of ours or predicts differently.
 
     The episode-level second stage (``<stem>-episode.skops``), when present beside the window
-    model, is loaded with it and checked the same way.
+    model, is loaded with it and checked the same way (``with_stage=False``: the window model
+    alone, as training the stage needs it).
     """
     from emgwatch.episode_stage import REJECT_AT, EpisodeStage, stage_path
 
@@ -181,7 +182,7 @@ def load_model(path: str | Path | None = None) -> WindowClassifier:
     pipeline, card = _load_checked(p, default=not path)
     model = WindowClassifier(pipeline=pipeline, card=card, path=p)
     sp = stage_path(p)
-    if sp.exists():
+    if with_stage and sp.exists():
         stage_pipe, stage_card = _load_checked(sp, default=False)
         made_for = stage_card.get("window_model_version")
         if made_for != model.version:

@@ -197,6 +197,7 @@ def train_episode_stage(
     *,
     random_state: int = 0,
     progress=None,
+    training_data: str | list[str] = "",
 ):
     """Fit the episode-level second stage on the candidates the window model's tracker opens.
 
@@ -215,7 +216,7 @@ def train_episode_stage(
     )
     from emgwatch.model import load_model
 
-    window = load_model(window_model_path)  # collect_candidates runs it without any stage
+    window = load_model(window_model_path, with_stage=False)  # the stage is being replaced
     X, y, _ = collect_candidates(
         train_pairs, model=window, contexts=STAGE_CONTEXTS, progress=progress
     )
@@ -244,6 +245,7 @@ def train_episode_stage(
         "classes": list(EPISODE_CLASSES),
         "features": list(FEATURE_NAMES),
         "reject_at": REJECT_AT,
+        "training_data": training_data,
         "n_training_candidates": int(len(y)),
         "class_counts": {c: int((y == c).sum()) for c in EPISODE_CLASSES},
         "random_state": random_state,

@@ -152,7 +152,7 @@ def test_train_writes_both_stages_and_detect_uses_them(tmp_path, capsys):
     from emgwatch.cli import main
 
     recs = []
-    for seed in (5, 6):
+    for seed in (5, 6, 7):
         path = tmp_path / f"r{seed}.edf"
         assert (
             main(
@@ -172,11 +172,17 @@ def test_train_writes_both_stages_and_detect_uses_them(tmp_path, capsys):
         )
         recs.append(str(path))
     model = tmp_path / "m" / "my.skops"
-    assert main(["train", "-o", str(model), *recs]) == 0
+    assert main(["train", "-o", str(model), *recs[:2]]) == 0
     out = capsys.readouterr().out
     assert "my-episode.skops" in out
     loaded = load_model(model)
     assert loaded.stage is not None and loaded.stage.card["window_model_version"] == loaded.version
+    assert loaded.stage.card["training_data"] == ["r5.edf", "r6.edf"]
+    # the stage can learn from other recordings than the window model did
+    other = tmp_path / "o" / "other.skops"
+    assert main(["train", "-o", str(other), *recs[:2], "--stage-recordings", recs[2]]) == 0
+    assert load_model(other).stage.card["training_data"] == ["r7.edf"]
+    assert load_model(other).card["training_manifest"]["recordings"] == ["r5.edf", "r6.edf"]
     assert main(["detect", "--model", str(model), "--all", recs[0]]) == 0
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("{")]
     assert lines, "the trained pair found nothing in its own training recording"

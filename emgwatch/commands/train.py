@@ -20,10 +20,13 @@ episode and withdraws alerts that, seen whole, were voluntary efforts or turnove
 reproducible: the same manifest and --random-state give the same models.
 
 Your own recordings: pass them with their ground truth (emgwatch truth JSON beside each file as
-NAME.truth.json, or --truth for a single file).
+NAME.truth.json, or --truth for a single file). Give the second stage other recordings with
+--stage-recordings: fitted on the window model's own training recordings it learns to trust
+that model's overconfident probabilities there (it still trains, with a warning).
 
 examples:
   emgwatch train                                  rebuild the shipped model
+  emgwatch train -o my.skops rec1.edf rec2.csv --stage-recordings rec3.edf rec4.edf
   emgwatch train -o my.skops rec1.edf rec2.csv --fs 1000
 """
 
@@ -43,6 +46,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="stage",
         help="dataset split the episode stage learns from (default stage: recordings the window "
         "classifier never saw)",
+    )
+    p.add_argument(
+        "--stage-recordings",
+        nargs="+",
+        metavar="REC",
+        help="annotated recordings the episode stage learns from (truth JSON beside each); "
+        "instead of --stage-split, or of the window model's own recordings",
     )
     p.add_argument("-o", "--output", help="model path (default models/emgwatch-default.skops)")
     p.add_argument("--random-state", type=int, default=0)
@@ -105,13 +115,27 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         _print_validation("window", card["metrics"].get("validation"))
     if args.no_episode_stage:
         return 0
-    if args.recordings:
+    if args.stage_recordings:
+        train_pairs = _pairs_from_files(args.stage_recordings, None, args.fs)
+        stage_data: str | list[str] = [Path(p).name for p in args.stage_recordings]
+    elif args.recordings:
+        log.warning(
+            "the episode stage learns from the window model's own training recordings; "
+            "give it others with --stage-recordings for an honest second opinion"
+        )
         train_pairs = _pairs_from_files(args.recordings, args.truth, args.fs)
+        stage_data = manifest["recordings"]
     else:
         train_pairs = iter_dataset(args.stage_split)
         val_pairs = iter_dataset(args.validation) if args.validation else None
+        stage_data = f"{DEFAULT_MANIFEST.name}: split {args.stage_split!r}"
     _, scard = train_episode_stage(
-        train_pairs, val_pairs, out, random_state=args.random_state, progress=progress
+        train_pairs,
+        val_pairs,
+        out,
+        random_state=args.random_state,
+        progress=progress,
+        training_data=stage_data,
     )
     from emgwatch.episode_stage import stage_path
 
