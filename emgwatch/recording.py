@@ -760,6 +760,19 @@ def _raise_first_bad_cell(
                 )
 
 
+def _real_gaps(d: np.ndarray, gaps: np.ndarray, step: float) -> np.ndarray:
+    """The long intervals that are missing samples, not clock jitter.
+
+    Loggers that stamp each sample with a host or microcontroller clock (micros(), the PC's
+    time) scatter the intervals around the true period: a long interval then sits next to a
+    short one, and the pair adds up to about two periods. Missing samples leave a long
+    interval between normal ones.
+    """
+    before = np.where(gaps > 0, d[np.maximum(gaps - 1, 0)], step)
+    after = np.where(gaps < d.size - 1, d[np.minimum(gaps + 1, d.size - 1)], step)
+    return gaps[(d[gaps] + before > 2.5 * step) & (d[gaps] + after > 2.5 * step)]
+
+
 def _regularise_times(
     path: Path,
     times: np.ndarray,
@@ -798,6 +811,8 @@ def _regularise_times(
     step = float(np.median(d))
     gaps = np.flatnonzero(d > 1.5 * step)
     if gaps.size:
+        gaps = _real_gaps(d, gaps, step)
+    if gaps.size:
         rate = 1.0 / float(np.mean(np.delete(d, gaps)))
     else:
         rate = (n - 1) / float(times[-1] - times[0])
@@ -828,14 +843,11 @@ def _regularise_times(
             "%s: time column starts at %.6g s; recording times count from there", path, times[0]
         )
     if gaps.size:
-        slots = np.rint((times - times[0]) * rate).astype(np.int64)
-        clash = np.flatnonzero(np.diff(slots) <= 0)
-        if clash.size:
-            raise InputError(
-                path,
-                f"line {row_lines(int(clash[0]) + 1)}",
-                f"timestamps too irregular for {rate:.6g} Hz: two samples fall in one sampling slot",
-            )
+        # each gap holds whole missing periods; every other interval is one period (its jitter
+        # must not move a sample into its neighbour's slot)
+        shift = np.zeros(n, dtype=np.int64)
+        shift[gaps + 1] = np.maximum(np.rint((times[gaps + 1] - times[gaps]) * rate), 2) - 1
+        slots = np.arange(n, dtype=np.int64) + np.cumsum(shift)
         log.warning(
             "%s: %d gaps in the time column (first at line %d, longest %.3g s, %d samples missing) "
             "filled with NaN so later samples keep their times",

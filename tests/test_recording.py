@@ -327,6 +327,24 @@ def test_gaps_in_time_column_are_filled_with_nan_not_shifted(tmp_path, caplog):
     )
 
 
+def test_jittered_timestamps_keep_every_sample_on_a_steady_grid(tmp_path):
+    # a logger stamping each sample with micros(): +-0.3 periods of jitter, nothing missing
+    rng = np.random.default_rng(1)
+    n = 5000
+    times = np.arange(n) / 1000 + rng.uniform(-0.0003, 0.0003, n)
+    times[0] = 0.0
+    text = "time,emg\n" + "".join(f"{t:.5f},{i}\n" for i, t in enumerate(times))
+    rec = read_recording(_write(tmp_path, text))
+    assert rec.n_samples == n and abs(rec.fs - 1000) < 0.5
+    np.testing.assert_array_equal(rec.data[:, 0], np.arange(n))
+    # the same jitter with 3 samples really missing: they are still found and filled
+    keep = np.r_[0:2000, 2003:n]
+    text = "time,emg\n" + "".join(f"{times[i]:.5f},{i}\n" for i in keep)
+    rec = read_recording(_write(tmp_path, text))
+    assert rec.n_samples == n and np.isnan(rec.data[2000:2003, 0]).all()
+    assert rec.data[2003, 0] == 2003
+
+
 def test_repeated_timestamp_is_an_error_with_its_line(tmp_path):
     text = "time,emg\n0,1\n0.001,2\n0.001,3\n0.002,4\n"
     with pytest.raises(InputError, match=r"line 4: time 0.001 s does not increase.*1 repeated"):
