@@ -760,17 +760,27 @@ def _raise_first_bad_cell(
                 )
 
 
-def _real_gaps(d: np.ndarray, gaps: np.ndarray, step: float) -> np.ndarray:
-    """The long intervals that are missing samples, not clock jitter.
+_GAP_CONTEXT = 8  # samples each side of a long interval that vote on how many are missing
+
+
+def _missing_at(times: np.ndarray, gaps: np.ndarray, period: float) -> np.ndarray:
+    """Whole sample periods missing at each long interval (0: it was clock jitter).
 
     Loggers that stamp each sample with a host or microcontroller clock (micros(), the PC's
-    time) scatter the intervals around the true period: a long interval then sits next to a
-    short one, and the pair adds up to about two periods. Missing samples leave a long
-    interval between normal ones.
+    time) scatter the intervals around the true period, so one long interval says little.
+    Missing samples instead shift every later timestamp by whole periods: compare where the
+    samples just before and just after the interval sit relative to a steady grid (the mean
+    of up to 8 on each side, never reaching across another long interval).
     """
-    before = np.where(gaps > 0, d[np.maximum(gaps - 1, 0)], step)
-    after = np.where(gaps < d.size - 1, d[np.minimum(gaps + 1, d.size - 1)], step)
-    return gaps[(d[gaps] + before > 2.5 * step) & (d[gaps] + after > 2.5 * step)]
+    n = times.size
+    off = times / period - np.arange(n)
+    c = np.concatenate(([0.0], np.cumsum(off - off[0])))  # sums of offsets over index ranges
+    edges = np.concatenate(([-1], gaps, [n - 1]))
+    lo = np.maximum(edges[:-2] + 1, gaps - _GAP_CONTEXT + 1)  # first sample before
+    hi = np.minimum(edges[2:], gaps + _GAP_CONTEXT)  # last sample after
+    off_b = (c[gaps + 1] - c[lo]) / (gaps + 1 - lo)
+    off_a = (c[hi + 1] - c[gaps + 1]) / (hi - gaps)
+    return np.maximum(np.rint(off_a - off_b), 0).astype(np.int64)
 
 
 def _regularise_times(
@@ -810,8 +820,9 @@ def _regularise_times(
         )
     step = float(np.median(d))
     gaps = np.flatnonzero(d > 1.5 * step)
-    if gaps.size:
-        gaps = _real_gaps(d, gaps, step)
+    missing = _missing_at(times, gaps, step) if gaps.size else gaps
+    gaps = gaps[missing > 0]
+    missing = missing[missing > 0]
     if gaps.size:
         rate = 1.0 / float(np.mean(np.delete(d, gaps)))
     else:
@@ -846,7 +857,7 @@ def _regularise_times(
         # each gap holds whole missing periods; every other interval is one period (its jitter
         # must not move a sample into its neighbour's slot)
         shift = np.zeros(n, dtype=np.int64)
-        shift[gaps + 1] = np.maximum(np.rint((times[gaps + 1] - times[gaps]) * rate), 2) - 1
+        shift[gaps + 1] = missing
         slots = np.arange(n, dtype=np.int64) + np.cumsum(shift)
         log.warning(
             "%s: %d gaps in the time column (first at line %d, longest %.3g s, %d samples missing) "
