@@ -1201,6 +1201,17 @@ def _read_edf(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     return rec
 
 
+# Words that name a surface-EMG signal in EDF labels: polysomnography writes leg EMG as "LAT" /
+# "RAT" (left/right anterior tibialis) or "Leg L", chin EMG as "Chin", often without "EMG".
+_EMG_LABEL_WORDS = frozenset({"emg", "lat", "rat", "tib", "tibialis", "leg", "legs", "chin", "myo"})
+
+
+def _looks_like_emg(label: str, transducer: str) -> bool:
+    """Whether an EDF signal is EMG by its label or transducer (EEG, EOG, ECG... are not)."""
+    words = set(re.findall(r"[a-z]+", label.lower()))
+    return bool(words & _EMG_LABEL_WORDS) or "emg" in transducer.lower()
+
+
 def _read_edf_checked(path: Path, *, fs: float | None, channel: str | int | None) -> Recording:
     edf = edfio.read_edf(path, lazy_load_data=True)
     signals = list(edf.signals)
@@ -1224,7 +1235,7 @@ def _read_edf_checked(path: Path, *, fs: float | None, channel: str | int | None
                 f"EDF file has no usable channel: none sampled at {FS_READABLE_MIN_HZ:g} Hz or "
                 f"more ({', '.join(f'{n} {r:g} Hz' for n, r in zip(labels, rates, strict=True))})",
             )
-        emg = [i for i in usable if "emg" in labels[i].lower()]
+        emg = [i for i in usable if _looks_like_emg(labels[i], signals[i].transducer_type)]
         pool = emg or usable
         top = max(rates[i] for i in pool)
         chosen = [i for i in pool if rates[i] == top]

@@ -702,3 +702,22 @@ def test_every_sample_keeps_its_slot_under_jitter_and_gaps(tmp_path, seed, jitte
     got = rec.data[:, 0]
     np.testing.assert_array_equal(got[keep], np.flatnonzero(keep))
     assert np.isnan(got[~keep]).all()
+
+
+def test_polysomnography_edf_keeps_the_leg_emg_signals_not_eeg(tmp_path):
+    import edfio
+
+    sig = np.arange(5120.0) % 100
+    sigs = [
+        edfio.EdfSignal(sig, 256, label="EEG C3-A2", physical_dimension="uV"),
+        edfio.EdfSignal(sig, 256, label="EOG LOC-A2", physical_dimension="uV"),
+        edfio.EdfSignal(sig, 256, label="LAT", physical_dimension="uV"),
+        edfio.EdfSignal(sig, 256, label="RAT", physical_dimension="uV"),
+        edfio.EdfSignal(sig, 256, label="ECG", physical_dimension="mV"),
+        edfio.EdfSignal(
+            sig, 256, label="Chan 9", physical_dimension="uV", transducer_type="EMG electrode"
+        ),
+    ]
+    p = tmp_path / "psg.edf"
+    edfio.Edf(sigs).write(p)
+    assert read_recording(p).channel_names == ["LAT", "RAT", "Chan 9"]
