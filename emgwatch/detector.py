@@ -113,6 +113,7 @@ def detect_recording(
     progress: bool = False,
     block_s: float = 300.0,
     isolated_plm: bool = False,
+    quality_events: list[QualityEvent] | None = None,
 ) -> list[Episode]:
     """Run the streaming detector over a whole recording; completed episodes in start order.
 
@@ -123,7 +124,8 @@ def detect_recording(
     A leg movement only counts as PLM when it belongs to a series (4 or more, 10-90 s apart; the
     WASM definition of *periodic*); isolated ones are dropped unless ``isolated_plm`` -- at night
     they are far more often a turnover than a disorder, by day a voluntary movement, and only
-    series make the PLM index.
+    series make the PLM index. ``quality_events``, when a list, receives the signal-quality
+    changes (lead-off, saturation, ...) so a caller can say where nothing could be found.
     """
     det = Detector(rec.fs, rec.channel_names, context=context, model=model, sensor=sensor or "auto")
     done: list[Episode] = []
@@ -138,6 +140,8 @@ def detect_recording(
             )
             sys.stderr.flush()
     done += [e.episode for e in det.flush() if e.event == "end"]
+    if quality_events is not None:  # lead-off, clipping... for the caller to report
+        quality_events += det.quality_events
     if progress:
         sys.stderr.write("\n")
     _final_plm_index(done, rec.duration_s)

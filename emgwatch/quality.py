@@ -146,3 +146,27 @@ class RawQualityMonitor:
         clipped = touch.reshape(ch, n_hops, hop_n).sum(axis=2) >= self.min_touches
         self._max, self._min = run_max[:, -1].copy(), run_min[:, -1].copy()
         return out | np.where(clipped, SATURATION, 0)
+
+
+def time_affected(
+    events: list[QualityEvent], duration_s: float
+) -> dict[tuple[str, str], tuple[float, float]]:
+    """Seconds each (channel, condition) held over a recording, and when it first began.
+
+    What an offline pass tells its user: a channel that was flat or clipping for much of the
+    night found no episodes there because it could not, not because there were none.
+    """
+    since: dict[tuple[str, str], float] = {}
+    out: dict[tuple[str, str], tuple[float, float]] = {}
+    for e in sorted(events, key=lambda e: e.t):
+        key = (e.channel, e.kind)
+        if e.active:
+            since.setdefault(key, e.t)
+        elif key in since:
+            t0 = since.pop(key)
+            total, first = out.get(key, (0.0, t0))
+            out[key] = (total + max(e.t - t0, 0.0), first)
+    for key, t0 in since.items():
+        total, first = out.get(key, (0.0, t0))
+        out[key] = (total + max(duration_s - t0, 0.0), first)
+    return out

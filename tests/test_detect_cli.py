@@ -104,3 +104,24 @@ def test_model_file_that_is_not_a_model_is_refused(tmp_path, daily_csv):
     r = run_cli("detect", str(daily_csv[0]), "--model", str(bad))
     assert r.returncode == 1
     assert "not a skops model file" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_flat_channel_is_reported_not_silently_empty(tmp_path):
+    # one minute of a live channel, then an electrode off (stuck at mid-rail) for two
+    rng = np.random.default_rng(3)
+    x = np.r_[rng.normal(512, 20, 60_000).round(), np.full(120_000, 512.0)]
+    p = tmp_path / "off.csv"
+    np.savetxt(
+        p,
+        np.c_[np.arange(x.size) / 1000, x],
+        fmt=["%.3f", "%.0f"],
+        delimiter=",",
+        header="time,calf",
+        comments="",
+    )
+    r = run_cli("detect", str(p))
+    assert r.returncode == 0, r.stderr
+    warn = [ln for ln in r.stderr.splitlines() if "warning" in ln]
+    assert len(warn) == 1 and "channel calf: lead_off" in warn[0]
+    secs = float(warn[0].split("lead_off for ")[1].split(" s")[0])
+    assert 115 <= secs <= 121  # the two minutes it was off, not the live minute

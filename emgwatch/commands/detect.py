@@ -23,8 +23,12 @@ Output (JSON lines, by default only alerting kinds: spasm, cramp, clonus, plm):
    "level_db": 24.0, "id": "...", ...}
 start/end are seconds from the recording start. A leg movement is printed as "plm" only when it
 belongs to a PLM series (4 or more, 10-90 s apart: "periodic"; each line then carries
-plm_index_per_h), in every context. --all also prints voluntary episodes and isolated leg
-movements.
+plm_index_per_h), in every context; without --context sleep the series must also keep a steady
+pace. --all also prints voluntary episodes and isolated leg movements.
+
+Signal problems that last more than 1 % of the recording (lead-off or a flat line, clipping,
+mains hum, gaps) are reported on stderr, one warning per channel and problem: nothing can be
+found where the signal is unusable, and an empty output must not read as "no spasms".
 
 examples:
   emgwatch detect night.edf
@@ -68,6 +72,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     sensor = args.sensor or cfg.detection.sensor
     if sensor == "auto" and rec.sensor in ("raw", "envelope"):
         sensor = rec.sensor
+    quality: list = []
     episodes = detect_recording(
         rec,
         context=args.context or cfg.detection.context,
@@ -75,7 +80,9 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         sensor=sensor,
         progress=sys.stderr.isatty(),
         isolated_plm=args.all,
+        quality_events=quality,
     )
+    _warn_quality(args.recording, quality, rec.duration_s)
     if not args.all:
         episodes = [e for e in episodes if e.kind in ALERT_KINDS]
     out = open(args.output, "w", newline="") if args.output else sys.stdout
@@ -100,3 +107,21 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         if out is not sys.stdout:
             out.close()
     return 0
+
+
+QUALITY_WARN_FRACTION = 0.01  # conditions holding longer than this share of a recording are told
+
+
+def _warn_quality(path: str, events: list, duration_s: float) -> None:
+    """One stderr line per channel and condition that held for a noticeable time: a flat or
+    clipped channel finds nothing there, and silence must not read as "no spasms"."""
+    from emgwatch.quality import time_affected
+
+    for (ch, kind), (secs, first) in sorted(time_affected(events, duration_s).items()):
+        if duration_s > 0 and secs >= QUALITY_WARN_FRACTION * duration_s:
+            print(
+                f"emgwatch detect: warning: {path}: channel {ch}: {kind} for {secs:.0f} s "
+                f"({100 * secs / duration_s:.0f}% of the recording, first at {first:.1f} s); "
+                "episodes there cannot be detected",
+                file=sys.stderr,
+            )
