@@ -28,6 +28,14 @@ FLAG_NAMES = {
     NONFINITE: "nonfinite",
     WARMUP: "warmup",
 }
+# What each condition means to a person reading a warning.
+FLAG_MEANINGS = {
+    "lead_off": "flat or stuck at a rail (electrode off, broken wire, or gain far too high)",
+    "saturation": "clipping (gain too high)",
+    "mains": "mains hum drowning the signal",
+    "gap": "samples missing",
+    "nonfinite": "empty or non-numeric samples",
+}
 # Windows with any of these must not raise or extend an alarm.
 UNUSABLE = LEAD_OFF | SATURATION | MAINS | GAP | NONFINITE
 # Kinds reported as QualityEvents (warm-up happens every session; it is not news).

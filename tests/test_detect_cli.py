@@ -123,5 +123,5 @@ def test_a_flat_channel_is_reported_not_silently_empty(tmp_path):
     assert r.returncode == 0, r.stderr
     warn = [ln for ln in r.stderr.splitlines() if "warning" in ln]
     assert len(warn) == 1 and "channel calf: lead_off" in warn[0]
-    secs = float(warn[0].split("lead_off for ")[1].split(" s")[0])
+    secs = float(warn[0].split(", for ")[1].split(" s")[0])
     assert 115 <= secs <= 121  # the two minutes it was off, not the live minute

@@ -115,12 +115,13 @@ QUALITY_WARN_FRACTION = 0.01  # conditions holding longer than this share of a r
 def _warn_quality(path: str, events: list, duration_s: float) -> None:
     """One stderr line per channel and condition that held for a noticeable time: a flat or
     clipped channel finds nothing there, and silence must not read as "no spasms"."""
-    from emgwatch.quality import time_affected
+    from emgwatch.quality import FLAG_MEANINGS, time_affected
 
     for (ch, kind), (secs, first) in sorted(time_affected(events, duration_s).items()):
         if duration_s > 0 and secs >= QUALITY_WARN_FRACTION * duration_s:
             print(
-                f"emgwatch detect: warning: {path}: channel {ch}: {kind} for {secs:.0f} s "
+                f"emgwatch detect: warning: {path}: channel {ch}: {kind}, "
+                f"{FLAG_MEANINGS.get(kind, kind)}, for {secs:.0f} s "
                 f"({100 * secs / duration_s:.0f}% of the recording, first at {first:.1f} s); "
                 "episodes there cannot be detected",
                 file=sys.stderr,
