@@ -134,3 +134,18 @@ def test_a_push_without_any_clean_second_keeps_the_baseline():
     np.testing.assert_allclose(F.X, whole.X, rtol=1e-5, atol=1e-6, equal_nan=True)
     env = F.feature("env_db_1")[(F.t > 27) & (F.t < 29.9), 0]
     assert np.abs(np.median(env)) < 2  # back at rest level against the old floor
+
+
+def test_time_affected_adds_up_each_condition_and_closes_open_ones_at_the_end():
+    from emgwatch.quality import QualityEvent, time_affected
+
+    ev = [
+        QualityEvent(10.0, "calf", "lead_off", True),
+        QualityEvent(25.0, "calf", "lead_off", False),
+        QualityEvent(40.0, "calf", "lead_off", True),
+        QualityEvent(45.0, "calf", "lead_off", False),
+        QualityEvent(50.0, "shin", "saturation", True),  # still clipping when the recording ends
+        QualityEvent(5.0, "shin", "gap", False),  # an end without a start counts nothing
+    ]
+    got = time_affected(ev, duration_s=100.0)
+    assert got == {("calf", "lead_off"): (20.0, 10.0), ("shin", "saturation"): (50.0, 50.0)}
