@@ -677,12 +677,16 @@ def test_a_million_row_csv_loads_in_well_under_a_few_seconds(tmp_path):
 )
 @given(
     seed=st.integers(0, 2**32 - 1),
-    jitter=st.floats(0.0, 0.45),
+    jitter=st.floats(0.0, 0.25),
     gaps=st.lists(st.tuples(st.integers(5, 380), st.integers(1, 6)), max_size=4),
 )
 def test_every_sample_keeps_its_slot_under_jitter_and_gaps(tmp_path, seed, jitter, gaps):
-    """Timestamps jittered by up to 0.45 periods, some runs of samples missing: every sample
-    read back sits at its own index, and exactly the missing ones are NaN."""
+    """Timestamps jittered by up to a quarter period, some runs of samples missing: every
+    sample read back sits at its own index, and exactly the missing ones are NaN.
+
+    Beyond a quarter period an ordinary interval can be as long as one spanning a missing
+    sample, so no reader can tell them apart from the intervals alone (the CI run of
+    2026-11-29 found such cases at 0.44 periods)."""
     n, rate = 400, 1000.0
     rng = np.random.default_rng(seed)
     times = (np.arange(n) + rng.uniform(-jitter, jitter, n)) / rate
