@@ -190,12 +190,13 @@ class EpisodeStage:
         with single_thread():
             return self.pipeline.predict_proba(x.reshape(1, -1))[0]
 
-    def decide(self, x: np.ndarray) -> EpisodeVerdict:
+    def decide(self, x: np.ndarray, reject_at: float | None = None) -> EpisodeVerdict:
+        """The episode's kind; ``reject_at`` overrides the card's p(none) threshold."""
         p = self.proba(x)
         probs = {str(c): float(pi) for c, pi in zip(self.pipeline.classes_, p, strict=True)}
         p_none = probs.get(NONE_CLASS, 0.0)
         alert = {k: probs.get(k, 0.0) for k in ALERT_KINDS}
-        if p_none >= self.reject_at:
+        if p_none >= (self.reject_at if reject_at is None else reject_at):
             return EpisodeVerdict(NONE_CLASS, 1.0 - p_none)
         return EpisodeVerdict(max(alert, key=alert.get), 1.0 - p_none)
 

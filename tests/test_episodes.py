@@ -179,11 +179,35 @@ class _ScriptedStage:
     def __init__(self, withdraw: set[int]) -> None:
         self.withdraw, self.n = withdraw, 0
 
-    def decide(self, x):
+    def decide(self, x, reject_at=None):
         from emgwatch.episode_stage import NONE_CLASS, EpisodeVerdict
 
         i, self.n = self.n, self.n + 1
         return EpisodeVerdict(NONE_CLASS, 0.2) if i in self.withdraw else EpisodeVerdict("plm", 0.9)
+
+
+class _DoubtfulPipeline:
+    """A second-stage model that is 45 % sure every episode was nothing involuntary."""
+
+    classes_ = np.array(["clonus", "cramp", "none", "plm", "spasm"])
+
+    def predict_proba(self, x):
+        return np.tile([0.05, 0.05, 0.45, 0.05, 0.40], (len(x), 1))
+
+
+@pytest.mark.parametrize(
+    ("context", "kind"), [("auto", "spasm"), ("sleep", "voluntary"), ("exercise", "voluntary")]
+)
+def test_in_bed_and_exercise_a_doubtful_alert_is_withdrawn(context, kind):
+    from emgwatch.episode_stage import EpisodeStage
+
+    stage = EpisodeStage(_DoubtfulPipeline(), card={}, reject_at=0.5)
+    segs = [(5, "rest", 1), (4, "spasm", 0.97), (5, "rest", 1)]
+    eps = ended(run(EpisodeTracker(["ch1"], context=context, stage=stage), *stream(segs)))
+    assert [e.kind for e in eps] == [kind]
+    assert eps[0].confidence == pytest.approx(0.55)
+    if kind == "voluntary":
+        assert eps[0].extra["alerted_as"] == "spasm"
 
 
 def test_withdrawn_leg_movements_that_keep_the_rhythm_rejoin_a_series():
@@ -236,7 +260,7 @@ class _KindStage:
     def __init__(self, kinds: list[str]) -> None:
         self.kinds, self.n = kinds, 0
 
-    def decide(self, x):
+    def decide(self, x, reject_at=None):
         from emgwatch.episode_stage import EpisodeVerdict
 
         k, self.n = self.kinds[self.n], self.n + 1
