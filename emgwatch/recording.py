@@ -74,14 +74,21 @@ log = logging.getLogger(__name__)
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")
 EDF_SUFFIXES = (".edf", ".bdf", ".rec")
 
+_TIME_WORDS = ("time", "t", "timestamp", "zeit", "tiempo", "temps", "tempo")  # en, de, es, fr, it
 _TIME_SCALE_BY_NAME = {
-    **dict.fromkeys(
-        ("time", "time_s", "t", "t_s", "timestamp", "timestamp_s", "seconds", "sec", "secs", "s"),
-        1.0,
-    ),
-    **dict.fromkeys(("time_ms", "t_ms", "timestamp_ms", "ms", "millis"), 1e-3),
-    **dict.fromkeys(("time_us", "t_us", "timestamp_us", "us", "micros"), 1e-6),
+    **dict.fromkeys(("seconds", "sec", "secs", "s"), 1.0),
+    **{f"{w}{u}": 1.0 for w in _TIME_WORDS for u in ("", "_s", "_sec", "_seconds")},
+    **dict.fromkeys(("ms", "millis"), 1e-3),
+    **{f"{w}_ms": 1e-3 for w in _TIME_WORDS},
+    **dict.fromkeys(("us", "micros"), 1e-6),
+    **{f"{w}_us": 1e-6 for w in _TIME_WORDS},
 }
+_COMMENT_PREFIXES = ("#", "%", "//")  # shell/Python, OpenBCI and MATLAB exports, C-style loggers
+# "Sample Rate = 250 Hz" (OpenBCI), "# fs=1000", "sampling frequency: 2 kHz" in a comment line
+_RATE_IN_COMMENT = re.compile(
+    r"(?:sample|sampling)[ _-]?(?:rate|frequency|freq)|\bfs\b", re.IGNORECASE
+)
+_RATE_VALUE = re.compile(r"[:=]\s*([0-9]+(?:\.[0-9]+)?)\s*(khz|hz)?", re.IGNORECASE)
 _UNIT_WORDS = {
     "uv": "uV",
     "microvolt": "uV",
@@ -281,17 +288,21 @@ class _CsvLayout:
     decimal_comma: bool
     body_start: int  # byte offset of the first data line
     body_line: int  # its 1-based line number
+    rate_hz: float | None = None  # a sampling rate stated in a comment line
 
 
 def _csv_layout(path: Path, raw: bytes) -> _CsvLayout:
-    """Skip blank and '#' lines; the first other line is a header unless all numbers or times."""
+    """Skip blank and comment lines ('#', '%', '//'), reading a sampling rate stated in them; the
+    first other line is a header unless all numbers or times."""
     pos, line_no = 0, 1
+    rate = None
     while True:
         end = raw.find(b"\n", pos)
         end = len(raw) if end < 0 else end
         text = raw[pos:end].decode("utf-8", errors="replace").strip()
-        if text and not text.startswith("#"):
+        if text and not text.startswith(_COMMENT_PREFIXES):
             break
+        rate = rate or _rate_in_comment(text)
         pos, line_no = end + 1, line_no + 1
         if pos >= len(raw):
             raise InputError(path, None, "no data (only blank or comment lines)")
@@ -301,9 +312,19 @@ def _csv_layout(path: Path, raw: bytes) -> _CsvLayout:
     probe = [c.replace(",", ".") for c in first] if decimal_comma else first
     if all(c == "" or _is_number(c) or _DATETIME.fullmatch(c) for c in probe):
         names = [f"ch{i + 1}" for i in range(len(first))]
-        return _CsvLayout(names, False, delim, decimal_comma, pos, line_no)
+        return _CsvLayout(names, False, delim, decimal_comma, pos, line_no, rate)
     names = [c if c else f"col{i + 1}" for i, c in enumerate(first)]
-    return _CsvLayout(names, True, delim, decimal_comma, end + 1, line_no + 1)
+    return _CsvLayout(names, True, delim, decimal_comma, end + 1, line_no + 1, rate)
+
+
+def _rate_in_comment(text: str) -> float | None:
+    """The sampling rate a comment line states, in Hz (None if it states none)."""
+    m = _RATE_IN_COMMENT.search(text)
+    v = _RATE_VALUE.search(text, m.end()) if m else None
+    if v is None:
+        return None
+    hz = float(v.group(1)) * (1000.0 if (v.group(2) or "").lower() == "khz" else 1.0)
+    return hz if hz > 0 else None
 
 
 def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Recording:
@@ -341,12 +362,16 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     time_name = ""
     if time_col is not None:
         time_name = names[time_col] if lay.has_header else f"column {time_col + 1}"
+    if fs is None and lay.rate_hz is not None and (time_col is None or time_scale < 0):
+        fs = lay.rate_hz  # needed, and the file says it: "%Sample Rate = 250 Hz"
+        log.info("%s: sampling rate %g Hz, as a comment line in the file states", path, fs)
     if time_scale == _SAMPLE_COUNTER:
         if fs is None:
             raise InputError(
                 path, None, f"'{time_name}' counts samples but gives no rate; pass --fs"
             )
         time_scale = 1.0 / fs
+        table[:, time_col] = _unwrap_counter(path, table[:, time_col])
 
     chan_cols = [i for i in range(n_cols) if i != time_col]
     if not chan_cols:
@@ -413,6 +438,21 @@ def _time_column(
         log.info("%s: no header; first column rises steadily, used as time in seconds", path)
         return 0, 1.0
     return None, 1.0
+
+
+def _unwrap_counter(path: Path, c: np.ndarray) -> np.ndarray:
+    """A sample counter that wraps (0..255 on OpenBCI boards, 0..65535 in uint16 sketches) counts
+    on across each wrap; any other backwards step is left for the time check to report."""
+    with np.errstate(invalid="ignore"):
+        d = np.diff(c)
+    back = d < 0
+    if not back.any() or not np.all(c == np.round(c)) or c.min() < 0:
+        return c
+    period = float(c.max()) + 1.0
+    if not np.all(d[back] < -period / 2):
+        return c
+    log.info("%s: sample counter wraps at %d; counted on across %d wraps", path, period, back.sum())
+    return c + period * np.concatenate(([0.0], np.cumsum(back)))
 
 
 def _looks_like_time(col: np.ndarray) -> bool:

@@ -725,3 +725,51 @@ def test_polysomnography_edf_keeps_the_leg_emg_signals_not_eeg(tmp_path):
     p = tmp_path / "psg.edf"
     edfio.Edf(sigs).write(p)
     assert read_recording(p).channel_names == ["LAT", "RAT", "Chan 9"]
+
+
+def _openbci_text(x: np.ndarray, drop: set[int]) -> str:
+    head = "%OpenBCI Raw EXG Data\n%Number of channels = 1\n%Sample Rate = 500 Hz\n"
+    head += "%Board = OpenBCI_GUI$BoardCytonSerial\nSample Index, EXG Channel 0\n"
+    return head + "".join(f"{i % 256}, {v:.2f}\n" for i, v in enumerate(x) if i not in drop)
+
+
+def test_openbci_export_gives_its_rate_in_a_comment_and_a_wrapping_counter(tmp_path):
+    x = np.arange(2000.0) % 97
+    p = tmp_path / "OpenBCI-RAW-2026-11-29.txt"
+    p.write_text(_openbci_text(x, drop={700, 701}))
+    rec = read_recording(p)
+    assert rec.fs == 500.0 and rec.n_samples == 2000 and rec.channel_names == ["EXG Channel 0"]
+    got = rec.data[:, 0]
+    assert np.isnan(got[[700, 701]]).all()
+    keep = np.ones(2000, bool)
+    keep[[700, 701]] = False
+    np.testing.assert_array_equal(got[keep], x[keep])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    period=st.sampled_from([256, 1024, 65536]),
+    start=st.integers(0, 300),
+    drops=st.lists(st.integers(10, 1990), max_size=5, unique=True),
+)
+def test_a_wrapping_sample_counter_places_every_sample(tmp_path_factory, period, start, drops):
+    n = 2000
+    idx = (start + np.arange(n)) % period
+    keep = np.ones(n, bool)
+    keep[drops] = False
+    text = "# fs = 1 kHz\nsample,emg\n" + "".join(f"{idx[i]},{i}\n" for i in np.flatnonzero(keep))
+    p = tmp_path_factory.mktemp("wrap") / "w.csv"
+    p.write_text(text)
+    rec = read_recording(p)
+    assert rec.fs == 1000.0 and rec.n_samples == n
+    np.testing.assert_array_equal(rec.data[keep, 0], np.flatnonzero(keep))
+    assert np.isnan(rec.data[~keep, 0]).all()
+
+
+def test_time_columns_in_other_languages_and_decimal_commas(tmp_path):
+    p = tmp_path / "messung.csv"
+    rows = "".join(f"{i / 1000:.3f};{i % 7},5\n".replace(".", ",", 1) for i in range(600))
+    p.write_text("\ufeffZeit (s);EMG (mV)\n" + rows, encoding="utf-8")
+    rec = read_recording(p)
+    assert rec.fs == 1000.0 and rec.units == "mV" and rec.channel_names == ["EMG"]
+    np.testing.assert_allclose(rec.data[:7, 0], np.arange(7) + 0.5)
