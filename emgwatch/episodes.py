@@ -39,16 +39,7 @@ class Episode:
 
 def was_alerted(ep: Episode) -> bool:
     """Whether this episode raised an alert: its kind alerts, or its start did before the whole
-    episode withdrew or renamed it (``extra.alerted_as``).
-
-    In bed (context ``sleep``), a leg movement that starts outside a running PLM series is
-    ``silent``: logged, not alerted (a person with PLMS moves hundreds of times a night; only
-    the series matters, and one false alarm a night is too many). Its start is held back: it alerts as soon as its windows
-    say spasm, cramp or clonus or it outlasts a leg movement (10 s), or else at its end if the
-    whole episode turns out to be one of those.
-    """
-    if ep.extra.get("silent"):
-        return ep.kind in ALERT_KINDS and ep.kind != "plm"
+    episode withdrew or renamed it (``extra.alerted_as``)."""
     return ep.kind in ALERT_KINDS or ep.extra.get("alerted_as") in ALERT_KINDS
 
 
@@ -59,13 +50,6 @@ class EpisodeEvent:
     event: str  # "start" | "end"
     episode: Episode
     detected_at: float  # stream time (s since session start) at which the decision was made
-
-    @property
-    def alerts(self) -> bool:
-        """Whether this event goes out as an alert (judged any time later, same answer)."""
-        if self.event == "start" and self.episode.extra.get("silent"):
-            return False  # a silent episode's only possible alert is its end
-        return was_alerted(self.episode)
 
 
 # --------------------------------------------------------------------------------------------
@@ -179,7 +163,6 @@ class _ChannelTrack:
         self.w_lev: list[float] = []
         self.prev_onset: float | None = None
         self.prev_end: float | None = None
-        self.held = False  # the open episode's start is held back (a silent leg movement)
 
 
 class EpisodeTracker:
@@ -217,7 +200,7 @@ class EpisodeTracker:
 
     def state(self, channel: str) -> str:
         tr = self._tracks[self.channel_names.index(channel)]
-        return tr.episode.kind if tr.episode is not None and not tr.held else "idle"
+        return tr.episode.kind if tr.episode is not None else "idle"
 
     # -- main entry ---------------------------------------------------------------------------
     def push(
@@ -319,8 +302,6 @@ class EpisodeTracker:
         if s >= p.off:  # the quiet tail before the end must not dilute the kind and confidence
             tr.prob_sum += pr
             tr.n += 1
-        if tr.held:
-            events += self._release(tr, t)
         # An involuntary contraction lasts until the muscle relaxes: windows that now look
         # voluntary (a cramp's steady plateau does) keep it open; rest or an artifact ends it.
         still_active = s >= p.off or (p.hold_while_active and pa + pv >= p.off)
@@ -402,38 +383,12 @@ class EpisodeTracker:
         tr.episode = ep
         tr.pending_since = None
         tr.quiet_since = None
-        if (
-            self.context == "sleep"
-            and kind == "plm"
-            and not continued
-            and not self._continues_series(ep.channel, ep.start)
-        ):
-            ep.extra["silent"] = True  # see was_alerted: in bed a lone leg movement is no alarm
-            tr.held = True
-            return []
-        return [EpisodeEvent("start", ep, t)]
-
-    def _release(self, tr: _ChannelTrack, t: float) -> list[EpisodeEvent]:
-        """Alert a held leg movement now if it has shown itself to be something else."""
-        ep = tr.episode
-        assert ep is not None
-        kind, conf = self._kind(tr)
-        if kind == "plm" and t - ep.start <= PLM_MAX_DURATION_S:
-            return []
-        tr.held = False
-        ep.kind = kind if kind != "plm" else "spasm"  # too long for a leg movement
-        ep.confidence = round(conf, 3)
-        ep.extra.pop("silent", None)
-        ep.extra["detected_at"] = round(t, 3)
         return [EpisodeEvent("start", ep, t)]
 
     def _close(self, c: int, end: float, now: float) -> list[EpisodeEvent]:
         tr = self._tracks[c]
         ep = tr.episode
         assert ep is not None
-        held = []  # a silent movement's start, logged with its end (not an alert)
-        if tr.held:
-            held, tr.held = [EpisodeEvent("start", ep, ep.extra["detected_at"])], False
         ep.end = float(max(end, ep.start))
         kind, conf = self._kind(tr)
         opened_as = ep.kind
@@ -461,12 +416,10 @@ class EpisodeTracker:
         tr.prev_onset, tr.prev_end = ep.start, ep.end
         tr.w_t, tr.w_p, tr.w_lev = [], [], []
         ep.kind = kind if kind == "voluntary" else self._final_kind(kind, ep.end - ep.start, tr)
-        if ep.kind != opened_as and not ep.extra.get("silent"):
-            ep.extra["alerted_as"] = opened_as  # the whole episode says otherwise than its start
+        if ep.kind != opened_as:  # the whole episode says otherwise than its first windows did
+            ep.extra["alerted_as"] = opened_as
         ep.confidence = round(conf, 3)
         ep.level_db = round(float(ep.level_db), 1)
-        if held and was_alerted(ep):  # a silent movement that was a spasm after all: alert now
-            ep.extra["detected_at"] = round(float(now), 3)
         tr.episode = None
         tr.quiet_since = None
         tr.prob_sum[:] = 0
@@ -486,7 +439,7 @@ class EpisodeTracker:
         )
         if leg_movement:
             self._add_plm(ep)
-        return [*held, EpisodeEvent("end", ep, now)]
+        return [EpisodeEvent("end", ep, now)]
 
     def _final_kind(self, kind: str, dur: float, tr: _ChannelTrack) -> str:
         """Duration rules that the per-window classifier cannot see."""
@@ -499,40 +452,12 @@ class EpisodeTracker:
             kind = "spasm"
         return kind
 
-    def _series(self, onsets: list[float], accepted: list[bool]) -> list[np.ndarray]:
-        """PLM series (index arrays into ``onsets``) under this context's rules."""
+    def _add_plm(self, ep: Episode) -> None:
         from emgwatch.scoring import (  # the one definition of a PLM series
             interval_jitter,
             plm_series_indices,
         )
 
-        # A series must rest on movements the second stage itself accepted (at least half of the
-        # minimum), so a rhythm of withdrawn voluntary movements alone never becomes PLM.
-        series = [
-            idx
-            for idx in plm_series_indices(onsets)
-            if sum(accepted[i] for i in idx) >= PLM_MIN_SERIES // 2
-        ]
-        if self.context == "auto":  # sleep not declared: the rhythm must be periodic too
-            onsets_arr = np.asarray(onsets)
-            series = [
-                idx
-                for idx in series
-                if interval_jitter(onsets_arr[idx]) <= PLM_AUTO_MAX_INTERVAL_JITTER
-            ]
-        return series
-
-    def _continues_series(self, channel: str, onset: float) -> bool:
-        """Whether a leg movement starting at ``onset`` completes or extends a PLM series."""
-        eps = self._plm_episodes[channel]
-        if eps and eps[-1].end is not None and onset - eps[-1].end < PLM_MERGE_GAP_S:
-            return bool(eps[-1].extra.get("plm_in_series"))  # the same movement, resumed
-        recent = eps[-4 * PLM_MIN_SERIES :]  # enough history to see a series' pace
-        onsets = [e.start for e in recent] + [onset]
-        accepted = [e.id not in self._withdrawn_lm for e in recent] + [True]
-        return any(len(onsets) - 1 in idx for idx in self._series(onsets, accepted))
-
-    def _add_plm(self, ep: Episode) -> None:
         onsets = self._plm_onsets[ep.channel]
         eps = self._plm_episodes[ep.channel]
         withdrawn = self._withdrawn_lm
@@ -549,7 +474,20 @@ class EpisodeTracker:
         eps.append(ep)
         if ep.kind not in ALERT_KINDS:  # withdrawn by the second stage, or logged as voluntary
             withdrawn.add(ep.id)
-        series = self._series(onsets, [e.id not in withdrawn for e in eps])
+        # A series must rest on movements the second stage itself accepted (at least half of the
+        # minimum), so a rhythm of withdrawn voluntary movements alone never becomes PLM.
+        series = [
+            idx
+            for idx in plm_series_indices(onsets)
+            if sum(eps[i].id not in withdrawn for i in idx) >= PLM_MIN_SERIES // 2
+        ]
+        if self.context == "auto":  # sleep not declared: the rhythm must be periodic too
+            onsets_arr = np.asarray(onsets)
+            series = [
+                idx
+                for idx in series
+                if interval_jitter(onsets_arr[idx]) <= PLM_AUTO_MAX_INTERVAL_JITTER
+            ]
         members = {int(i) for idx in series for i in idx}
         # the first movements of a series only become part of it when later ones arrive: mark
         # them too (the objects already handed out, so an offline pass sees the final state)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from emgwatch.domain import WINDOW_CLASSES
-from emgwatch.episodes import EpisodeTracker, TrackerParams, was_alerted
+from emgwatch.episodes import EpisodeTracker, TrackerParams
 
 HOP = 0.05
 
@@ -67,24 +67,12 @@ def test_short_cramp_is_reported_as_spasm():
 
 
 def test_an_episode_whose_kind_changes_says_what_it_was_alerted_as():
-    segs = [(5, "rest", 1), (1.0, "spasm", 0.9), (30, "cramp", 0.9), (5, "rest", 1)]
+    segs = [(5, "rest", 1), (1.0, "plm", 0.9), (30, "cramp", 0.9), (5, "rest", 1)]
     ev = run(EpisodeTracker(["ch1"]), *stream(segs))
     starts = [e for e in ev if e.event == "start"]
     (ep,) = ended(ev)
     assert len(starts) == 1 and ep.kind == "cramp"
-    assert ep.extra["alerted_as"] == "spasm" and was_alerted(ep)
-    # in bed a lone leg movement does not alert at its start: its start is held back until its
-    # windows say cramp, and then it alerts as what it is
-    segs = [(5, "rest", 1), (1.0, "plm", 0.9), (30, "cramp", 0.9), (5, "rest", 1)]
-    ev = run(EpisodeTracker(["ch1"], context="sleep"), *stream(segs))
-    (start,) = [e for e in ev if e.event == "start"]
-    (ep,) = ended(ev)
-    assert ep.kind == "cramp" and "alerted_as" not in ep.extra and "silent" not in ep.extra
-    assert start.alerts and 6.0 < start.detected_at < 7.5, start.detected_at
-    # by day ('auto') there is no holding back: it alerted as a leg movement at once
-    ev = run(EpisodeTracker(["ch1"]), *stream(segs))
-    (start,) = [e for e in ev if e.event == "start"]
-    assert start.alerts and start.detected_at < 5.6 and start.episode.extra["alerted_as"] == "plm"
+    assert ep.extra["alerted_as"] == "plm"
     plain = ended(run(EpisodeTracker(["ch1"]), *stream([(5, "rest", 1), (3, "spasm", 0.9)])))
     assert "alerted_as" not in plain[0].extra
 
@@ -222,28 +210,6 @@ def test_in_bed_and_exercise_a_doubtful_alert_is_withdrawn(context, kind):
         assert eps[0].extra["alerted_as"] == "spasm"
 
 
-def test_leg_movements_alert_only_once_they_make_a_series():
-    ev = run(EpisodeTracker(["leg"], context="sleep"), *stream(_plm_night([25, 25, 25, 25, 120])))
-    starts = [e.episode for e in ev if e.event == "start"]
-    # the fourth movement completes a series: it and the fifth alert at their start; the first
-    # three were logged quietly; a movement two minutes later starts no series of its own
-    assert [was_alerted(e) for e in starts] == [False, False, False, True, True, False]
-    eps = ended(ev)
-    assert [e.extra.get("plm_in_series") for e in eps] == [True] * 5 + [False]
-    assert not any("alerted_as" in e.extra for e in eps)
-
-
-def test_a_held_leg_movement_that_outlasts_one_alerts_as_a_spasm():
-    segs = [(5, "rest", 1), (14, "plm", 0.95), (5, "rest", 1)]
-    ev = run(EpisodeTracker(["leg"], context="sleep"), *stream(segs))
-    (start,) = [e for e in ev if e.event == "start"]
-    assert start.alerts and start.episode.kind == "spasm"
-    assert 15.0 <= start.detected_at <= 15.6  # 10 s after its onset, not at its end (19 s)
-    # a short one stays silent: logged at its end, start and end together, neither alerting
-    ev = run(EpisodeTracker(["leg"], context="sleep"), *stream([(5, "rest", 1), (2, "plm", 0.95)]))
-    assert [(e.event, e.alerts) for e in ev] == [("start", False), ("end", False)]
-
-
 def test_withdrawn_leg_movements_that_keep_the_rhythm_rejoin_a_series():
     gaps = [25, 25, 25, 25]  # five movements, 25 s apart
     tracker = EpisodeTracker(["leg"], context="sleep", stage=_ScriptedStage({1, 3}))
@@ -258,9 +224,7 @@ def test_a_rhythm_of_withdrawn_movements_alone_is_not_a_plm_series():
     tracker = EpisodeTracker(["leg"], context="sleep", stage=_ScriptedStage({0, 1, 2, 3, 4}))
     eps = ended(run(tracker, *stream(_plm_night([25, 25, 25, 25]))))
     assert len(eps) == 5
-    # no series ever formed, so none of them alerted, even at its start
-    assert all(e.kind == "voluntary" and e.extra["silent"] for e in eps)
-    assert not any(was_alerted(e) or "alerted_as" in e.extra for e in eps)
+    assert all(e.kind == "voluntary" and e.extra["alerted_as"] == "plm" for e in eps)
 
 
 def test_an_isolated_leg_movement_is_marked_outside_any_series_in_auto_too():
@@ -312,9 +276,7 @@ def test_in_bed_a_movement_the_stage_called_a_spasm_counts_if_it_keeps_the_rhyth
         )
     )
     assert [e.kind for e in eps] == ["plm"] * 5 and all(e.extra["plm_in_series"] for e in eps)
-    # it started as a lone leg movement (no alert), alerted at its end as a spasm, then the
-    # series claimed it
-    assert eps[1].extra["silent"] and eps[1].extra["alerted_as"] == "spasm"
+    assert eps[1].extra.get("alerted_as") is None  # it opened as plm: no kind change to report
     # in 'auto' the spasm call stands (only movements that opened as PLM are candidates there)
     eps = ended(
         run(

@@ -77,30 +77,6 @@ def test_voluntary_contractions_are_never_alerted(broker, subscribe, tmp_path):
     sink.close()
 
 
-def test_silent_leg_movements_send_nothing_unless_they_turn_out_to_be_a_spasm(
-    broker, subscribe, tmp_path
-):
-    """In bed a lone leg movement is logged, not alerted; one the whole episode shows to be a
-    spasm alerts at its end, and counts as one."""
-    sub = subscribe(broker, "emgwatch/dev1/episode")
-    sink = make_sink(broker, tmp_path).start()
-    assert sink.wait_connected(10)
-    lone = events_for("plm", 1.0, 3.0)
-    spasm = events_for("plm", 30.0, 34.0)
-    for e in (*lone, *spasm):
-        e.episode.extra["silent"] = True
-    spasm[1].episode.kind = "spasm"  # the second stage's verdict at its end
-    for e in (*lone, *spasm, *events_for("clonus", 60.0, 65.0)):
-        sink.handle(e)
-    assert sub.wait_for(lambda ms: len(ms) >= 3)
-    time.sleep(0.2)
-    got = [(p["event"], p["kind"], p.get("extra", {}).get("silent")) for p in episodes(sub)]
-    assert got == [("end", "spasm", True), ("start", "clonus", None), ("end", "clonus", None)]
-    counts = sink.state_payload()["counts"]
-    assert counts["spasm"] == 1 and counts["plm"] == 0 and counts["clonus"] == 1
-    sink.close()
-
-
 def test_late_subscriber_sees_retained_status_state_and_discovery(broker, subscribe, tmp_path):
     sink = make_sink(broker, tmp_path).start()
     assert sink.wait_connected(10)

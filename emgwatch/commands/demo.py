@@ -185,8 +185,7 @@ class AlertPrinter:
         try:
             p = json.loads(msg.payload)
             stamp = time.strftime("%H:%M:%S", time.localtime(arrived))
-            silent = p.get("extra", {}).get("silent")  # began as a lone leg movement: alert at end
-            what = "ALERT" if p["event"] == "start" or silent else "  end"
+            what = "ALERT" if p["event"] == "start" else "  end"
             dur = f", lasted {p['duration_s']:.1f} s" if p["event"] == "end" else ""
             late = " (delayed)" if p.get("delayed") else ""
             was = p.get("extra", {}).get("alerted_as")
@@ -209,6 +208,7 @@ class AlertPrinter:
 
 # --- the command ---------------------------------------------------------------------------------
 def run(args: argparse.Namespace, cfg: Config) -> int:
+    from emgwatch.episodes import was_alerted
     from emgwatch.live import LiveSession, load_detector, stop_on_signals
     from emgwatch.sinks.mqtt import MqttSink, Topics
     from emgwatch.source import SimulatedSource
@@ -272,7 +272,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
             with stop_on_signals(stop):
                 summary = session.run(duration_s=args.duration, stop=stop)
             deadline = time.monotonic() + 3
-            want = len([e for e in summary.events if e.alerts])
+            want = len([e for e in summary.events if was_alerted(e.episode)])
             while len(printer.alerts) < want and time.monotonic() < deadline:
                 time.sleep(0.05)
             time.sleep(0.2)

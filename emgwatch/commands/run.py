@@ -226,7 +226,7 @@ def _print_event(status):  # noqa: ANN001, ANN202
 
     def show(ev, wall):  # noqa: ANN001, ANN202
         ep = ev.episode
-        tag = "ALERT" if ev.alerts else "log"
+        tag = "ALERT" if ep.kind in ALERT_KINDS else "log"
         if ev.event == "end" and ep.extra.get("alerted_as") in ALERT_KINDS:
             tag = f"ALERT ({ep.extra['alerted_as']} at start)"
         extra = (

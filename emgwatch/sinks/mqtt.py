@@ -38,7 +38,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from emgwatch import __version__
 from emgwatch.config import MqttConfig
 from emgwatch.domain import ALERT_KINDS
-from emgwatch.episodes import EpisodeEvent
+from emgwatch.episodes import EpisodeEvent, was_alerted
 from emgwatch.errors import ConfigError, UsageError
 from emgwatch.sinks.outbox import Outbox
 
@@ -404,10 +404,10 @@ class MqttSink:
     def handle(self, event: EpisodeEvent) -> None:
         """Queue an episode start/end durably and publish it if connected. Never blocks on I/O."""
         ep = event.episode
-        if not event.alerts:
+        if not was_alerted(ep):
             return  # voluntary contractions are logged locally, never alerted
         alerted_as = ep.extra.get("alerted_as") if event.event == "end" else None
-        if event.event == "start" or ep.extra.get("silent"):  # silent: its alert is its end
+        if event.event == "start":
             self.counts[ep.kind] = self.counts.get(ep.kind, 0) + 1
             self._alerted.append((ep.id, iso_utc(self.session_start + ep.start), ep.kind))
         elif alerted_as in self.counts:
