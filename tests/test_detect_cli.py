@@ -97,6 +97,15 @@ def test_bad_csv_is_one_line_error_with_location(tmp_path, content, fragment):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+def test_a_rate_too_low_for_emg_names_the_file_and_the_fix(tmp_path):
+    p = tmp_path / "psg_chin.csv"
+    t = np.arange(2560) / 256
+    p.write_text("time,chin_uV\n" + "".join(f"{x:.6f},{i % 9}\n" for i, x in enumerate(t)))
+    r = run_cli("detect", str(p))
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
+    assert str(p) in r.stderr and "256 Hz" in r.stderr and "--fs" in r.stderr
+
+
 def test_model_file_that_is_not_a_model_is_refused(tmp_path, daily_csv):
     bad = tmp_path / "bad.skops"
     bad.write_bytes(b"not a zip")
