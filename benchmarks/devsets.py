@@ -8,6 +8,8 @@ with seeds that no split uses, because the validation split holds little of what
 - ``dev-nights``: 7 one-hour nights (seeds 910001-910007, 1 kHz, gain 1, raw ADC);
 - ``dev-exercise``: 8 half-hour exercise sessions (seeds 920001-920008) at gains 0.2-5x,
   500-2000 Hz, raw and envelope sensors;
+- ``dev-exercise-dense``: the same conditions (seeds 930001-930008) with cramps, spasms and
+  clonus several times an hour, so that what the exercise context finds can be measured;
 - ``crossgen``: the outside simulators' recordings, when ``--crossgen DIR`` names a directory
   made by ``benchmarks/crossgen.py --keep DIR`` (a check after a choice, not a place to make it).
 
@@ -31,9 +33,12 @@ from pathlib import Path
 
 from emgwatch.synth.datasets import DatasetEntry, dataset_entries
 
-SETS = ("validation", "dev-nights", "dev-exercise", "crossgen")
+SETS = ("validation", "dev-nights", "dev-exercise", "dev-exercise-dense", "crossgen")
 DEV_NIGHT_SEEDS = range(910001, 910008)
 DEV_EXERCISE_SEEDS = range(920001, 920009)
+DEV_DENSE_SEEDS = range(930001, 930009)
+# the exercise scenario draws ~1 cramp per hour: too few to measure what the context finds
+DEV_DENSE_RATES = {"cramp_per_h": 6.0, "spasm_per_h": 3.0, "clonus_per_h": 2.0}
 # (gain, sensor, fs) cycled over the exercise sessions: the conditions the targets name
 DEV_EXERCISE_CONDITIONS = (
     (1.0, "raw", 1000.0),
@@ -43,7 +48,7 @@ DEV_EXERCISE_CONDITIONS = (
 )
 
 
-def _entry(name: str, scenario: str, seed: int, duration_s: float, gain, sensor, fs):
+def _entry(name: str, scenario: str, seed: int, duration_s: float, gain, sensor, fs, params=None):
     return DatasetEntry(
         name=name,
         split="dev",
@@ -56,6 +61,7 @@ def _entry(name: str, scenario: str, seed: int, duration_s: float, gain, sensor,
         units="adc",
         mains_hz=50.0,
         channels=1,
+        params=dict(params or {}),
     )
 
 
@@ -81,6 +87,21 @@ def items(name: str, crossgen: Path | None) -> list[tuple[str, object]]:
                 ),
             )
             for i, s in enumerate(DEV_EXERCISE_SEEDS)
+        ]
+    if name == "dev-exercise-dense":
+        return [
+            (
+                "entry",
+                _entry(
+                    f"dev-exercise-dense-{s}",
+                    "exercise",
+                    s,
+                    1800.0,
+                    *DEV_EXERCISE_CONDITIONS[i % len(DEV_EXERCISE_CONDITIONS)],
+                    DEV_DENSE_RATES,
+                ),
+            )
+            for i, s in enumerate(DEV_DENSE_SEEDS)
         ]
     if name == "crossgen":
         if crossgen is None:
