@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import math
 import os
 import re
 import unicodedata
@@ -74,7 +75,7 @@ log = logging.getLogger(__name__)
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")
 EDF_SUFFIXES = (".edf", ".bdf", ".rec")
 
-_TIME_WORDS = ("time", "t", "timestamp", "zeit", "tiempo", "temps", "tempo")  # en, de, es, fr, it
+_TIME_WORDS = ("time", "t", "timestamp", "zeit", "tiempo", "tempo")  # en, de, es, it
 _TIME_SCALE_BY_NAME = {
     **dict.fromkeys(("seconds", "sec", "secs", "s"), 1.0),
     **{f"{w}{u}": 1.0 for w in _TIME_WORDS for u in ("", "_s", "_sec", "_seconds")},
@@ -85,10 +86,14 @@ _TIME_SCALE_BY_NAME = {
 }
 _COMMENT_PREFIXES = ("#", "%", "//")  # shell/Python, OpenBCI and MATLAB exports, C-style loggers
 # "Sample Rate = 250 Hz" (OpenBCI), "# fs=1000", "sampling frequency: 2 kHz" in a comment line
+# The number must follow the words directly ("fs unknown, gain = 1000" states no rate) and must
+# not go on as a thousands group, an exponent or another unit ("1,000", "2e3", "1 MHz").
 _RATE_IN_COMMENT = re.compile(
-    r"(?:sample|sampling)[ _-]?(?:rate|frequency|freq)|\bfs\b", re.IGNORECASE
+    r"(?:(?:sample|sampling)[ _-]?(?:rate|frequency|freq)|\bfs\b)"
+    r"\s*(?:[(\[]\s*k?hz\s*[)\]])?\s*[:=]?\s*"
+    r"([0-9]+(?:\.[0-9]+)?)(?!\s*[,.]\d)\s*(khz|hz)?(?!\s*[a-z0-9])",
+    re.IGNORECASE,
 )
-_RATE_VALUE = re.compile(r"[:=]\s*([0-9]+(?:\.[0-9]+)?)\s*(khz|hz)?", re.IGNORECASE)
 _UNIT_WORDS = {
     "uv": "uV",
     "microvolt": "uV",
@@ -319,8 +324,7 @@ def _csv_layout(path: Path, raw: bytes) -> _CsvLayout:
 
 def _rate_in_comment(text: str) -> float | None:
     """The sampling rate a comment line states, in Hz (None if it states none)."""
-    m = _RATE_IN_COMMENT.search(text)
-    v = _RATE_VALUE.search(text, m.end()) if m else None
+    v = _RATE_IN_COMMENT.search(text)
     if v is None:
         return None
     hz = float(v.group(1)) * (1000.0 if (v.group(2) or "").lower() == "khz" else 1.0)
@@ -430,11 +434,15 @@ def _time_column(
             if key in _COUNTER_NAMES:
                 return i, _SAMPLE_COUNTER
         return None, 1.0
-    if table.shape[1] >= 2 and table.shape[0] >= 3 and _looks_like_time(table[:, 0]):
-        first = table[:3, 0]
-        if np.all(first == np.round(first)) and np.all(np.diff(first) == 1):
+    if table.shape[1] < 2 or table.shape[0] < 3:
+        return None, 1.0
+    col = table[:, 0]
+    first = col[:3]
+    if np.all(first == np.round(first)) and np.all(np.diff(first) == 1):
+        if _looks_like_time(_unwrap_counter(path, col)):  # 0, 1, 2, ... (wrapping or not)
             log.info("%s: no header; first column counts samples, used to place them", path)
             return 0, _SAMPLE_COUNTER
+    if _looks_like_time(col):
         log.info("%s: no header; first column rises steadily, used as time in seconds", path)
         return 0, 1.0
     return None, 1.0
@@ -442,14 +450,20 @@ def _time_column(
 
 def _unwrap_counter(path: Path, c: np.ndarray) -> np.ndarray:
     """A sample counter that wraps (0..255 on OpenBCI boards, 0..65535 in uint16 sketches) counts
-    on across each wrap; any other backwards step is left for the time check to report."""
+    on across each wrap; any other backwards step is left for the time check to report.
+
+    A wrap goes from the top of a power-of-two range to its bottom (a few samples may be lost
+    on either side); a garbled value or a counter that restarts mid-range is not a wrap.
+    """
     with np.errstate(invalid="ignore"):
         d = np.diff(c)
     back = d < 0
     if not back.any() or not np.all(c == np.round(c)) or c.min() < 0:
         return c
-    period = float(c.max()) + 1.0
-    if not np.all(d[back] < -period / 2):
+    period = float(2 ** math.ceil(math.log2(float(c.max()) + 1.0)))
+    slack = max(4.0, period / 64)  # samples that may be lost around a wrap
+    before, after = c[:-1][back], c[1:][back]
+    if not (np.all(before >= period - 1 - slack) and np.all(after <= slack)):
         return c
     log.info("%s: sample counter wraps at %d; counted on across %d wraps", path, period, back.sum())
     return c + period * np.concatenate(([0.0], np.cumsum(back)))

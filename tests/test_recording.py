@@ -773,3 +773,61 @@ def test_time_columns_in_other_languages_and_decimal_commas(tmp_path):
     rec = read_recording(p)
     assert rec.fs == 1000.0 and rec.units == "mV" and rec.channel_names == ["EMG"]
     np.testing.assert_allclose(rec.data[:7, 0], np.arange(7) + 0.5)
+
+
+@pytest.mark.parametrize(
+    ("comment", "rate"),
+    [
+        ("%Sample Rate = 250 Hz", 250.0),
+        ("# fs = 1 kHz", 1000.0),
+        ("# Sampling Rate (Hz): 500", 500.0),
+        ("# sampling rate 2000 Hz, gain = 1000", 2000.0),
+        ("# fs unknown, gain = 1000", None),
+        ("# sampling rate: see log, recorded: 2023-05-01", None),
+        ("# fs: /dev/sda1, mounted 12:30", None),
+        ("# fs = 1,000 Hz", None),
+        ("# fs = 2e3", None),
+        ("# fs = 1 MHz", None),
+        ("# sampling rate = 2,5 kHz", None),
+        ("# notch at 50 Hz, fs unknown", None),
+    ],
+)
+def test_only_a_rate_a_comment_plainly_states_is_taken(tmp_path, comment, rate):
+    p = tmp_path / "c.csv"
+    p.write_text(comment + "\nemg\n" + "".join(f"{i % 7}\n" for i in range(3000)))
+    if rate is None:
+        with pytest.raises(InputError, match="pass --fs"):
+            read_recording(p)
+    else:
+        assert read_recording(p).fs == rate
+
+
+def _counter_csv(p, counter, header="sample,emg\n"):
+    p.write_text("# fs = 1000\n" + header + "".join(f"{c},{i}\n" for i, c in enumerate(counter)))
+
+
+def test_a_garbled_or_restarting_counter_is_an_error_not_a_wrap(tmp_path):
+    c = np.arange(60000)
+    c[40000] = 4  # a truncated serial line
+    _counter_csv(tmp_path / "g.csv", c)
+    with pytest.raises(InputError, match="line 40003"):
+        read_recording(tmp_path / "g.csv")
+    _counter_csv(tmp_path / "r.csv", np.r_[np.arange(1000), np.arange(500)])  # two sessions
+    with pytest.raises(InputError, match="does not increase"):
+        read_recording(tmp_path / "r.csv")
+
+
+def test_a_wrap_that_lost_the_top_value_still_counts_it(tmp_path):
+    c = np.r_[np.arange(255), np.arange(200)]  # 255 never arrived: one sample lost at the wrap
+    _counter_csv(tmp_path / "w.csv", c)
+    rec = read_recording(tmp_path / "w.csv")
+    assert rec.n_samples == 456 and np.isnan(rec.data[255, 0])
+    assert rec.data[256, 0] == 255  # row 255 of the file, the counter's 0 after the wrap
+
+
+def test_a_headerless_wrapping_counter_places_samples_not_a_channel(tmp_path):
+    p = tmp_path / "h.csv"
+    _counter_csv(p, np.arange(600) % 256, header="")
+    rec = read_recording(p)
+    assert rec.n_channels == 1 and rec.fs == 1000.0
+    np.testing.assert_array_equal(rec.data[:, 0], np.arange(600))
