@@ -128,8 +128,8 @@ def _apply_params(params: list[str]) -> None:
         episodes.CONTEXT_PARAMS[ctx] = dataclasses.replace(base, **{field: json.loads(value)})
 
 
-def _evaluate(job: tuple[tuple[str, object], list[str]]) -> dict:
-    (kind, what), params = job
+def _evaluate(job: tuple[tuple[str, object], list[str], str | None]) -> dict:
+    (kind, what), params, model = job
     logging.disable(logging.WARNING)
     _apply_params(params)
     from emgwatch.commands.evaluate import evaluate_pairs
@@ -143,7 +143,7 @@ def _evaluate(job: tuple[tuple[str, object], list[str]]) -> dict:
 
         path = Path(what)
         pair = (read_recording(path), load_truth(path.with_suffix(".truth.json")))
-    (rec,) = evaluate_pairs([pair], model=load_model(), context=None)
+    (rec,) = evaluate_pairs([pair], model=load_model(model), context=None)
     rec["name"] = getattr(what, "name", None) or Path(str(what)).name
     return rec
 
@@ -185,6 +185,7 @@ def main() -> int:
     ap.add_argument("--crossgen", type=Path, help="directory from crossgen.py --keep")
     ap.add_argument("--param", action="append", default=[], help="CONTEXT.FIELD=VALUE")
     ap.add_argument("--false-alarms", action="store_true", help="list every false alarm")
+    ap.add_argument("--model", help="window model to measure (default: the shipped one)")
     ap.add_argument("--json", help="write the pooled reports here")
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
@@ -193,7 +194,7 @@ def main() -> int:
 
     out: dict = {"params": args.param, "sets": {}}
     for name in args.sets:
-        jobs = [(it, args.param) for it in items(name, args.crossgen)]
+        jobs = [(it, args.param, args.model) for it in items(name, args.crossgen)]
         if not jobs:
             print(f"{name}: nothing to evaluate", file=sys.stderr)
             continue
