@@ -363,6 +363,15 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         log.info("%s: clock times in column %d", path, clock_col + 1)
     else:
         time_col, time_scale = _time_column(path, names if lay.has_header else None, table)
+    keys = [_normalise_name(n) for n in names] if lay.has_header else []
+    time_like = {i for i, k in enumerate(keys) if k in _TIME_SCALE_BY_NAME or k in _COUNTER_NAMES}
+    time_like |= {clock_col} if clock_col is not None else set()
+    counter = next((i for i, k in enumerate(keys) if k in _COUNTER_NAMES), None)
+    if counter is not None and counter != time_col and (fs or lay.rate_hz):
+        # a file that numbers its samples and states its rate (OpenBCI) is placed by the counter:
+        # the host timestamps beside it arrive in batches, several samples to one stamp
+        time_col, time_scale = counter, _SAMPLE_COUNTER
+        log.info("%s: samples placed by their counter '%s'", path, names[counter])
     time_name = ""
     if time_col is not None:
         time_name = names[time_col] if lay.has_header else f"column {time_col + 1}"
@@ -377,7 +386,10 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         time_scale = 1.0 / fs
         table[:, time_col] = _unwrap_counter(path, table[:, time_col])
 
-    chan_cols = [i for i in range(n_cols) if i != time_col]
+    chan_cols = [i for i in range(n_cols) if i != time_col and i not in time_like]
+    exg = [i for i in chan_cols if keys and keys[i].startswith("exg_channel")]
+    if exg:  # an OpenBCI export: the accelerometer, analog and marker columns are not EMG
+        chan_cols = exg
     if not chan_cols:
         raise InputError(path, None, "no signal column (only a time column)")
     said = [_split_unit_suffix(names[i]) for i in chan_cols]

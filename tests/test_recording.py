@@ -831,3 +831,29 @@ def test_a_headerless_wrapping_counter_places_samples_not_a_channel(tmp_path):
     rec = read_recording(p)
     assert rec.n_channels == 1 and rec.fs == 1000.0
     np.testing.assert_array_equal(rec.data[:, 0], np.arange(600))
+
+
+def test_an_openbci_gui_export_reads_its_exg_channels_by_counter_and_stated_rate(tmp_path):
+    """OpenBCI GUI files: '%' header lines with the rate, a wrapping Sample Index, EXG channels,
+    then accelerometer, analog and host-timestamp columns whose stamps come in batches."""
+    n, fs = 1500, 250
+    head = "%OpenBCI Raw EXG Data\n%Number of channels = 2\n%Sample Rate = 250 Hz\n"
+    head += "%Board = OpenBCI_GUI$BoardCytonSerial\n"
+    cols = "Sample Index, EXG Channel 0, EXG Channel 1, Accel Channel 0, Other, Analog Channel 0, "
+    cols += "Timestamp, Timestamp (Formatted)\n"
+    rows = []
+    for i in range(n):
+        if i == 900:
+            continue  # one sample lost over the radio link
+        stamp = 1764400000.0 + (i // 10) * 0.04  # ten samples per host timestamp
+        rows.append(
+            f"{i % 256}, {i * 0.5:.2f}, {-i * 0.5:.2f}, 0.0, 192.0, 0.0, {stamp:.3f}, "
+            f"2026-11-29 10:{(i // 10 * 0.04) // 60:02.0f}:{(i // 10 * 0.04) % 60:06.3f}\n"
+        )
+    p = tmp_path / "OpenBCI-RAW-2026-11-29_10-00-00.txt"
+    p.write_text(head + cols + "".join(rows))
+    rec = read_recording(p)
+    assert rec.fs == fs and rec.channel_names == ["EXG Channel 0", "EXG Channel 1"]
+    assert rec.n_samples == n and np.isnan(rec.data[900]).all()
+    np.testing.assert_allclose(rec.data[899], [449.5, -449.5])
+    np.testing.assert_allclose(rec.data[901], [450.5, -450.5])
