@@ -191,7 +191,6 @@ class EpisodeTracker:
         self._tracks = [_ChannelTrack() for _ in self.channel_names]
         self._alert_idx = np.array([WINDOW_CLASSES.index(k) for k in ALERT_KINDS])
         self._vol_idx = WINDOW_CLASSES.index("voluntary")
-        self._plm_onsets: dict[str, list[float]] = {c: [] for c in self.channel_names}
         self._plm_episodes: dict[str, list[Episode]] = {c: [] for c in self.channel_names}
         self._withdrawn_lm: set[str] = set()  # ids of leg movements the second stage withdrew
         # later parts of a leg movement (< 0.5 s after the previous one ended), by first part's id
@@ -458,7 +457,6 @@ class EpisodeTracker:
             plm_series_indices,
         )
 
-        onsets = self._plm_onsets[ep.channel]
         eps = self._plm_episodes[ep.channel]
         withdrawn = self._withdrawn_lm
         if eps and eps[-1].end is not None and ep.start - eps[-1].end < PLM_MERGE_GAP_S:
@@ -470,8 +468,8 @@ class EpisodeTracker:
             if ep.kind == "plm":
                 ep.extra["plm_in_series"] = bool(first.extra.get("plm_in_series"))
             return
-        onsets.append(ep.start)
         eps.append(ep)
+        onsets = np.array([e.start for e in eps])
         if ep.kind not in ALERT_KINDS:  # withdrawn by the second stage, or logged as voluntary
             withdrawn.add(ep.id)
         # A series must rest on movements the second stage itself accepted (at least half of the
@@ -482,11 +480,10 @@ class EpisodeTracker:
             if sum(eps[i].id not in withdrawn for i in idx) >= PLM_MIN_SERIES // 2
         ]
         if self.context == "auto":  # sleep not declared: the rhythm must be periodic too
-            onsets_arr = np.asarray(onsets)
             series = [
                 idx
                 for idx in series
-                if interval_jitter(onsets_arr[idx]) <= PLM_AUTO_MAX_INTERVAL_JITTER
+                if interval_jitter(onsets[idx]) <= PLM_AUTO_MAX_INTERVAL_JITTER
             ]
         members = {int(i) for idx in series for i in idx}
         # the first movements of a series only become part of it when later ones arrive: mark

@@ -437,7 +437,8 @@ def _time_column(
     path: Path, names: list[str] | None, table: np.ndarray
 ) -> tuple[int | None, float]:
     """Column holding time (by header name, or a steadily rising first column) and its scale to
-    seconds; ``_SAMPLE_COUNTER`` when it numbers samples."""
+    seconds; ``_SAMPLE_COUNTER`` when it numbers samples (a headerless counter that wraps is
+    unwrapped in ``table``, as recognising it needed)."""
     if names is not None:
         for i, n in enumerate(names):
             key = _normalise_name(n)
@@ -451,8 +452,10 @@ def _time_column(
     col = table[:, 0]
     first = col[:3]
     if np.all(first == np.round(first)) and np.all(np.diff(first) == 1):
-        if _looks_like_time(_unwrap_counter(path, col)):  # 0, 1, 2, ... (wrapping or not)
+        counts = _unwrap_counter(path, col)  # 0, 1, 2, ... (wrapping or not)
+        if _looks_like_time(counts):
             log.info("%s: no header; first column counts samples, used to place them", path)
+            table[:, 0] = counts  # unwrapped once, here
             return 0, _SAMPLE_COUNTER
     if _looks_like_time(col):
         log.info("%s: no header; first column rises steadily, used as time in seconds", path)
