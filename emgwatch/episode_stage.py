@@ -40,6 +40,7 @@ def _names() -> tuple[str, ...]:
     n += [f"onset_{c}" for c in WINDOW_CLASSES]
     n += [f"max_{c}" for c in (*ALERT_KINDS, "voluntary")]
     n += ["level_max", "level_mean", "level_std", "level_spread", "level_first"]
+    n += ["first_below_peak", "mean_below_peak"]
     n += ["rise_s", "crossings_per_s", "active_fraction"]
     n += ["log_since_prev_onset", "log_since_prev_end"]
     return tuple(n)
@@ -95,6 +96,10 @@ def episode_vector(
         float(np.percentile(lev, 90) - np.percentile(lev, 10)),
         float(lev[0]),
     ]
+    # the same levels against the episode's own peak: how abruptly it began and how it was
+    # sustained, whatever the person's resting tone (dB above the floor differ by tens of dB
+    # between people and electrodes, these do not)
+    v += [peak - float(lev[0]), peak - float(lev.mean())]
     v += [rise, crossings / span, float((p_alert >= p_off).mean())]
     v += [log_gap(since_prev_onset), log_gap(since_prev_end)]
     return np.asarray(v, dtype=float)

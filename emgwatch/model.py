@@ -176,7 +176,7 @@ def load_model(path: str | Path | None = None, *, with_stage: bool = True) -> Wi
     model, is loaded with it and checked the same way (``with_stage=False``: the window model
     alone, as training the stage needs it).
     """
-    from emgwatch.episode_stage import REJECT_AT, EpisodeStage, stage_path
+    from emgwatch.episode_stage import FEATURE_NAMES, REJECT_AT, EpisodeStage, stage_path
 
     p = Path(path) if path else DEFAULT_MODEL
     pipeline, card = _load_checked(p, default=not path)
@@ -189,6 +189,13 @@ def load_model(path: str | Path | None = None, *, with_stage: bool = True) -> Wi
             # a stage learns how far to trust one window model; with another it would mislead
             warnings.warn(
                 f"{sp}: second stage was trained for window model {made_for}, not {model.version}; "
+                "ignoring it (retrain with 'emgwatch train --episode-stage-only')",
+                stacklevel=2,
+            )
+        elif stage_card.get("features") != list(FEATURE_NAMES):
+            # an older stage describes episodes with other features: its answers would be noise
+            warnings.warn(
+                f"{sp}: second stage expects other episode features than this emgwatch computes; "
                 "ignoring it (retrain with 'emgwatch train --episode-stage-only')",
                 stacklevel=2,
             )

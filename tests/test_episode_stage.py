@@ -204,3 +204,22 @@ def test_a_stage_made_for_another_window_model_is_ignored_with_a_warning(tmp_pat
     with pytest.warns(UserWarning, match="ignoring it"):
         m = load_model(tmp_path / DEFAULT_MODEL.name)
     assert m.stage is None
+
+
+def test_a_stage_that_expects_other_episode_features_is_ignored_with_a_warning(tmp_path):
+    import json
+    import shutil
+
+    if not stage_path(DEFAULT_MODEL).exists():
+        pytest.skip("no shipped episode stage")
+    for src in (DEFAULT_MODEL, stage_path(DEFAULT_MODEL)):
+        for suffix in (".skops", ".json"):
+            shutil.copy(src.with_suffix(suffix), tmp_path / (src.stem + suffix))
+    card = tmp_path / (stage_path(DEFAULT_MODEL).stem + ".json")
+    data = json.loads(card.read_text())
+    assert data["features"] == list(FEATURE_NAMES)  # the shipped pair matches this code
+    data["features"] = data["features"][:-2]  # as a stage from an older emgwatch would
+    card.write_text(json.dumps(data))
+    with pytest.warns(UserWarning, match="other episode features"):
+        m = load_model(tmp_path / DEFAULT_MODEL.name)
+    assert m.stage is None
