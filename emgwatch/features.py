@@ -105,6 +105,9 @@ class FeatureConfig:
     envelope_lead_off_s: float = 5.0  # envelope outputs can be flat at rest for a while
     mains_excess_db: float = 40.0  # hum this far above what is left = unusable (floating lead)
     envelope_hf_db: float = -10.0  # envelope sensors: content > 20 Hz vs the level = unusable
+    # envelope sensors: changes smaller than this fraction of the resting output are not
+    # activity (its drift and the board's smoothing ripple); the floor is at least this much
+    envelope_rest_fraction: float = 0.1
     rhythm_s: float = 2.0
     duty_s: float = 30.0
     bursts_s: float = 60.0
@@ -241,12 +244,9 @@ class FeatureExtractor:
         self._duty_hist = np.zeros((ch, self._duty_w), dtype=np.int64)
         self._duty_sum = np.zeros(ch, dtype=np.int64)
         self._onsets = [np.zeros(0, dtype=np.int64) for _ in range(ch)]
-        # baseline
-        self._ring = [np.zeros(0) for _ in range(ch)]
-        self._ring_count = np.zeros(ch, dtype=np.int64)  # clean seconds seen (capped use)
-        self._baseline = np.full(ch, np.nan)  # current noise-floor power
-        self._sec_p = np.zeros((ch, 0))
-        self._sec_ok = np.zeros((ch, 0), dtype=bool)
+        # baseline: noise-floor power, and (envelope sensors) the resting output level
+        self._floor = _SecondRing(ch, self._hops_per_s, self._base_n, c.baseline_percentile)
+        self._rest = _SecondRing(ch, self._hops_per_s, self._base_n, c.baseline_percentile)
         self._n_hops = 0
         # rhythm filter on the 100 Hz envelope
         self._bp = SosFilter(
@@ -289,7 +289,7 @@ class FeatureExtractor:
     @property
     def baseline_db(self) -> np.ndarray:
         """Current noise-floor power per channel, in dB of input units squared."""
-        return _db(self._baseline, 1.0)
+        return _db(self._floor.value, 1.0)
 
     @property
     def stats(self) -> dict:
@@ -361,11 +361,6 @@ class FeatureExtractor:
 
         # --- 1. hop statistics -----------------------------------------------------------------
         p = (yh * yh).sum(axis=2) / HOP_N
-        a = np.sqrt(p)
-        absm = np.abs(yh).sum(axis=2) / HOP_N
-        seq = np.concatenate([self._tail[:, -2:], y], axis=1)  # two samples of history
-        d = np.diff(seq, axis=1)  # d[:, i] = seq[i+1] - seq[i]
-        wl = np.abs(d[:, 1:]).reshape(ch, H, HOP_N).sum(axis=2) / HOP_N
 
         # quality flags that do not depend on the baseline
         qual = self._raw_q.flags(c.raw.reshape(ch, H, HOP_N))
@@ -381,8 +376,29 @@ class FeatureExtractor:
         qual |= np.where(excess, MAINS, 0)
         hard = (qual & (UNUSABLE | WARMUP)) != 0
 
+        if envelope:
+            # An envelope output sits at a resting level (the board's offset plus rectified
+            # noise) that a raw sensor's high-pass would have removed: activity is what rises
+            # above it (WASM measures leg movements the same way, in uV above the resting
+            # level). Left in, the offset compresses a leg movement to a few dB above rest.
+            rest, _ = self._rest.update(yh.sum(axis=2) / HOP_N, ~hard, self._n_hops)
+            hard |= np.isnan(rest)  # before the first clean second: no level above rest yet
+            yh = yh - np.nan_to_num(rest, nan=0.0)[:, :, None]
+            y = yh.reshape(ch, H * HOP_N)
+            p = (yh * yh).sum(axis=2) / HOP_N
+        a = np.sqrt(p)
+        absm = np.abs(yh).sum(axis=2) / HOP_N
+        seq = np.concatenate([self._tail[:, -2:], y], axis=1)  # two samples of history
+        d = np.diff(seq, axis=1)  # d[:, i] = seq[i+1] - seq[i]
+        wl = np.abs(d[:, 1:]).reshape(ch, H, HOP_N).sum(axis=2) / HOP_N
+
         # --- 2. baseline -------------------------------------------------------------------------
-        b, n_clean = self._baselines(p, ~hard)
+        b, n_clean = self._floor.update(p, ~hard, self._n_hops)
+        if envelope:
+            # Without this, the floor is the quantisation or ripple of a smoothed output (sensor
+            # and ADC properties, 20-60 dB apart between boards) and slow drift of the resting
+            # level reads as activity.
+            b = b + (cfg.envelope_rest_fraction * rest) ** 2
         warm = (n_clean < self._warm_n) | np.isnan(b)
         qual |= np.where(warm & ~settling[None, :], WARMUP, 0)
         bf = b + floor[:, None]
@@ -427,7 +443,8 @@ class FeatureExtractor:
         self._tail = np.concatenate([self._tail, y], axis=1)[:, -self._tail.shape[1] :]
 
         # --- rhythm on the 100 Hz envelope -------------------------------------------------------
-        e = (y if envelope else np.abs(y)).reshape(ch, H * BINS_PER_HOP, BIN_N).sum(axis=2) / BIN_N
+        e = (c.y if envelope else np.abs(y)).reshape(ch, H * BINS_PER_HOP, BIN_N).sum(axis=2)
+        e /= BIN_N
         bp = self._bp(e)
         hpe = self._hp(e)
         bp_prev = np.concatenate([self._bp_last[:, None], bp[:, :-1]], axis=1)
@@ -516,56 +533,6 @@ class FeatureExtractor:
         self.env_db = X[-1, :, _F["env_db_1"]].astype(float)
         self.quality = quality[-1].copy()
         return FeatureFrame(t=t.copy(), X=X, quality=quality)
-
-    def _baselines(self, p: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Noise-floor power for each hop (ch, H): the low percentile of the clean-second ring as
-        of the last second completed before that hop (NaN until the first clean second), and
-        the number of clean seconds behind it."""
-        ch, H = p.shape
-        hps = self._hops_per_s
-        start = self._n_hops - self._sec_p.shape[1]  # global hop index of the first pending hop
-        sp = np.concatenate([self._sec_p, p], axis=1)
-        so = np.concatenate([self._sec_ok, ok], axis=1)
-        n_sec = sp.shape[1] // hps
-        out_b = np.empty((ch, H))
-        out_n = np.empty((ch, H), dtype=np.int64)
-        sec_of_hop = (self._n_hops + np.arange(H)) // hps  # global second of each new hop
-        first_sec = start // hps  # global index of the first second completing in this push
-        if n_sec:
-            spc = sp[:, : n_sec * hps].reshape(ch, n_sec, hps)
-            soc = so[:, : n_sec * hps].reshape(ch, n_sec, hps)
-            n_ok = soc.sum(axis=2)
-            val = np.where(soc, spc, 0.0).sum(axis=2) / n_ok
-            usable = n_ok * 2 >= hps  # at least half of the second is clean
-            after = np.empty((ch, n_sec))  # baseline after each completed second
-            count_after = np.empty((ch, n_sec), dtype=np.int64)
-            n_before = self._ring_count.copy()[:, None]  # clean seconds before this push
-            for c in range(ch):
-                new_vals = val[c][usable[c]]
-                bl, self._ring[c] = _ring_percentiles(
-                    self._ring[c], new_vals, self._base_n, self.config.baseline_percentile
-                )
-                cum = np.cumsum(usable[c])
-                if len(bl):
-                    after[c] = np.where(cum > 0, bl[np.maximum(cum - 1, 0)], self._baseline[c])
-                else:  # no clean second in this push (lead-off, clipping...): keep the floor
-                    after[c] = self._baseline[c]
-                count_after[c] = self._ring_count[c] + cum
-                self._ring_count[c] += int(usable[c].sum())
-            prev = sec_of_hop - 1 - first_sec  # index into `after` of the governing second
-            carry = self._baseline[:, None]
-            got = after[:, np.clip(prev, 0, n_sec - 1)]
-            out_b[:] = np.where(prev[None, :] >= 0, got, carry)
-            got_n = count_after[:, np.clip(prev, 0, n_sec - 1)]
-            out_n[:] = np.where(prev[None, :] >= 0, got_n, n_before)
-            self._baseline = after[:, -1].copy()
-            self._sec_p = sp[:, n_sec * hps :]
-            self._sec_ok = so[:, n_sec * hps :]
-        else:
-            out_b[:] = self._baseline[:, None]
-            out_n[:] = self._ring_count[:, None]
-            self._sec_p, self._sec_ok = sp, so
-        return out_b, out_n
 
     def _activity(
         self, level: np.ndarray, hard: np.ndarray, rise05: np.ndarray, k: np.ndarray
@@ -693,6 +660,71 @@ def _check_config(c: FeatureConfig) -> None:
             raise UsageError(f"{name} must be at least {HOP_S:g} s, got {getattr(c, name):g}")
     if c.off_db >= c.on_db:
         raise UsageError(f"off_db ({c.off_db:g}) must be below on_db ({c.on_db:g})")
+
+
+class _SecondRing:
+    """A per-channel value that follows the quiet seconds of the last ``n`` clean ones.
+
+    Each completed second with at least half of its hops clean adds its mean to a ring of the
+    last ``n`` such seconds; the value is the ring's ``pct`` percentile, updated once a second
+    and applied from the next second on (NaN until the first clean second). So a contraction
+    has to fill most of the ring to move it, and flagged seconds never enter it.
+    """
+
+    def __init__(self, ch: int, hops_per_s: int, n: int, pct: float) -> None:
+        self.hps, self.n, self.pct = hops_per_s, n, pct
+        self.ring = [np.zeros(0) for _ in range(ch)]
+        self.count = np.zeros(ch, dtype=np.int64)  # clean seconds seen
+        self.value = np.full(ch, np.nan)  # as of the last completed second
+        self._sec_v = np.zeros((ch, 0))  # hops of the second in progress
+        self._sec_ok = np.zeros((ch, 0), dtype=bool)
+
+    def update(self, v: np.ndarray, ok: np.ndarray, n_hops: int) -> tuple[np.ndarray, np.ndarray]:
+        """Value per new hop (ch, H) and the number of clean seconds behind it; ``n_hops`` is
+        the global index of the first new hop."""
+        ch, H = v.shape
+        hps = self.hps
+        start = n_hops - self._sec_v.shape[1]  # global hop index of the first pending hop
+        sv = np.concatenate([self._sec_v, v], axis=1)
+        so = np.concatenate([self._sec_ok, ok], axis=1)
+        n_sec = sv.shape[1] // hps
+        out_b = np.empty((ch, H))
+        out_n = np.empty((ch, H), dtype=np.int64)
+        sec_of_hop = (n_hops + np.arange(H)) // hps  # global second of each new hop
+        first_sec = start // hps  # global index of the first second completing in this push
+        if n_sec:
+            svc = sv[:, : n_sec * hps].reshape(ch, n_sec, hps)
+            soc = so[:, : n_sec * hps].reshape(ch, n_sec, hps)
+            n_ok = soc.sum(axis=2)
+            val = np.where(soc, svc, 0.0).sum(axis=2) / n_ok
+            usable = n_ok * 2 >= hps  # at least half of the second is clean
+            after = np.empty((ch, n_sec))  # value after each completed second
+            count_after = np.empty((ch, n_sec), dtype=np.int64)
+            n_before = self.count.copy()[:, None]  # clean seconds before this push
+            for c in range(ch):
+                bl, self.ring[c] = _ring_percentiles(
+                    self.ring[c], val[c][usable[c]], self.n, self.pct
+                )
+                cum = np.cumsum(usable[c])
+                if len(bl):
+                    after[c] = np.where(cum > 0, bl[np.maximum(cum - 1, 0)], self.value[c])
+                else:  # no clean second in this push (lead-off, clipping...): keep the value
+                    after[c] = self.value[c]
+                count_after[c] = self.count[c] + cum
+                self.count[c] += int(usable[c].sum())
+            prev = sec_of_hop - 1 - first_sec  # index into `after` of the governing second
+            got = after[:, np.clip(prev, 0, n_sec - 1)]
+            out_b[:] = np.where(prev[None, :] >= 0, got, self.value[:, None])
+            got_n = count_after[:, np.clip(prev, 0, n_sec - 1)]
+            out_n[:] = np.where(prev[None, :] >= 0, got_n, n_before)
+            self.value = after[:, -1].copy()
+            self._sec_v = sv[:, n_sec * hps :]
+            self._sec_ok = so[:, n_sec * hps :]
+        else:
+            out_b[:] = self.value[:, None]
+            out_n[:] = self.count[:, None]
+            self._sec_v, self._sec_ok = sv, so
+        return out_b, out_n
 
 
 def _ring_percentiles(

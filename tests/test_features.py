@@ -357,3 +357,29 @@ def test_each_channel_gets_the_features_it_would_get_alone(sensor):
     for c in range(3):
         alone = extract_features(np.asfortranarray(x[:, [c]]), fs, sensor=sensor)
         np.testing.assert_allclose(together.X[:, c, :], alone.X[:, 0, :], rtol=1e-9, equal_nan=True)
+
+
+def test_a_drifting_envelope_rest_level_is_not_activity():
+    """The resting output of an envelope board drifts (tone, electrode, temperature); with the
+    rest level subtracted, drift of a few per cent must not read as a contraction."""
+    fs = 1000.0
+    x = emg_like(30.0, fs, seed=5, bursts=())
+    sos = signal.butter(2, 5.0, fs=fs, output="sos")
+    t = np.arange(len(x)) / fs
+    env = (2.0 + signal.sosfilt(sos, np.abs(x))) * (1 + 0.05 * np.sin(2 * np.pi * t / 20))
+    F = extract_features(env, fs, sensor="envelope")
+    assert np.nanmax(F.feature("env_db_0p1")[F.t > 3]) < 9.0  # FeatureConfig.on_db
+    assert np.nanmax(F.feature("active")[F.t > 3]) == 0
+
+
+def test_an_envelope_burst_stands_well_above_rest_despite_the_boards_offset():
+    """Regression: the offset was left in an envelope's power, and a contraction 10x above rest
+    read as a few dB (leg movements in bed never opened an episode)."""
+    fs = 1000.0
+    x = emg_like(14.0, fs, seed=7, bursts=((6.0, 8.0, 10.0),))
+    sos = signal.butter(2, 5.0, fs=fs, output="sos")
+    env = 4.0 + signal.sosfilt(sos, np.abs(x))  # offset 5x the resting envelope
+    F = extract_features(env, fs, sensor="envelope")
+    lvl = F.feature("env_db_0p1")[:, 0]
+    assert np.median(lvl[(F.t > 3.5) & (F.t < 5.5)]) < 3  # rest stays near its floor
+    assert np.median(lvl[(F.t > 6.5) & (F.t < 7.8)]) > 15  # before: ~7 dB
