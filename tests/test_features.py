@@ -86,6 +86,31 @@ def test_chunking_does_not_change_features_of_messy_multichannel_input(cuts):
     assert_same_frames(run_chunked(_MESSY, 1500.0, cuts), _MESSY_REF)
 
 
+def _envelope_signal() -> np.ndarray:
+    """Two envelope channels in ADC counts at 1000 Hz: offsets, bursts, a drifting rest."""
+    fs = 1000.0
+    sos = signal.butter(2, 5.0, fs=fs, output="sos")
+    a = emg_like(16.0, fs, seed=21, bursts=((4.0, 6.0, 12.0), (11.0, 11.5, 30.0)))
+    b = emg_like(16.0, fs, seed=22, bursts=((5.0, 9.0, 8.0),))
+    drift = 1 + 0.05 * np.sin(2 * np.pi * np.arange(len(a)) / fs / 7)
+    env = np.stack(
+        [12 + 3 * signal.sosfilt(sos, np.abs(a)) * drift, 30 + signal.sosfilt(sos, np.abs(b))],
+        axis=1,
+    )
+    return np.round(env)
+
+
+_ENVELOPE = _envelope_signal()
+_ENVELOPE_REF = extract_features(_ENVELOPE, 1000.0, chunk_s=1e9, sensor="envelope")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(min_value=1, max_value=len(_ENVELOPE) - 1), min_size=1, max_size=40))
+def test_chunking_does_not_change_features_of_an_envelope_sensor(cuts):
+    """The resting level subtracted from an envelope is carried across blocks like the floor."""
+    assert_same_frames(run_chunked(_ENVELOPE, 1000.0, cuts, sensor="envelope"), _ENVELOPE_REF)
+
+
 def run_with_gap(x: np.ndarray, fs: float, gap_at: int, gap_s: float, cuts: list[int]):
     """Blocks cut at ``cuts`` plus ``gap_at``, where ``gap_s`` seconds of samples were lost."""
     fx = FeatureExtractor(fs, x.shape[1])
