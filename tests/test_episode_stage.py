@@ -188,7 +188,8 @@ def test_train_writes_both_stages_and_detect_uses_them(tmp_path, capsys):
     assert lines, "the trained pair found nothing in its own training recording"
 
 
-def test_a_stage_made_for_another_window_model_is_ignored_with_a_warning(tmp_path):
+def _edited_copy_of_the_shipped_pair(tmp_path, edit) -> None:
+    """The shipped window model and stage copied to tmp_path, the stage card changed by edit."""
     import json
     import shutil
 
@@ -199,27 +200,25 @@ def test_a_stage_made_for_another_window_model_is_ignored_with_a_warning(tmp_pat
             shutil.copy(src.with_suffix(suffix), tmp_path / (src.stem + suffix))
     card = tmp_path / (stage_path(DEFAULT_MODEL).stem + ".json")
     data = json.loads(card.read_text())
-    data["window_model_version"] = "19990101-000000"
+    edit(data)
     card.write_text(json.dumps(data))
+
+
+def test_a_stage_made_for_another_window_model_is_ignored_with_a_warning(tmp_path):
+    _edited_copy_of_the_shipped_pair(
+        tmp_path, lambda card: card.update(window_model_version="19990101-000000")
+    )
     with pytest.warns(UserWarning, match="ignoring it"):
         m = load_model(tmp_path / DEFAULT_MODEL.name)
     assert m.stage is None
 
 
 def test_a_stage_that_expects_other_episode_features_is_ignored_with_a_warning(tmp_path):
-    import json
-    import shutil
+    def older(card):
+        assert card["features"] == list(FEATURE_NAMES)  # the shipped pair matches this code
+        card["features"] = card["features"][:-2]  # as a stage from an older emgwatch would
 
-    if not stage_path(DEFAULT_MODEL).exists():
-        pytest.skip("no shipped episode stage")
-    for src in (DEFAULT_MODEL, stage_path(DEFAULT_MODEL)):
-        for suffix in (".skops", ".json"):
-            shutil.copy(src.with_suffix(suffix), tmp_path / (src.stem + suffix))
-    card = tmp_path / (stage_path(DEFAULT_MODEL).stem + ".json")
-    data = json.loads(card.read_text())
-    assert data["features"] == list(FEATURE_NAMES)  # the shipped pair matches this code
-    data["features"] = data["features"][:-2]  # as a stage from an older emgwatch would
-    card.write_text(json.dumps(data))
+    _edited_copy_of_the_shipped_pair(tmp_path, older)
     with pytest.warns(UserWarning, match="other episode features"):
         m = load_model(tmp_path / DEFAULT_MODEL.name)
     assert m.stage is None
