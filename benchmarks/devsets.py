@@ -33,10 +33,18 @@ from pathlib import Path
 
 from emgwatch.synth.datasets import DatasetEntry, dataset_entries
 
-SETS = ("validation", "dev-nights", "dev-exercise", "dev-exercise-dense", "crossgen")
+SETS = (
+    "validation",
+    "dev-nights",
+    "dev-exercise",
+    "dev-exercise-dense",
+    "dev-envelope",
+    "crossgen",
+)
 DEV_NIGHT_SEEDS = range(910001, 910008)
 DEV_EXERCISE_SEEDS = range(920001, 920009)
 DEV_DENSE_SEEDS = range(930001, 930009)
+DEV_ENVELOPE_SEEDS = range(940001, 940009)
 # the exercise scenario draws ~1 cramp per hour: too few to measure what the context finds
 DEV_DENSE_RATES = {"cramp_per_h": 6.0, "spasm_per_h": 3.0, "clonus_per_h": 2.0}
 # (gain, sensor, fs) cycled over the exercise sessions: the conditions the targets name
@@ -46,9 +54,26 @@ DEV_EXERCISE_CONDITIONS = (
     (5.0, "raw", 500.0),
     (1.0, "envelope", 1000.0),
 )
+# (scenario, gain, fs, units) cycled over envelope-board recordings: offsets from about 0 V up
+DEV_ENVELOPE_CONDITIONS = (
+    ("night", 1.0, 1000.0, "adc"),
+    ("mixed", 3.0, 500.0, "adc"),
+    ("night", 0.5, 2000.0, "mV"),
+    ("mixed", 1.0, 1000.0, "mV"),
+)
 
 
-def _entry(name: str, scenario: str, seed: int, duration_s: float, gain, sensor, fs, params=None):
+def _entry(
+    name: str,
+    scenario: str,
+    seed: int,
+    duration_s: float,
+    gain,
+    sensor,
+    fs,
+    params=None,
+    units="adc",
+):
     return DatasetEntry(
         name=name,
         split="dev",
@@ -58,7 +83,7 @@ def _entry(name: str, scenario: str, seed: int, duration_s: float, gain, sensor,
         seed=seed,
         gain=gain,
         sensor=sensor,
-        units="adc",
+        units=units,
         mains_hz=50.0,
         channels=1,
         params=dict(params or {}),
@@ -103,6 +128,13 @@ def items(name: str, crossgen: Path | None) -> list[tuple[str, object]]:
             )
             for i, s in enumerate(DEV_DENSE_SEEDS)
         ]
+    if name == "dev-envelope":
+        out = []
+        for i, s in enumerate(DEV_ENVELOPE_SEEDS):
+            scenario, gain, fs, units = DEV_ENVELOPE_CONDITIONS[i % len(DEV_ENVELOPE_CONDITIONS)]
+            e = _entry(f"dev-envelope-{s}", scenario, s, 1800.0, gain, "envelope", fs, units=units)
+            out.append(("entry", e))
+        return out
     if name == "crossgen":
         if crossgen is None:
             return []

@@ -20,7 +20,7 @@ from emgwatch.episodes import Episode, EpisodeEvent, EpisodeTracker, TrackerPara
 from emgwatch.errors import InputError
 from emgwatch.features import FeatureExtractor, FeatureFrame
 from emgwatch.model import WindowClassifier, load_model
-from emgwatch.quality import QualityEvent, QualityEventTracker
+from emgwatch.quality import QualityEvent, QualityEventTracker, feeds_detection
 from emgwatch.recording import Recording
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class Detector:
         if ask.any():
             proba[ask] = self.model.predict_proba(X[ask])
         proba = proba.reshape(n, nch, -1)
-        usable = ff.quality == 0
+        usable = feeds_detection(ff.quality)
         events = self.tracker.push(ff.t, proba, np.nan_to_num(level), usable)
         self.windows += n
         self.quality_events += self._quality_tracker.update(ff.t, ff.quality)

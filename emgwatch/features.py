@@ -79,10 +79,14 @@ FEATURE_NAMES = (
     "time_to_peak_s",  # onset until within 3 dB of that peak: abrupt vs ramped (NaN if idle)
     "from_peak_db",  # env_db_0p1 now minus the period's peak: release shape (NaN if idle)
     "prev_active_s",  # duration of the previous active period (NaN before the first ends)
-    "mains_db",  # hum removed by the notches (envelope sensors: content > 20 Hz) vs baseline
+    "mains_db",  # hum removed by the notches vs baseline (NaN for envelope sensors)
 )
 _F = {name: i for i, name in enumerate(FEATURE_NAMES)}
-_SPECTRAL_ONLY_RAW = ("wl_db", "wl_ratio", "zc_hz", "ssc_hz", "mnf_hz", "mdf_hz")
+# NaN for envelope sensors: an envelope has no spectrum to speak of, and what it has above 20 Hz
+# (mains_db) is its board's smoothing ripple and quantisation, not the muscle - a feature a
+# classifier would learn one simulator's boards from (indepsim's smoother envelopes read over 20 dB
+# lower than ours, and their leg movements were called artifacts).
+_SPECTRAL_ONLY_RAW = ("wl_db", "wl_ratio", "zc_hz", "ssc_hz", "mnf_hz", "mdf_hz", "mains_db")
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,13 @@ FLAG_MEANINGS = {
     "gap": "samples missing",
     "nonfinite": "empty or non-numeric samples",
 }
-# Windows with any of these must not raise or extend an alarm.
+# Windows with any of these are not a clean measurement (levels, spectra are off).
 UNUSABLE = LEAD_OFF | SATURATION | MAINS | GAP | NONFINITE
+# ... and these may not raise or extend an alarm. Clipping is not among them: it means the gain
+# is too high for the contraction, not that the electrode failed, and a spasm that rails the ADC
+# is a strong spasm (dropping its windows lost 13 of 21 spasms in our clipped exercise sessions).
+# The classifier learns clipped windows from training data, where they are kept.
+BLOCKS_DETECTION = (UNUSABLE | WARMUP) & ~SATURATION
 # Kinds reported as QualityEvents (warm-up happens every session; it is not news).
 EVENT_FLAGS = (LEAD_OFF, SATURATION, MAINS, GAP, NONFINITE)
 
@@ -51,8 +56,13 @@ flag_names = describe  # the name emgwatch.live looks for
 
 
 def is_usable(quality: np.ndarray) -> np.ndarray:
-    """True where a window may feed the classifier's alarms."""
+    """True where a window is a clean measurement (no ``UNUSABLE`` bit)."""
     return (np.asarray(quality) & UNUSABLE) == 0
+
+
+def feeds_detection(quality: np.ndarray) -> np.ndarray:
+    """True where a window may raise or extend an alarm (clean, or only clipped)."""
+    return (np.asarray(quality) & BLOCKS_DETECTION) == 0
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import numpy as np
 from emgwatch.domain import WINDOW_CLASSES
 from emgwatch.features import extract_features
 from emgwatch.model import TRUTH_TO_CLASS, build_pipeline, save_model
+from emgwatch.quality import feeds_detection
 from emgwatch.recording import Recording
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def collect(
         )
         names = tuple(ff.names)
         lab = window_labels(ff.t, rec.channel_names, truth)
-        usable = ff.quality == 0
+        usable = feeds_detection(ff.quality)  # what the detector will classify
         for c in range(rec.n_channels):
             y = lab[:, c]
             keep = (y != "rest") | (rng.random(len(y)) < rest_keep)

@@ -313,6 +313,8 @@ def test_envelope_sensor_is_detected_and_normalised_without_spectral_features():
     assert fx.sensor == "envelope"
     F = FeatureFrame.concat([frame, fx.flush()], 1)
     assert np.isnan(F.feature("mnf_hz")).all() and np.isnan(F.feature("zc_hz")).all()
+    # what an envelope has above 20 Hz is its board's smoothing ripple, not the muscle
+    assert np.isnan(F.feature("mains_db")).all()
     lvl = F.feature("env_db_1")[:, 0]
     assert np.median(lvl[(F.t > 3) & (F.t < 4.9)]) < 2
     assert np.median(lvl[(F.t > 6.5) & (F.t < 8)]) > 6

@@ -19,6 +19,7 @@ from emgwatch.quality import (
     QualityEventTracker,
     RawQualityMonitor,
     describe,
+    feeds_detection,
     is_usable,
 )
 
@@ -61,6 +62,15 @@ def test_clipping_plateaus_are_flagged_saturation():
     sat = flags_between(F, 12.1, 13.9) & SATURATION
     assert sat.mean() > 0.8
     assert not (flags_between(F, 3.0, 11.9) & SATURATION).any()
+
+
+def test_clipped_windows_still_feed_detection_but_a_failed_electrode_does_not():
+    """A spasm that rails the ADC is a strong spasm, not a broken sensor: its windows may raise
+    an alarm. Lead-off, hum, gaps, repaired samples and warm-up may not."""
+    assert feeds_detection(np.array([0, SATURATION])).all()
+    for bit in (LEAD_OFF, MAINS, GAP, NONFINITE, WARMUP, LEAD_OFF | SATURATION):
+        assert not feeds_detection(np.array([bit], dtype=np.uint8)).any(), describe(bit)
+    assert not is_usable(np.array([SATURATION])).any()  # still not a clean measurement
 
 
 def test_excessive_hum_is_flagged_mains():

@@ -84,6 +84,20 @@ def test_low_gain_quantises_rest_to_a_few_levels():
     assert np.median(levels) <= 12
 
 
+def test_envelope_boards_rest_from_right_at_0_v_to_well_above_it():
+    """A third of envelope boards sit at 0 V, where the rectified noise alone is the resting
+    output; without them the classifier only knew levels compressed by an offset."""
+    from emgwatch.synth.artifacts import draw_front_end
+
+    rng = np.random.default_rng(7)
+    offsets = np.array([draw_front_end(rng, "envelope", True, 1.0).offset for _ in range(3000)])
+    assert 0.28 < (offsets < 1.0).mean() < 0.39
+    assert offsets.min() >= 0.0 and offsets.max() <= 40.0
+    assert ((offsets >= 1.0) & (offsets < 2.0)).mean() < 0.01  # the rest start at 2 counts
+    rec, _ = simulate("night", 120, 1000, 4, sensor="envelope")
+    assert rec.data.min() >= 0.0
+
+
 def test_no_adc_gives_unquantised_microvolts():
     rec, _ = simulate("night", 30, 1000, 4, adc=False)
     assert rec.units == "uV"

@@ -58,9 +58,13 @@ def draw_front_end(
 ) -> FrontEnd:
     board = loguniform(rng, 0.5, 2.0)
     if sensor == "envelope":
-        # envelope boards add gain after rectification and sit just above 0 V
+        # envelope boards add gain after rectification and most sit a little above 0 V; a third
+        # (trimmed, or rail-to-rail output stages) rest right at it, where the rectified noise
+        # alone is the resting output. One draw either way, so the rest of the stream is as before.
         scale = gain * board * loguniform(rng, 1.5, 5.0) * (COUNTS_PER_UV if adc else 1.0)
-        offset = rng.uniform(2.0, 40.0) if adc else rng.uniform(0.0, 10.0)
+        lo, hi = (2.0, 40.0) if adc else (0.0, 10.0)
+        u = rng.random()
+        offset = 3 * u * (1.0 if adc else 0.3) if u < 1 / 3 else lo + (hi - lo) * (1.5 * u - 0.5)
     else:
         scale = gain * board * (COUNTS_PER_UV if adc else 1.0)
         offset = ADC_MIDRAIL + rng.uniform(-40.0, 40.0) if adc else rng.uniform(-50.0, 50.0)
