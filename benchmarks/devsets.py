@@ -1,7 +1,7 @@
 """Where detector choices are made: the validation split plus development sets in no split.
 
 Thresholds and rules are chosen here, never on the test split (docs/ACCURACY.md). Besides the
-`validation` split of datasets/manifest.json, two development sets are generated on the fly
+`validation` split of datasets/manifest.json, development sets are generated on the fly
 with seeds that no split uses, because the validation split holds little of what the
 `sleep` and `exercise` contexts decide on:
 
@@ -10,6 +10,10 @@ with seeds that no split uses, because the validation split holds little of what
   500-2000 Hz, raw and envelope sensors;
 - ``dev-exercise-dense``: the same conditions (seeds 930001-930008) with cramps, spasms and
   clonus several times an hour, so that what the exercise context finds can be measured;
+- ``dev-nights-gain``: 6 one-hour nights (seeds 950001-950006) at gains 10x, 0.1x and 5x, where
+  clipping and quantisation decide;
+- ``dev-envelope``: 8 half-hour envelope-board recordings (seeds 940001-940008; nights and mixed
+  days, ADC counts and mV, gains 0.5-3x), boards from 0 V offset up;
 - ``crossgen``: the outside simulators' recordings, when ``--crossgen DIR`` names a directory
   made by ``benchmarks/crossgen.py --keep DIR`` (a check after a choice, not a place to make it).
 
@@ -45,6 +49,9 @@ DEV_NIGHT_SEEDS = range(910001, 910008)
 DEV_EXERCISE_SEEDS = range(920001, 920009)
 DEV_DENSE_SEEDS = range(930001, 930009)
 DEV_ENVELOPE_SEEDS = range(940001, 940009)
+DEV_NIGHT_GAIN_SEEDS = range(950001, 950007)
+# nights at the gains the targets name beyond 1x: clipping at 10x, quantisation at 0.1x
+DEV_NIGHT_GAINS = (10.0, 0.1, 5.0)
 # the exercise scenario draws ~1 cramp per hour: too few to measure what the context finds
 DEV_DENSE_RATES = {"cramp_per_h": 6.0, "spasm_per_h": 3.0, "clonus_per_h": 2.0}
 # (gain, sensor, fs) cycled over the exercise sessions: the conditions the targets name
@@ -98,6 +105,22 @@ def items(name: str, crossgen: Path | None) -> list[tuple[str, object]]:
         return [
             ("entry", _entry(f"dev-night-{s}", "night", s, 3600.0, 1.0, "raw", 1000.0))
             for s in DEV_NIGHT_SEEDS
+        ]
+    if name == "dev-nights-gain":
+        return [
+            (
+                "entry",
+                _entry(
+                    f"dev-night-gain-{s}",
+                    "night",
+                    s,
+                    3600.0,
+                    DEV_NIGHT_GAINS[i % len(DEV_NIGHT_GAINS)],
+                    "raw",
+                    1000.0,
+                ),
+            )
+            for i, s in enumerate(DEV_NIGHT_GAIN_SEEDS)
         ]
     if name == "dev-exercise":
         return [
