@@ -40,6 +40,7 @@ from emgwatch.synth.datasets import DatasetEntry, dataset_entries
 SETS = (
     "validation",
     "dev-nights",
+    "dev-nights-gain",
     "dev-exercise",
     "dev-exercise-dense",
     "dev-envelope",

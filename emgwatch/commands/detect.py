@@ -28,7 +28,9 @@ pace. --all also prints voluntary episodes and isolated leg movements.
 
 Signal problems that last more than 1 % of the recording (lead-off or a flat line, clipping,
 mains hum, gaps) are reported on stderr, one warning per channel and problem: nothing can be
-found where the signal is unusable, and an empty output must not read as "no spasms".
+found where the signal is unusable, and an empty output must not read as "no spasms". Clipped
+signal is still searched (a contraction that rails the ADC is a strong one), but its levels
+read low: lower the gain.
 
 examples:
   emgwatch detect night.edf
@@ -113,8 +115,8 @@ QUALITY_WARN_FRACTION = 0.01  # conditions holding longer than this share of a r
 
 
 def _warn_quality(path: str, events: list, duration_s: float) -> None:
-    """One stderr line per channel and condition that held for a noticeable time: a flat or
-    clipped channel finds nothing there, and silence must not read as "no spasms"."""
+    """One stderr line per channel and condition that held for a noticeable time: a flat
+    channel finds nothing there, and silence must not read as "no spasms"."""
     from emgwatch.quality import FLAG_MEANINGS, time_affected
 
     for (ch, kind), (secs, first) in sorted(time_affected(events, duration_s).items()):
@@ -123,6 +125,10 @@ def _warn_quality(path: str, events: list, duration_s: float) -> None:
                 f"emgwatch detect: warning: {path}: channel {ch}: {kind}, "
                 f"{FLAG_MEANINGS.get(kind, kind)}, for {secs:.0f} s "
                 f"({100 * secs / duration_s:.0f}% of the recording, first at {first:.1f} s); "
-                "episodes there cannot be detected",
+                + (
+                    "episodes there are still detected, but their levels read low"
+                    if kind == "saturation"
+                    else "episodes there cannot be detected"
+                ),
                 file=sys.stderr,
             )
