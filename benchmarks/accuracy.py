@@ -4,7 +4,7 @@ Runs the shipped model on the 'test' split of datasets/manifest.json (seeds neve
 training), then on the same test recordings re-rendered at gains 0.1x/1x/10x, at 500/1000/2000 Hz
 and as envelope-output sensors, and prints the tables that docs/ACCURACY.md records.
 
-    .venv/bin/python benchmarks/accuracy.py [--json out.json]
+    .venv/bin/python benchmarks/accuracy.py [--json out.json] [--model M] [--conditions NAME ...]
 """
 
 from __future__ import annotations
@@ -59,8 +59,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--json", help="write all reports here")
     ap.add_argument("--conditions", nargs="*", help="subset of condition names")
+    ap.add_argument("--model", help="window model to measure (default: the shipped one)")
     args = ap.parse_args()
-    model = load_model()
+    model = load_model(args.model)
     entries = dataset_entries("test")
     out = {"model_version": model.version, "conditions": {}}
     header = (

@@ -14,6 +14,8 @@ with seeds that no split uses, because the validation split holds little of what
   clipping and quantisation decide;
 - ``dev-envelope``: 8 half-hour envelope-board recordings (seeds 940001-940008; nights and mixed
   days, ADC counts and mV, gains 0.5-3x), boards from 0 V offset up;
+- ``dev-envelope-nights``: 6 one-hour envelope-board nights (seeds 960001-960006, ADC counts,
+  gain 3x, 512 and 1000 Hz), where turnovers are the hard case;
 - ``crossgen``: the outside simulators' recordings, when ``--crossgen DIR`` names a directory
   made by ``benchmarks/crossgen.py --keep DIR`` (a check after a choice, not a place to make it).
 
@@ -44,6 +46,7 @@ SETS = (
     "dev-exercise",
     "dev-exercise-dense",
     "dev-envelope",
+    "dev-envelope-nights",
     "crossgen",
 )
 DEV_NIGHT_SEEDS = range(910001, 910008)
@@ -51,6 +54,7 @@ DEV_EXERCISE_SEEDS = range(920001, 920009)
 DEV_DENSE_SEEDS = range(930001, 930009)
 DEV_ENVELOPE_SEEDS = range(940001, 940009)
 DEV_NIGHT_GAIN_SEEDS = range(950001, 950007)
+DEV_ENVELOPE_NIGHT_SEEDS = range(960001, 960007)
 # nights at the gains the targets name beyond 1x: clipping at 10x, quantisation at 0.1x
 DEV_NIGHT_GAINS = (10.0, 0.1, 5.0)
 # the exercise scenario draws ~1 cramp per hour: too few to measure what the context finds
@@ -159,6 +163,11 @@ def items(name: str, crossgen: Path | None) -> list[tuple[str, object]]:
             e = _entry(f"dev-envelope-{s}", scenario, s, 1800.0, gain, "envelope", fs, units=units)
             out.append(("entry", e))
         return out
+    if name == "dev-envelope-nights":  # envelope ADC nights at gain 3, 512 and 1000 Hz
+        return [
+            ("entry", _entry(f"dev-envelope-night-{s}", "night", s, 3600.0, 3.0, "envelope", fs))
+            for s, fs in zip(DEV_ENVELOPE_NIGHT_SEEDS, (512.0, 1000.0) * 3, strict=True)
+        ]
     if name == "crossgen":
         if crossgen is None:
             return []
