@@ -32,6 +32,7 @@ from emgwatch.domain import CLONUS_BAND_HZ
 from emgwatch.dsp import ANALYSIS_BAND_HZ, ANALYSIS_FS_HZ, Conditioned, Conditioner, SosFilter
 from emgwatch.errors import UsageError
 from emgwatch.quality import (
+    BLOCKS_DETECTION,
     GAP,
     MAINS,
     NONFINITE,
@@ -378,7 +379,8 @@ class FeatureExtractor:
         else:
             excess = _db(mp, p + floor[:, None]) > cfg.mains_excess_db
         qual |= np.where(excess, MAINS, 0)
-        hard = (qual & (UNUSABLE | WARMUP)) != 0
+        hard = (qual & (UNUSABLE | WARMUP)) != 0  # kept out of the baseline and resting level
+        quiet = (qual & BLOCKS_DETECTION) != 0  # counts as no activity (clipping does not)
 
         if envelope:
             # An envelope output sits at a resting level (the board's offset plus rectified
@@ -386,7 +388,9 @@ class FeatureExtractor:
             # above it (WASM measures leg movements the same way, in uV above the resting
             # level). Left in, the offset compresses a leg movement to a few dB above rest.
             rest, _ = self._rest.update(yh.sum(axis=2) / HOP_N, ~hard, self._n_hops)
-            hard |= np.isnan(rest)  # before the first clean second: no level above rest yet
+            no_rest = np.isnan(rest)  # before the first clean second: no level above rest yet
+            hard |= no_rest
+            quiet |= no_rest
             yh = yh - np.nan_to_num(rest, nan=0.0)[:, :, None]
             y = yh.reshape(ch, H * HOP_N)
             p = (yh * yh).sum(axis=2) / HOP_N
@@ -500,7 +504,8 @@ class FeatureExtractor:
         rhythm_hz = bpzc_w.sum(axis=2) / (2.0 * cfg.rhythm_s)
 
         # --- 4. activity context -------------------------------------------------------------------
-        ctx = self._activity(env01, hard, rise05, k_glob)
+        # a clipped contraction is still one contraction, not a string of short ones
+        ctx = self._activity(env01, quiet, rise05, k_glob)
 
         # --- assemble ------------------------------------------------------------------------------
         cols = {
@@ -539,13 +544,13 @@ class FeatureExtractor:
         return FeatureFrame(t=t.copy(), X=X, quality=quality)
 
     def _activity(
-        self, level: np.ndarray, hard: np.ndarray, rise05: np.ndarray, k: np.ndarray
+        self, level: np.ndarray, quiet: np.ndarray, rise05: np.ndarray, k: np.ndarray
     ) -> dict[str, np.ndarray]:
         """Hysteresis on the 0.1 s level and the context derived from it; ``k`` = global hops."""
         cfg = self.config
         ch, H = level.shape
-        on_ev = ~hard & (level >= cfg.on_db)
-        below = ~(~hard & (level >= cfg.off_db))
+        on_ev = ~quiet & (level >= cfg.on_db)
+        below = ~(~quiet & (level >= cfg.off_db))
         last_not_below = _ffill(~below, k, self._last_not_below)
         run = k - last_not_below
         off_ev = below & (run >= self._off_hold)

@@ -73,6 +73,22 @@ def test_clipped_windows_still_feed_detection_but_a_failed_electrode_does_not():
     assert not is_usable(np.array([SATURATION])).any()  # still not a clean measurement
 
 
+def test_a_clipped_contraction_stays_one_active_period():
+    """Clipped windows count as activity: before, each clipped stretch was "quiet", so one
+    contraction at too high a gain became a string of short bursts (a clonus look-alike)."""
+    x = adc_emg(30.0).astype(float)
+    rng = np.random.default_rng(5)
+    burst = slice(15_000, 21_000)  # 6 s, far beyond the ADC's range: clipped most of the time
+    x[burst] += 3000 * rng.standard_normal(6000)
+    x = np.clip(x, 0, 1023)
+    F = extract_features(x, FS)
+    inside = (F.t > 15.5) & (F.t < 20.9)
+    assert (F.quality[inside, 0] & SATURATION).mean() > 0.5
+    assert F.feature("active")[inside, 0].min() == 1
+    assert F.feature("bursts_60s")[(F.t > 20.0) & (F.t < 20.9), 0].max() <= 1
+    assert feeds_detection(F.quality[inside, 0]).mean() > 0.9
+
+
 def test_excessive_hum_is_flagged_mains():
     x = adc_emg(20.0).astype(float)
     t = np.arange(len(x)) / FS
