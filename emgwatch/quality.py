@@ -3,8 +3,9 @@
 A window with lead-off, a gap, repaired samples or hum drowning the signal must never become an
 alarm, and a failing sensor must be reported rather than shown as "no spasms" (the Safety rules
 in the project's domain notes). A clipped window is not a clean measurement either, but it may
-raise an alarm: the contraction under it is real (``feeds_detection``). The feature extractor computes the flags per window from the raw
-samples, independent of the amplitude baseline, so they can also keep bad data out of it.
+raise an alarm: the contraction under it is real (``feeds_detection``). The feature extractor
+computes the flags per window from the raw samples, independent of the amplitude baseline, so
+they can also keep bad data out of it.
 """
 
 from __future__ import annotations

@@ -117,8 +117,9 @@ QUALITY_WARN_FRACTION = 0.01  # conditions holding longer than this share of a r
 def _warn_quality(path: str, events: list, duration_s: float) -> None:
     """One stderr line per channel and condition that held for a noticeable time: a flat
     channel finds nothing there, and silence must not read as "no spasms"."""
-    from emgwatch.quality import FLAG_MEANINGS, time_affected
+    from emgwatch.quality import BLOCKS_DETECTION, FLAG_MEANINGS, FLAG_NAMES, time_affected
 
+    searched = {name for bit, name in FLAG_NAMES.items() if not bit & BLOCKS_DETECTION}
     for (ch, kind), (secs, first) in sorted(time_affected(events, duration_s).items()):
         if duration_s > 0 and secs >= QUALITY_WARN_FRACTION * duration_s:
             print(
@@ -127,7 +128,7 @@ def _warn_quality(path: str, events: list, duration_s: float) -> None:
                 f"({100 * secs / duration_s:.0f}% of the recording, first at {first:.1f} s); "
                 + (
                     "episodes there are still detected, but their levels read low"
-                    if kind == "saturation"
+                    if kind in searched
                     else "episodes there cannot be detected"
                 ),
                 file=sys.stderr,
