@@ -48,6 +48,7 @@ HOP_N = int(round(HOP_S * ANALYSIS_FS_HZ))  # 25 analysis samples
 BIN_N = 5  # 100 Hz envelope for the burst-rhythm features
 BINS_PER_HOP = HOP_N // BIN_N
 PEAK_REACH_DB = 3.0  # time_to_peak_s: onset until the level first came this close to the peak
+_PEAK_LOOKBACK = 20  # hops of level kept to find a peak reached before a period was confirmed
 RHYTHM_HIGHPASS_HZ = 1.5  # envelope changes slower than this are trend, not rhythm
 
 FEATURE_NAMES = (
@@ -106,6 +107,11 @@ class FeatureConfig:
     on_db: float = 9.0  # an active period starts when env_db_0p1 reaches this
     off_db: float = 3.0  # ... and ends when it stays below this for off_hold_s
     off_hold_s: float = 0.5
+    # ... but only once the level has stayed above off_db this long: a QRS complex of ECG on a
+    # trunk or thigh channel (~1 a second) lifts the 0.1 s level for 0.1-0.2 s, and counted as
+    # activity it made a resting muscle look busy (duty, bursts) so that a spasm there read as
+    # a voluntary repetition. Twitches this short are not movements either (DOMAIN.md).
+    on_hold_s: float = 0.3
     lead_off_s: float = 0.5  # flat raw signal this long = lead-off
     envelope_lead_off_s: float = 5.0  # envelope outputs can be flat at rest for a while
     mains_excess_db: float = 40.0  # hum this far above what is left = unusable (floating lead)
@@ -218,6 +224,7 @@ class FeatureExtractor:
         self._warm_n = int(round(c.warmup_s))
         self._settle_n = int(round(c.settle_s * ANALYSIS_FS_HZ))
         self._off_hold = int(round(c.off_hold_s / HOP_S))
+        self._on_hold = int(round(c.on_hold_s / HOP_S))
         self._rhythm_w = int(round(c.rhythm_s / HOP_S))
         self._duty_w = int(round(c.duty_s / HOP_S))
         self._bursts_w = int(round(c.bursts_s / HOP_S))
@@ -269,12 +276,14 @@ class FeatureExtractor:
         self._last_on = np.full(ch, -1, dtype=np.int64)
         self._last_off = np.full(ch, -1, dtype=np.int64)
         self._last_not_below = np.full(ch, -1, dtype=np.int64)
+        self._last_below = np.full(ch, -1, dtype=np.int64)
         self._onset_k = np.full(ch, -1, dtype=np.int64)
         self._end_k = np.full(ch, np.nan)
         self._gap_before = np.full(ch, np.nan)
         self._onset_rise = np.full(ch, np.nan)
         self._prev_dur = np.full(ch, np.nan)
         self._stair_v = [np.zeros(0) for _ in range(ch)]  # see _period_peaks
+        self._level_hist = np.full((ch, _PEAK_LOOKBACK), -np.inf)
         self._stair_k = [np.zeros(0) for _ in range(ch)]
         self._raw_q: RawQualityMonitor | None = None
         # for the live status line
@@ -549,8 +558,10 @@ class FeatureExtractor:
         """Hysteresis on the 0.1 s level and the context derived from it; ``k`` = global hops."""
         cfg = self.config
         ch, H = level.shape
-        on_ev = ~quiet & (level >= cfg.on_db)
         below = ~(~quiet & (level >= cfg.off_db))
+        last_below = _ffill(below, k, self._last_below)
+        rise_k = last_below + 1  # first hop of the current stretch above off_db
+        on_ev = ~below & (level >= cfg.on_db) & (k - last_below >= self._on_hold)
         last_not_below = _ffill(~below, k, self._last_not_below)
         run = k - last_not_below
         off_ev = below & (run >= self._off_hold)
@@ -560,13 +571,14 @@ class FeatureExtractor:
         prev = np.concatenate([self._act[:, None], state[:, :-1]], axis=1)
         onset = state & ~prev
         offset = ~state & prev
-        onset_k = _ffill(onset, k, self._onset_k)
+        # a period starts where its level rose above off_db, not where it was confirmed
+        onset_k = _ffill(onset, rise_k, self._onset_k)
         end_k = _ffill(offset, (k - run + 1).astype(float), self._end_k)
-        # pause before each onset: onset hop minus the end of the previous period (as of then)
-        gap_before = _ffill(onset, k - end_k, self._gap_before)
+        # pause before each onset: its rise minus the end of the previous period (as of then)
+        gap_before = _ffill(onset, rise_k - end_k, self._gap_before)
         onset_rise = _ffill(onset, rise05, self._onset_rise)
         prev_dur = _ffill(offset, (k - run + 1 - onset_k) * HOP_S, self._prev_dur)
-        peak, peak_k = self._period_peaks(level, onset, state, k)
+        peak, peak_k = self._period_peaks(level, onset, state, k, k - rise_k)
         cap = cfg.cap_s
         since_idle = np.where(np.isnan(end_k), cap, np.minimum((k - end_k + 1) * HOP_S, cap))
         since_act = np.where(np.isnan(gap_before), cap, np.minimum(gap_before * HOP_S, cap))
@@ -598,6 +610,7 @@ class FeatureExtractor:
         self._act = state[:, -1].copy()
         self._last_on, self._last_off = last_on[:, -1].copy(), last_off[:, -1].copy()
         self._last_not_below = last_not_below[:, -1].copy()
+        self._last_below = last_below[:, -1].copy()
         self._onset_k = onset_k[:, -1].copy()
         self._end_k = end_k[:, -1].copy()
         self._gap_before = gap_before[:, -1].copy()
@@ -618,18 +631,29 @@ class FeatureExtractor:
         }
 
     def _period_peaks(
-        self, level: np.ndarray, onset: np.ndarray, state: np.ndarray, k: np.ndarray
+        self,
+        level: np.ndarray,
+        onset: np.ndarray,
+        state: np.ndarray,
+        k: np.ndarray,
+        risen: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Running maximum of ``level`` since the latest onset, and the hop at which the level
         first came within ``PEAK_REACH_DB`` of it (a plain argmax would wander with the noise
-        of a steady hold).
+        of a steady hold). A period is confirmed ``risen`` hops after its level rose, so its
+        search starts there (up to ``_PEAK_LOOKBACK`` hops back): a spasm peaks within that
+        time, and its time to peak must not read as the confirmation delay.
 
         The running maximum never decreases, so "first hop within 3 dB of it" is a binary search
         in its own history; only the steps within 3 dB of the current maximum can still be an
         answer, so that history stays short. A loop over the periods starting in this push (a
         handful at most), not over hops."""
         ch, H = level.shape
+        L = _PEAK_LOOKBACK
         lv = np.where(np.isnan(level), -np.inf, level)
+        lv_ext = np.concatenate([self._level_hist, lv], axis=1)  # L hops before this push first
+        k_ext = np.arange(k[0] - L, k[-1] + 1, dtype=float)
+        self._level_hist = lv_ext[:, -L:]
         peak = np.empty((ch, H))
         reach_k = np.empty((ch, H))
         for c in range(ch):
@@ -643,9 +667,11 @@ class FeatureExtractor:
                 if a == 0 and not onset[c, 0]:  # continues the period of the last push
                     vals, ks = self._stair_v[c], self._stair_k[c]
                     rm = np.maximum.accumulate(np.concatenate([vals[-1:], seg]))[len(vals[-1:]) :]
-                else:
-                    vals, ks = np.zeros(0), np.zeros(0)
-                    rm = np.maximum.accumulate(seg)
+                else:  # a new period: from where its level rose
+                    back = int(min(risen[c, a], L))
+                    pre = np.maximum.accumulate(lv_ext[c, L + a - back : L + b])
+                    vals, ks = pre[:back], k_ext[L + a - back : L + a]
+                    rm = pre[back:]
                 all_v = np.concatenate([vals, rm])
                 all_k = np.concatenate([ks, k[a:b].astype(float)])
                 j = np.searchsorted(all_v, rm - PEAK_REACH_DB, side="left")
@@ -664,7 +690,15 @@ def _check_config(c: FeatureConfig) -> None:
         raise UsageError(f"window_s must be between {HOP_S:g} and 4 s, got {c.window_s:g}")
     if not 32 <= c.spectral_n <= 512:
         raise UsageError(f"spectral_n must be between 32 and 512 samples, got {c.spectral_n}")
-    for name in ("baseline_s", "warmup_s", "rhythm_s", "duty_s", "bursts_s", "off_hold_s"):
+    for name in (
+        "baseline_s",
+        "warmup_s",
+        "rhythm_s",
+        "duty_s",
+        "bursts_s",
+        "off_hold_s",
+        "on_hold_s",
+    ):
         if getattr(c, name) < HOP_S:
             raise UsageError(f"{name} must be at least {HOP_S:g} s, got {getattr(c, name):g}")
     if c.off_db >= c.on_db:

@@ -291,6 +291,32 @@ def test_ramped_onset_is_told_from_an_abrupt_one():
     assert F.feature("from_peak_db")[abrupt, 0] <= 0
 
 
+def test_heartbeats_on_a_resting_muscle_are_not_activity_and_hide_no_spasm():
+    # ECG on a trunk or thigh channel: a 40 ms QRS-like spike at 20-30 dB over the rest level
+    # once a second. Counted as activity it made the muscle look busy all the time (duty near 1,
+    # a burst a second), so that a spasm there read as one more voluntary repetition.
+    fs = 1000.0
+    x = emg_like(60.0, fs, seed=11, bursts=((45.0, 49.0, 40.0),))
+    t = np.arange(len(x)) / fs
+    beats = np.arange(20.37, 60.0, 0.83)  # from 20 s: the noise floor is set without them
+    for b in beats:
+        near = np.abs(t - b) < 0.02
+        x[near] += 30.0 * np.sin(2 * np.pi * 25.0 * (t[near] - b))
+    F = extract_features(x, fs, sensor="raw")
+    env = F.feature("env_db_0p1")[:, 0]
+    rest = (F.t > 25) & (F.t < 44.5)
+    assert (env[rest] >= FeatureConfig().on_db).mean() > 0.1  # beats reach the "on" level
+    assert F.feature("active")[rest, 0].mean() < 0.05
+    before = np.flatnonzero(F.t >= 44.9)[0]
+    assert F.feature("duty_30s")[before, 0] < 0.05
+    assert F.feature("bursts_60s")[before, 0] <= 1
+    i = np.flatnonzero(F.t >= 45.5)[0]  # the spasm, 0.5 s in: abrupt, out of rest
+    assert F.feature("active")[i, 0] == 1
+    assert F.feature("time_to_peak_s")[i, 0] < 0.2
+    assert F.feature("since_active_s")[i, 0] > 30
+    assert 0.4 <= F.feature("active_s")[i, 0] <= 0.6  # counted from the rise, not confirmation
+
+
 def test_window_lengths_outside_what_the_extractor_keeps_are_refused():
     with pytest.raises(UsageError, match="window_s"):
         FeatureExtractor(1000.0, 1, config=FeatureConfig(window_s=10.0))
