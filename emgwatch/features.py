@@ -108,7 +108,7 @@ class FeatureConfig:
     off_db: float = 3.0  # ... and ends when it stays below this for off_hold_s
     off_hold_s: float = 0.5
     # ... but only once the level has stayed above off_db this long: a QRS complex of ECG on a
-    # trunk or thigh channel (~1 a second) lifts the 0.1 s level for 0.1-0.2 s, and counted as
+    # trunk or thigh channel (~1 a second) lifts the 0.1 s level for 0.1-0.25 s, and counted as
     # activity it made a resting muscle look busy (duty, bursts) so that a spasm there read as
     # a voluntary repetition. Twitches this short are not movements either (DOMAIN.md).
     on_hold_s: float = 0.3
@@ -283,8 +283,8 @@ class FeatureExtractor:
         self._onset_rise = np.full(ch, np.nan)
         self._prev_dur = np.full(ch, np.nan)
         self._stair_v = [np.zeros(0) for _ in range(ch)]  # see _period_peaks
-        self._level_hist = np.full((ch, _PEAK_LOOKBACK), -np.inf)
         self._stair_k = [np.zeros(0) for _ in range(ch)]
+        self._level_hist = np.full((ch, _PEAK_LOOKBACK), -np.inf)
         self._raw_q: RawQualityMonitor | None = None
         # for the live status line
         self.env_db = np.full(ch, np.nan)  # env_db_1 of the latest window
@@ -701,6 +701,10 @@ def _check_config(c: FeatureConfig) -> None:
     ):
         if getattr(c, name) < HOP_S:
             raise UsageError(f"{name} must be at least {HOP_S:g} s, got {getattr(c, name):g}")
+    if c.on_hold_s > _PEAK_LOOKBACK * HOP_S:  # a period's peak is searched back to its rise
+        raise UsageError(
+            f"on_hold_s must be at most {_PEAK_LOOKBACK * HOP_S:g} s, got {c.on_hold_s:g}"
+        )
     if c.off_db >= c.on_db:
         raise UsageError(f"off_db ({c.off_db:g}) must be below on_db ({c.on_db:g})")
 

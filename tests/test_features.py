@@ -322,6 +322,8 @@ def test_window_lengths_outside_what_the_extractor_keeps_are_refused():
         FeatureExtractor(1000.0, 1, config=FeatureConfig(window_s=10.0))
     with pytest.raises(UsageError, match="off_db"):
         FeatureExtractor(1000.0, 1, config=FeatureConfig(on_db=3.0, off_db=6.0))
+    with pytest.raises(UsageError, match="on_hold_s"):
+        FeatureExtractor(1000.0, 1, config=FeatureConfig(on_hold_s=2.0))
 
 
 def envelope_output(duration_s: float, fs: float, seed: int = 0) -> np.ndarray:
