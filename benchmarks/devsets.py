@@ -16,6 +16,9 @@ with seeds that no split uses, because the validation split holds little of what
   days, ADC counts and mV, gains 0.5-3x), boards from 0 V offset up;
 - ``dev-envelope-nights``: 6 one-hour envelope-board nights (seeds 960001-960006, ADC counts,
   gain 3x, 512 and 1000 Hz), where turnovers are the hard case;
+- ``dev-ecg``: 6 half-hour days (seeds 970001-970006, `daily` and `mixed`, gains 0.5-3x,
+  500-2000 Hz) whose channel picks up ECG with QRS complexes of 30, 100 or 300 µV for minutes
+  at a time, as trunk, shoulder and thigh channels do;
 - ``crossgen``: the outside simulators' recordings, when ``--crossgen DIR`` names a directory
   made by ``benchmarks/crossgen.py --keep DIR`` (a check after a choice, not a place to make it).
 
@@ -47,6 +50,7 @@ SETS = (
     "dev-exercise-dense",
     "dev-envelope",
     "dev-envelope-nights",
+    "dev-ecg",
     "crossgen",
 )
 DEV_NIGHT_SEEDS = range(910001, 910008)
@@ -55,6 +59,13 @@ DEV_DENSE_SEEDS = range(930001, 930009)
 DEV_ENVELOPE_SEEDS = range(940001, 940009)
 DEV_NIGHT_GAIN_SEEDS = range(950001, 950007)
 DEV_ENVELOPE_NIGHT_SEEDS = range(960001, 960007)
+DEV_ECG_SEEDS = range(970001, 970007)
+# (scenario, gain, fs, QRS amplitude in µV) cycled over the ECG recordings
+DEV_ECG_CONDITIONS = (
+    ("daily", 1.0, 1000.0, 30.0),
+    ("mixed", 3.0, 500.0, 100.0),
+    ("daily", 0.5, 2000.0, 300.0),
+)
 # nights at the gains the targets name beyond 1x: clipping at 10x, quantisation at 0.1x
 DEV_NIGHT_GAINS = (10.0, 0.1, 5.0)
 # the exercise scenario draws ~1 cramp per hour: too few to measure what the context finds
@@ -168,6 +179,16 @@ def items(name: str, crossgen: Path | None) -> list[tuple[str, object]]:
             ("entry", _entry(f"dev-envelope-night-{s}", "night", s, 3600.0, 3.0, "envelope", fs))
             for s, fs in zip(DEV_ENVELOPE_NIGHT_SEEDS, (512.0, 1000.0) * 3, strict=True)
         ]
+    if name == "dev-ecg":
+        out = []
+        for i, s in enumerate(DEV_ECG_SEEDS):
+            scenario, gain, fs, qrs_uv = DEV_ECG_CONDITIONS[i % len(DEV_ECG_CONDITIONS)]
+            # ECG comes and goes, so the noise floor is also measured without it (as on the
+            # outside simulators): beats then stand 20-30 dB above it
+            params = {"ecg": True, "ecg_uv": qrs_uv, "ecg_intermittent": True}
+            e = _entry(f"dev-ecg-{s}", scenario, s, 1800.0, gain, "raw", fs, params)
+            out.append(("entry", e))
+        return out
     if name == "crossgen":
         if crossgen is None:
             return []

@@ -220,3 +220,32 @@ def test_volt_units_scale_the_same_signal():
     assert v.units == "V" and np.allclose(uv.data * 1e-6, v.data)
     with pytest.raises(UsageError, match="units must be one of"):
         stream("mixed", 30, 1000, 3, units="furlongs")
+
+
+def test_ecg_can_be_given_a_qrs_amplitude_and_come_and_go():
+    # the dev-ecg set needs strong ECG that comes and goes (the noise floor is then measured
+    # without it); the default draws stay as they were, so training data does not change
+    kw = dict(channels=1, adc=False, pops=False, lead_off=False, motion_artifacts=False)
+    plain, _ = simulate("daily", 900, 1000, 4, ecg=False, **kw)
+    steady, _ = simulate("daily", 900, 1000, 4, ecg=True, ecg_uv=500.0, **kw)
+    added = np.abs(steady.data[:, 0] - plain.data[:, 0])
+    assert 350 < added.max() < 650  # the QRS peak, whatever the template's shape
+    ecg = stream("daily", 900, 1000, 4, ecg=True, ecg_uv=500.0, ecg_intermittent=True, **kw)._ecg
+    per_min = np.array([np.abs(ecg.render(60.0 * m, 60_000, 1000.0, 0)).max() for m in range(15)])
+    assert (per_min == 0).sum() >= 2 and (per_min > 300).sum() >= 2  # off for minutes, then on
+    again, _ = simulate("daily", 900, 1000, 4, ecg=True, **kw)
+    drawn, _ = simulate("daily", 900, 1000, 4, ecg=True, ecg_uv=None, **kw)
+    assert np.array_equal(again.data, drawn.data)
+
+
+def test_ecg_of_either_polarity_is_rendered():
+    # the sign of the drawn amplitude is the lead's polarity; a negative one was once dropped,
+    # so that half of the channels that "picked up ECG" were clean
+    kw = dict(channels=6, adc=False, pops=False, lead_off=False, motion_artifacts=False)
+    plain, _ = simulate("daily", 60, 1000, 2, ecg=False, **kw)
+    with_ecg, _ = simulate("daily", 60, 1000, 2, ecg=True, **kw)
+    s = stream("daily", 60, 1000, 2, ecg=True, **kw)
+    signs = np.sign(s._ecg.amp_uv)
+    assert (signs < 0).any() and (signs > 0).any()
+    added = np.abs(with_ecg.data - plain.data).max(axis=0)
+    assert (added > 2.0).all(), added

@@ -149,11 +149,19 @@ class Ecg:
     template_s: np.ndarray  # template time axis relative to the R peak
     template: np.ndarray  # unit-amplitude QRS-T shape sampled at template_fs
     template_fs: float
+    spans: np.ndarray | None = None  # (k, 2) start/end s where it is picked up; None: always
 
     def render(self, t0: float, n: int, fs: float, ch: int) -> np.ndarray:
         out = np.zeros(n)
-        if self.amp_uv[ch] <= 0:
+        if self.amp_uv[ch] == 0:  # the sign is the lead's polarity: negative ones pick it up too
             return out
+        if self.spans is not None:  # beats outside the spans are not picked up
+            keep = np.zeros(len(self.beats), dtype=bool)
+            for a, b in self.spans:
+                keep |= (self.beats >= a) & (self.beats < b)
+            return Ecg(
+                self.beats[keep], self.amp_uv, self.template_s, self.template, self.template_fs
+            ).render(t0, n, fs, ch)
         pre = -self.template_s[0]
         post = self.template_s[-1]
         i0, i1 = np.searchsorted(self.beats, [t0 - post, t0 + n / fs + pre])
@@ -169,10 +177,18 @@ class Ecg:
 
 
 def draw_ecg(
-    rng: np.random.Generator, n_ch: int, duration_s: float, enabled: bool | None, sleep: bool
+    rng: np.random.Generator,
+    n_ch: int,
+    duration_s: float,
+    enabled: bool | None,
+    sleep: bool,
+    amp_uv: float | None = None,
+    intermittent: bool = False,
 ) -> Ecg:
     present = rng.random(n_ch) < 0.3 if enabled is None else np.full(n_ch, bool(enabled))
     amp = np.where(present, [loguniform(rng, 4.0, 200.0) for _ in range(n_ch)], 0.0)
+    if amp_uv is not None:  # fixed after the draw, so every other draw stays the same
+        amp = np.where(present, float(amp_uv), 0.0)
     amp *= rng.choice([-1.0, 1.0], n_ch)
     hr = rng.uniform(48, 68) if sleep else rng.uniform(58, 95)
     n_beats = int(duration_s * hr / 60 * 1.3) + 10
@@ -189,7 +205,13 @@ def draw_ecg(
 
     tpl = -0.12 * g(-0.025, 0.008) + g(0.0, 0.009) - rng.uniform(0.1, 0.4) * g(0.03, 0.01)
     tpl += rng.uniform(0.05, 0.3) * g(rng.uniform(0.22, 0.3), 0.04)
-    return Ecg(beats, amp, ts, tpl, tfs)
+    spans = None
+    if intermittent:  # picked up for minutes at a time (posture, electrode contact), then not
+        sub = np.random.default_rng(rng.integers(2**63))  # only here: other draws stay
+        lengths = sub.uniform(120.0, 480.0, int(duration_s / 120.0) + 2)
+        edges = sub.uniform(0.0, 300.0) + np.concatenate([[0.0], np.cumsum(lengths)])
+        spans = edges[: len(edges) // 2 * 2].reshape(-1, 2)  # on, off, on, off...
+    return Ecg(beats, amp, ts, tpl, tfs, spans)
 
 
 # --- slow curves, pops, lead-off, stray motion ------------------------------------------------

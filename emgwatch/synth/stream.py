@@ -285,6 +285,8 @@ def stream(
     adc: bool = True,
     units: str | None = None,
     ecg: bool | None = None,
+    ecg_uv: float | None = None,
+    ecg_intermittent: bool = False,
     wander: bool = True,
     motion_artifacts: bool = True,
     pops: bool = True,
@@ -297,7 +299,9 @@ def stream(
     ``adc=True`` gives 10-bit ADC counts (0..1023, raw biased to mid-rail, quantised and
     clipped) as an Arduino would record; ``adc=False`` gives µV (times ``gain``). ``units``
     ("adc", "uV", "mV", "V") says the same and more: mV or V floats, as other tools write.
-    ``ecg=None`` lets each channel draw whether it picks up ECG (about 30 %). ``kinds`` keeps
+    ``ecg=None`` lets each channel draw whether it picks up ECG (about 30 %); ``ecg_uv`` fixes
+    the QRS amplitude of those that do (default: drawn, 4-200 µV), and ``ecg_intermittent`` has
+    it come and go every 2-8 minutes instead of lasting the whole recording. ``kinds`` keeps
     only those episode kinds (e.g. ``["plm", "turnover"]``); artifacts are unaffected.
     """
     sc = get_scenario(scenario)
@@ -346,7 +350,9 @@ def stream(
             )
         )
     mains = art.draw_mains(rng, float(mains_hz), quality, duration_s)
-    ecg_model = art.draw_ecg(rng, n_ch, duration_s, ecg, sc.context == "sleep")
+    ecg_model = art.draw_ecg(
+        rng, n_ch, duration_s, ecg, sc.context == "sleep", ecg_uv, ecg_intermittent
+    )
 
     site = Site(0, tuple(names))
     if not lead_off:
