@@ -149,19 +149,11 @@ class Ecg:
     template_s: np.ndarray  # template time axis relative to the R peak
     template: np.ndarray  # unit-amplitude QRS-T shape sampled at template_fs
     template_fs: float
-    spans: np.ndarray | None = None  # (k, 2) start/end s where it is picked up; None: always
 
     def render(self, t0: float, n: int, fs: float, ch: int) -> np.ndarray:
         out = np.zeros(n)
         if self.amp_uv[ch] == 0:  # the sign is the lead's polarity: negative ones pick it up too
             return out
-        if self.spans is not None:  # beats outside the spans are not picked up
-            keep = np.zeros(len(self.beats), dtype=bool)
-            for a, b in self.spans:
-                keep |= (self.beats >= a) & (self.beats < b)
-            return Ecg(
-                self.beats[keep], self.amp_uv, self.template_s, self.template, self.template_fs
-            ).render(t0, n, fs, ch)
         pre = -self.template_s[0]
         post = self.template_s[-1]
         i0, i1 = np.searchsorted(self.beats, [t0 - post, t0 + n / fs + pre])
@@ -205,13 +197,13 @@ def draw_ecg(
 
     tpl = -0.12 * g(-0.025, 0.008) + g(0.0, 0.009) - rng.uniform(0.1, 0.4) * g(0.03, 0.01)
     tpl += rng.uniform(0.05, 0.3) * g(rng.uniform(0.22, 0.3), 0.04)
-    spans = None
     if intermittent:  # picked up for minutes at a time (posture, electrode contact), then not
         sub = np.random.default_rng(rng.integers(2**63))  # only here: other draws stay
         lengths = sub.uniform(120.0, 480.0, int(duration_s / 120.0) + 2)
         edges = sub.uniform(0.0, 300.0) + np.concatenate([[0.0], np.cumsum(lengths)])
-        spans = edges[: len(edges) // 2 * 2].reshape(-1, 2)  # on, off, on, off...
-    return Ecg(beats, amp, ts, tpl, tfs, spans)
+        on = np.searchsorted(edges, beats, side="right") % 2 == 1  # on, off, on, off...
+        beats = beats[on]
+    return Ecg(beats, amp, ts, tpl, tfs)
 
 
 # --- slow curves, pops, lead-off, stray motion ------------------------------------------------
