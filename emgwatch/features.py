@@ -32,13 +32,13 @@ from emgwatch.domain import CLONUS_BAND_HZ
 from emgwatch.dsp import ANALYSIS_BAND_HZ, ANALYSIS_FS_HZ, Conditioned, Conditioner, SosFilter
 from emgwatch.errors import UsageError
 from emgwatch.quality import (
-    BLOCKS_DETECTION,
     GAP,
     MAINS,
     NONFINITE,
     UNUSABLE,
     WARMUP,
     RawQualityMonitor,
+    feeds_detection,
 )
 
 log = logging.getLogger(__name__)
@@ -389,7 +389,7 @@ class FeatureExtractor:
             excess = _db(mp, p + floor[:, None]) > cfg.mains_excess_db
         qual |= np.where(excess, MAINS, 0)
         hard = (qual & (UNUSABLE | WARMUP)) != 0  # kept out of the baseline and resting level
-        quiet = (qual & BLOCKS_DETECTION) != 0  # counts as no activity (clipping does not)
+        quiet = ~feeds_detection(qual)  # counts as no activity (clipping does not)
 
         if envelope:
             # An envelope output sits at a resting level (the board's offset plus rectified
