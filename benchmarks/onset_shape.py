@@ -36,14 +36,15 @@ RMS_S, HOP_S = 0.05, 0.01
 KINDS = ("spasm", "cramp", "clonus", "plm", "voluntary", "posture", "turnover")
 
 
-def level_db(x: np.ndarray, fs: float) -> np.ndarray:
-    """50-ms RMS level every 10 ms, in dB above the channel's 10th percentile."""
+def level_db(x: np.ndarray, fs: float) -> tuple[np.ndarray, float]:
+    """50-ms RMS level about every 10 ms, in dB above the channel's 10th percentile, and the
+    exact hop in seconds (a whole number of samples: 9.33 ms at 750 Hz)."""
     sos = signal.butter(4, [20.0, min(450.0, 0.45 * fs)], "bandpass", fs=fs, output="sos")
     y = signal.sosfiltfilt(sos, x)
-    w, h = max(int(RMS_S * fs), 1), max(int(HOP_S * fs), 1)
+    w, h = max(round(RMS_S * fs), 1), max(round(HOP_S * fs), 1)
     p = np.convolve(y * y, np.ones(w) / w, "same")[::h]
     d = 10.0 * np.log10(p + 1e-30)
-    return d - np.percentile(d, 10)
+    return d - np.percentile(d, 10), h / fs
 
 
 def measure(path: Path, model: str | None) -> list[dict]:
@@ -54,14 +55,15 @@ def measure(path: Path, model: str | None) -> list[dict]:
     found = [d for d in detect_recording(rec, context="auto", model=model) if d.kind in ALERT_KINDS]
     rows = []
     for c, name in enumerate(rec.channel_names):
-        lev = level_db(rec.data[:, c].astype(np.float64), rec.fs)
+        lev, hop = level_db(rec.data[:, c].astype(np.float64), rec.fs)
+        n1, n150, n300 = (round(s / hop) for s in (1.0, 0.15, 0.3))
         for e in truth["episodes"]:
             if e["channel"] != name or e["kind"] not in KINDS:
                 continue
-            a, b = int(e["start"] / HOP_S), int(e["end"] / HOP_S)
-            if b - a < 5 or a + 100 > len(lev):
+            a, b = int(e["start"] / hop), int(e["end"] / hop)
+            if b - a < 5 or a + n1 > len(lev):
                 continue
-            seg, first_s = lev[a:b], lev[a : a + 100].max()
+            seg, first_s = lev[a:b], lev[a : a + n1].max()
             alerted = any(
                 d.channel == name and d.start < e["end"] and (d.end or d.start) > e["start"]
                 for d in found
@@ -70,9 +72,9 @@ def measure(path: Path, model: str | None) -> list[dict]:
                 {
                     "kind": e["kind"],
                     "alerted": alerted,
-                    "rise": float(np.argmax(seg >= seg.max() - 6.0)) * HOP_S,
-                    "d150": float(lev[a : a + 16].max() - first_s),
-                    "d300": float(lev[a : a + 31].max() - first_s),
+                    "rise": float(np.argmax(seg >= seg.max() - 6.0)) * hop,
+                    "d150": float(lev[a : a + n150 + 1].max() - first_s),
+                    "d300": float(lev[a : a + n300 + 1].max() - first_s),
                 }
             )
     return rows
