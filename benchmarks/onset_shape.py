@@ -22,7 +22,6 @@ with a zero-phase filter, not a detector feature: a feature would have to be cau
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +30,8 @@ from scipy import signal
 from emgwatch.detector import detect_recording
 from emgwatch.domain import ALERT_KINDS
 from emgwatch.recording import read_recording
+from emgwatch.synth.output import truth_path_for
+from emgwatch.truth import load_truth
 
 RMS_S, HOP_S = 0.05, 0.01
 KINDS = ("spasm", "cramp", "clonus", "plm", "voluntary", "posture", "turnover")
@@ -48,8 +49,8 @@ def level_db(x: np.ndarray, fs: float) -> tuple[np.ndarray, float]:
 
 
 def measure(path: Path, model: str | None) -> list[dict]:
-    truth = json.loads(path.with_suffix(".truth.json").read_text())
-    if truth.get("sensor") == "envelope":
+    truth = load_truth(truth_path_for(path))
+    if truth.sensor == "envelope":
         return []
     rec = read_recording(path)
     found = [d for d in detect_recording(rec, context="auto", model=model) if d.kind in ALERT_KINDS]
@@ -57,20 +58,20 @@ def measure(path: Path, model: str | None) -> list[dict]:
     for c, name in enumerate(rec.channel_names):
         lev, hop = level_db(rec.data[:, c].astype(np.float64), rec.fs)
         n1, n150, n300 = (round(s / hop) for s in (1.0, 0.15, 0.3))
-        for e in truth["episodes"]:
-            if e["channel"] != name or e["kind"] not in KINDS:
+        for e in truth.episodes:
+            if e.channel != name or e.kind not in KINDS:
                 continue
-            a, b = int(e["start"] / hop), int(e["end"] / hop)
+            a, b = int(e.start / hop), int(e.end / hop)
             if b - a < 5 or a + n1 > len(lev):
                 continue
             seg, first_s = lev[a:b], lev[a : a + n1].max()
             alerted = any(
-                d.channel == name and d.start < e["end"] and (d.end or d.start) > e["start"]
+                d.channel == name and d.start < e.end and (d.end or d.start) > e.start
                 for d in found
             )
             rows.append(
                 {
-                    "kind": e["kind"],
+                    "kind": e.kind,
                     "alerted": alerted,
                     "rise": float(np.argmax(seg >= seg.max() - 6.0)) * hop,
                     "d150": float(lev[a : a + n150 + 1].max() - first_s),
