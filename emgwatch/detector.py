@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from emgwatch.block import Block
-from emgwatch.domain import FS_MAX_HZ, FS_MIN_HZ
+from emgwatch.domain import fs_out_of_range
 from emgwatch.episodes import Episode, EpisodeEvent, EpisodeTracker, TrackerParams
 from emgwatch.errors import InputError
 from emgwatch.features import FeatureExtractor, FeatureFrame
@@ -129,12 +129,9 @@ def detect_recording(
     series make the PLM index. ``quality_events``, when a list, receives the signal-quality
     changes (lead-off, saturation, ...) so a caller can say where nothing could be found.
     """
-    if not FS_MIN_HZ <= rec.fs <= FS_MAX_HZ:  # say which file, and what to do about it
+    if (problem := fs_out_of_range(rec.fs)) is not None:  # say which file, and what to do
         raise InputError(
-            rec.path or "<recording>",
-            None,
-            f"sampling rate {rec.fs:g} Hz is outside the {FS_MIN_HZ:g}-{FS_MAX_HZ:g} Hz that "
-            "surface EMG needs (most power is at 50-150 Hz); if the rate is wrong, pass --fs",
+            rec.path or "<recording>", None, f"{problem}; if the rate is wrong, pass --fs"
         )
     det = Detector(rec.fs, rec.channel_names, context=context, model=model, sensor=sensor or "auto")
     done: list[Episode] = []

@@ -11,6 +11,17 @@ FS_DEFAULT_HZ = 1000.0
 FS_MIN_HZ = 500.0
 FS_MAX_HZ = 4000.0
 
+
+def fs_out_of_range(fs_hz: float) -> str | None:
+    """Why a sampling rate cannot be analysed (None if it can): one wording for every entry."""
+    if FS_MIN_HZ <= fs_hz <= FS_MAX_HZ:
+        return None
+    return (
+        f"sampling rate {fs_hz:g} Hz is outside the {FS_MIN_HZ:g}-{FS_MAX_HZ:g} Hz that surface "
+        "EMG needs (most power is at 50-150 Hz)"
+    )
+
+
 # Useful surface-EMG band (DOMAIN.md): high-pass removes motion/baseline wander, low-pass stops
 # at 450 Hz or just below Nyquist for low sampling rates.
 EMG_BAND_HZ = (20.0, 450.0)

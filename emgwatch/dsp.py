@@ -31,9 +31,8 @@ from emgwatch.domain import (
     ADC_MAX,
     ADC_MIDRAIL,
     EMG_BAND_HZ,
-    FS_MAX_HZ,
-    FS_MIN_HZ,
     MAINS_CHOICES_HZ,
+    fs_out_of_range,
 )
 from emgwatch.errors import EmgwatchError, UsageError
 
@@ -324,10 +323,8 @@ class Conditioner:
     def __init__(
         self, fs_hz: float, n_channels: int, *, sensor: str = "auto", mains_hz: float = 0.0
     ) -> None:
-        if not FS_MIN_HZ <= fs_hz <= FS_MAX_HZ:
-            raise UsageError(
-                f"sampling rate {fs_hz:g} Hz is outside the supported {FS_MIN_HZ:g}-{FS_MAX_HZ:g} Hz"
-            )
+        if (problem := fs_out_of_range(fs_hz)) is not None:
+            raise UsageError(problem)
         if sensor not in (*SENSORS, "auto"):
             raise UsageError(f"sensor must be raw, envelope or auto, got {sensor!r}")
         if mains_hz not in (0.0, *MAINS_CHOICES_HZ):

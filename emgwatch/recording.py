@@ -364,9 +364,9 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     else:
         time_col, time_scale = _time_column(path, names if lay.has_header else None, table)
     keys = [_normalise_name(n) for n in names] if lay.has_header else []
-    time_like = {i for i, k in enumerate(keys) if k in _TIME_SCALE_BY_NAME or k in _COUNTER_NAMES}
-    time_like |= {clock_col} if clock_col is not None else set()
-    counter = next((i for i, k in enumerate(keys) if k in _COUNTER_NAMES), None)
+    roles = _time_roles(names) if lay.has_header else {}
+    time_like = set(roles) | ({clock_col} if clock_col is not None else set())
+    counter = next((i for i, r in roles.items() if r == _SAMPLE_COUNTER), None)
     if counter is not None and counter != time_col and (fs or lay.rate_hz):
         # a file that numbers its samples and states its rate (OpenBCI) is placed by the counter:
         # the host timestamps beside it arrive in batches, several samples to one stamp
@@ -433,6 +433,19 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     )
 
 
+def _time_roles(names: list[str]) -> dict[int, float]:
+    """Header columns that say when a sample was taken, in column order: their scale to seconds,
+    or ``_SAMPLE_COUNTER`` for a column numbering the samples. Never signal columns."""
+    roles = {}
+    for i, n in enumerate(names):
+        key = _normalise_name(n)
+        if key in _TIME_SCALE_BY_NAME:
+            roles[i] = _TIME_SCALE_BY_NAME[key]
+        elif key in _COUNTER_NAMES:
+            roles[i] = _SAMPLE_COUNTER
+    return roles
+
+
 def _time_column(
     path: Path, names: list[str] | None, table: np.ndarray
 ) -> tuple[int | None, float]:
@@ -440,13 +453,7 @@ def _time_column(
     seconds; ``_SAMPLE_COUNTER`` when it numbers samples (a headerless counter that wraps is
     unwrapped in ``table``, as recognising it needed)."""
     if names is not None:
-        for i, n in enumerate(names):
-            key = _normalise_name(n)
-            if key in _TIME_SCALE_BY_NAME:
-                return i, _TIME_SCALE_BY_NAME[key]
-            if key in _COUNTER_NAMES:
-                return i, _SAMPLE_COUNTER
-        return None, 1.0
+        return next(iter(_time_roles(names).items()), (None, 1.0))
     if table.shape[1] < 2 or table.shape[0] < 3:
         return None, 1.0
     col = table[:, 0]

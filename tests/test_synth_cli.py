@@ -77,7 +77,7 @@ def test_simulate_truth_path_and_csv(tmp_path):
     [
         (["--duration=-5s"], "cannot read duration"),
         (["--duration", "0"], "duration must be > 0"),
-        (["--fs", "300"], "sampling rate must be 500-4000 Hz"),
+        (["--fs", "300"], "sampling rate 300 Hz is outside the 500-4000 Hz"),
         (["--scenario", "nap"], "unknown scenario 'nap'"),
         (["--param", "spasm=3"], "unknown parameter 'spasm'"),
         (["--param", "spasm_per_h"], "NAME=NUMBER"),

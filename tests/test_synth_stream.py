@@ -177,7 +177,7 @@ def test_two_writes_are_byte_identical(tmp_path):
     ("args", "kwargs", "message"),
     [
         (("night", -5, 1000, 1), {}, "duration must be > 0"),
-        (("night", 60, 400, 1), {}, "sampling rate must be 500-4000 Hz"),
+        (("night", 60, 400, 1), {}, "sampling rate 400 Hz is outside the 500-4000 Hz"),
         (("nap", 60, 1000, 1), {}, "unknown scenario 'nap'"),
         (("night", 60, 1000, 1), {"sneeze_per_h": 3}, "unknown parameter 'sneeze_per_h'"),
         (("night", 60, 1000, 1), {"spasm_per_h": -1}, "rate >= 0"),

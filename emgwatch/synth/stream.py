@@ -19,7 +19,7 @@ import numpy as np
 from scipy import signal as sps
 
 from emgwatch.block import Block
-from emgwatch.domain import ADC_MAX, FS_MAX_HZ, FS_MIN_HZ, MAINS_CHOICES_HZ
+from emgwatch.domain import ADC_MAX, MAINS_CHOICES_HZ, fs_out_of_range
 from emgwatch.errors import UsageError
 from emgwatch.recording import Recording
 from emgwatch.synth import artifacts as art
@@ -258,10 +258,8 @@ def _check(duration_s: float, fs: float, gain: float, sensor: str, mains_hz: flo
         raise UsageError(f"duration must be > 0 seconds, got {duration_s!r}")
     if duration_s > 7 * 86400:
         raise UsageError(f"duration must be at most 7 days, got {duration_s} s")
-    if not (FS_MIN_HZ <= fs <= FS_MAX_HZ):
-        raise UsageError(
-            f"sampling rate must be {FS_MIN_HZ:g}-{FS_MAX_HZ:g} Hz (at least twice the EMG band), got {fs:g}"
-        )
+    if (problem := fs_out_of_range(fs)) is not None:
+        raise UsageError(problem)
     if not (math.isfinite(gain) and 0.01 <= gain <= 100):
         raise UsageError(f"gain must be between 0.01 and 100, got {gain!r}")
     if sensor not in SENSORS:
