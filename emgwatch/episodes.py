@@ -99,6 +99,9 @@ class TrackerParams:
     voluntary_on: float = 0.6  # voluntary episodes are logged (never alerted) above this
     hold_while_active: bool = True  # an open episode ends at rest, not when windows look voluntary
     reject_at: float | None = None  # second stage's p(none) that withdraws an alert (None: card's)
+    # movements of a PLM series that the second stage must itself have accepted; the others are
+    # movements it withdrew that keep the series' rhythm
+    series_accepted: int = PLM_MIN_SERIES // 2
 
 
 # Per-context thresholds, chosen on the validation split (never the test split). In bed one false
@@ -477,7 +480,7 @@ class EpisodeTracker:
         series = [
             idx
             for idx in plm_series_indices(onsets)
-            if sum(eps[i].id not in withdrawn for i in idx) >= PLM_MIN_SERIES // 2
+            if sum(eps[i].id not in withdrawn for i in idx) >= self.p.series_accepted
         ]
         if self.context == "auto":  # sleep not declared: the rhythm must be periodic too
             series = [
