@@ -220,19 +220,24 @@ class EpisodeTracker:
         p_alert = proba[:, :, self._alert_idx].sum(axis=2)
         p_alert = np.where(usable, p_alert, 0.0)
         p_vol = np.where(usable, proba[:, :, self._vol_idx], 0.0)
+        quiet = self.p.off * 0.5  # at or below this a window can neither open nor extend anything
+        h = self.p.smooth_hops
         for c in range(len(self.channel_names)):
             tr = self._tracks[c]
-            busy = (p_alert[:, c] > self.p.off * 0.5) | (p_vol[:, c] > self.p.off * 0.5)
-            if (
-                not busy.any()
-                and tr.pending_since is None
-                and tr.episode is None
-                and tr.vol_since is None
-            ):
-                tr.smooth = [0.0] * self.p.smooth_hops
-                tr.last_low = float(t[-1])
-                continue
-            for i in range(len(t)):
+            busy = (p_alert[:, c] > quiet) | (p_vol[:, c] > quiet)
+            busy_at = np.flatnonzero(busy)
+            i, n = 0, len(t)
+            while i < n:
+                if not busy[i] and self._idle(tr) and all(v <= quiet for v in tr.smooth):
+                    # Nothing pending or open and the smoothing window is quiet: up to the next
+                    # busy window, stepping would only move the window and last_low. Skip there
+                    # (most of a night), leaving the state exactly as stepping would.
+                    k = int(np.searchsorted(busy_at, i))
+                    j = int(busy_at[k]) if k < len(busy_at) else n
+                    tr.smooth = (tr.smooth + p_alert[max(i, j - h) : j, c].tolist())[-h:]
+                    tr.last_low = float(t[j - 1])
+                    i = j
+                    continue
                 events += self._step(
                     c,
                     float(t[i]),
@@ -241,8 +246,18 @@ class EpisodeTracker:
                     float(p_vol[i, c]),
                     float(level_db[i, c]),
                 )
+                i += 1
         self._t_last = float(t[-1])
         return events
+
+    @staticmethod
+    def _idle(tr: _ChannelTrack) -> bool:
+        return (
+            tr.pending_since is None
+            and tr.episode is None
+            and tr.vol_since is None
+            and tr.vol_episode is None
+        )
 
     def flush(self) -> list[EpisodeEvent]:
         events: list[EpisodeEvent] = []

@@ -134,3 +134,22 @@ def test_a_flat_channel_is_reported_not_silently_empty(tmp_path):
     assert len(warn) == 1 and "channel calf: lead_off" in warn[0]
     secs = float(warn[0].split(", for ")[1].split(" s")[0])
     assert 115 <= secs <= 121  # the two minutes it was off, not the live minute
+
+
+@pytest.mark.parametrize("context", ["sleep", "auto"])
+def test_what_is_found_does_not_depend_on_how_the_recording_is_cut(context):
+    """Live blocks are whatever the serial port delivered; offline uses 5-minute blocks. The
+    tracker skips quiet stretches in bulk, and that must leave exactly the state stepping would."""
+    from emgwatch.detector import detect_recording
+
+    rec, _ = simulate("mixed", 300, 1000, 5, channels=2)
+
+    def found(block_s):
+        return [
+            {k: v for k, v in e.to_dict().items() if k != "id"}
+            for e in detect_recording(rec, context=context, block_s=block_s, isolated_plm=True)
+        ]
+
+    whole = found(300.0)
+    assert len(whole) >= 5
+    assert found(1.37) == whole
