@@ -464,7 +464,7 @@ def _time_column(
             log.info("%s: no header; first column counts samples, used to place them", path)
             table[:, 0] = counts  # unwrapped once, here
             return 0, _SAMPLE_COUNTER
-    if _looks_like_time(col):
+    if _looks_like_time(col, coarse_ok=True):
         log.info("%s: no header; first column rises steadily, used as time in seconds", path)
         return 0, 1.0
     return None, 1.0
@@ -491,13 +491,17 @@ def _unwrap_counter(path: Path, c: np.ndarray) -> np.ndarray:
     return c + period * np.concatenate(([0.0], np.cumsum(back)))
 
 
-def _looks_like_time(col: np.ndarray) -> bool:
+def _looks_like_time(col: np.ndarray, *, coarse_ok: bool = False) -> bool:
+    """A steadily rising column; ``coarse_ok``: or a clock too coarse to time single samples (a
+    sample counter never is one: it never repeats and rarely skips)."""
     with np.errstate(over="ignore", invalid="ignore"):
         d = np.diff(col)
-    if not np.all(np.isfinite(d)) or np.any(d <= 0):
+    if not np.all(np.isfinite(d)) or np.any(d < 0):
         return False
+    if coarse_ok and _coarse_clock_tick(d) is not None:  # millis() beside faster samples
+        return True
     med = float(np.median(d))
-    return bool(np.mean(np.abs(d - med) <= 0.01 * med) >= 0.99)
+    return bool(np.all(d > 0) and np.mean(np.abs(d - med) <= 0.01 * med) >= 0.99)
 
 
 class _RowLines:
@@ -866,22 +870,50 @@ def _missing_at(
     return np.maximum(np.rint(off_a - off_b), 0).astype(np.int64)
 
 
-def _find_gaps(times: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray, float]:
+def _coarse_clock_tick(d: np.ndarray) -> float | None:
+    """The tick of a clock too coarse to time each sample, or None.
+
+    An Arduino loop stamping its samples with millis() at 800 Hz writes intervals of 1 and 2 ms
+    (at 2 kHz, 0 and 1 ms): every interval a whole number of ticks, the median a tick rather
+    than the sampling period, repeats where several samples share a tick. Read as a fine clock
+    that is a gap at every long interval, or an error at every repeat; the rate is in fact the
+    mean interval.
+    """
+    pos = d[d > 0]
+    if pos.size == 0 or d.size < 10:
+        return None
+    tick = float(pos.min())
+    ticks = d / tick
+    if np.mean(np.abs(ticks - np.rint(ticks)) < 0.01) < 0.999:
+        return None  # intervals are not whole ticks: a fine clock with jitter
+    mean = float(d.mean())
+    if np.mean(d == 0) < 0.01 and abs(float(np.median(d)) - mean) <= 0.1 * mean:
+        return None  # the median is the period: the usual path handles it (and single gaps)
+    return tick
+
+
+def _find_gaps(
+    times: np.ndarray, step: float, slack: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Gaps (index of the sample before each), samples missing at each, and the period.
 
     With jittered clocks one interval in ten may be 1.5 periods long, so the first count is
     made with short windows walled by every long interval; later passes wall only the
     confirmed gaps and use the period implied by the whole span, which is far more exact
-    than the median interval the first pass starts from.
+    than the median interval the first pass starts from. ``slack``: what the clock's own ticks
+    can add to an interval (a coarse clock's resolution), never a sign of a missing sample.
     """
     d = np.diff(times)
-    cand = np.flatnonzero(d > 1.5 * step)
+    cand = np.flatnonzero(d > 1.5 * step + slack)
     span = float(times[-1] - times[0])
     period, walls = step, cand
     missing = np.zeros(cand.size, dtype=np.int64)
     for _ in range(_GAP_PASSES if cand.size else 0):
+        before = missing
         missing = _missing_at(times, cand, period, walls)
-        settled = np.array_equal(walls, cand[missing > 0])
+        # settled when neither the gaps nor their sizes move (a first period from the mean
+        # interval, which the gaps themselves lengthen, needs a second pass to count them)
+        settled = np.array_equal(walls, cand[missing > 0]) and np.array_equal(before, missing)
         walls = cand[missing > 0]
         period = span / (times.size - 1 + int(missing.sum()))
         if settled:
@@ -914,7 +946,8 @@ def _regularise_times(
         return float(fs), data
     with np.errstate(over="ignore", invalid="ignore"):
         d = np.diff(times)
-    if not d.min() > 0:
+    tick = _coarse_clock_tick(d) if d.min() >= 0 else None
+    if tick is None and not d.min() > 0:
         i = int(np.flatnonzero(d <= 0)[0]) + 1
         n_dup = int(np.count_nonzero(d == 0))
         n_back = int(np.count_nonzero(d < 0))
@@ -925,7 +958,19 @@ def _regularise_times(
             f"({n_dup} repeated, {n_back} backwards timestamps in the file); "
             "fix the time column or drop it and pass --fs",
         )
-    gaps, missing, period = _find_gaps(times, float(np.median(d)))
+    if tick is None:
+        gaps, missing, period = _find_gaps(times, float(np.median(d)))
+    else:
+        # the median interval is one tick, not one sample period: start from the mean
+        gaps, missing, period = _find_gaps(times, float(times[-1] - times[0]) / (n - 1), tick)
+        log.info(
+            "%s: '%s' ticks every %.3g s, too coarse to time single samples (%.3g s apart): "
+            "samples are placed on a steady grid",
+            path,
+            time_name,
+            tick,
+            period,
+        )
     rate = 1.0 / period
     del d
     if not (np.isfinite(rate) and rate >= FS_READABLE_MIN_HZ):
@@ -974,7 +1019,7 @@ def _regularise_times(
     stride = max(1, n // 1_000_000)  # jitter is a warning, a sample of rows shows it
     idx = np.arange(0, n, stride)
     drift = float(np.abs((times[idx] - times[0]) * rate - idx).max())
-    if drift > 0.5:
+    if drift > 0.5 + (tick or 0.0) * rate:  # a coarse clock's own ticks are not wandering
         log.warning(
             "%s: timestamps wander up to %.3g samples from a steady %.6g Hz; samples are placed "
             "on the steady grid",

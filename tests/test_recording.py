@@ -345,6 +345,38 @@ def test_jittered_timestamps_keep_every_sample_on_a_steady_grid(tmp_path):
     assert rec.data[2003, 0] == 2003
 
 
+@pytest.mark.parametrize("fs", [800.0, 2000.0, 1500.0])
+def test_a_millisecond_clock_coarser_than_the_samples_gives_the_true_rate(tmp_path, fs):
+    """An Arduino sketch printing millis() beside each sample: at 800 Hz the intervals read 1 or
+    2 ms, at 1.5-2 kHz several samples share a millisecond. The rate is the mean interval, and
+    no sample is a gap or an error."""
+    n = int(fs * 30)
+    stamps = np.floor(np.arange(n) / fs * 1000.0).astype(int) + 123_456  # ms since power-up
+    text = "millis,emg\n" + "".join(f"{s},{i % 1024}\n" for i, s in enumerate(stamps))
+    rec = read_recording(_write(tmp_path, text))
+    assert rec.fs == pytest.approx(fs, rel=2e-3)
+    assert rec.n_samples == n and not np.isnan(rec.data).any()
+    assert rec.data[-1, 0] == (n - 1) % 1024
+    # 0.25 s of samples really lost: found as a gap, the rest keep their places
+    keep = np.r_[0 : n // 2, n // 2 + int(fs / 4) : n]
+    text = "millis,emg\n" + "".join(f"{stamps[i]},{i % 1024}\n" for i in keep)
+    rec = read_recording(_write(tmp_path, text, "gap.csv"))
+    assert rec.fs == pytest.approx(fs, rel=2e-3)
+    assert abs(rec.n_samples - n) <= 1
+    assert abs(int(np.isnan(rec.data[:, 0]).sum()) - int(fs / 4)) <= 1
+
+
+def test_headerless_millisecond_stamps_are_not_read_as_a_channel(tmp_path):
+    """Without a header the unit is unknown: the column is time, and the error says how to name
+    it, rather than the timestamps becoming an EMG channel."""
+    stamps = np.floor(np.arange(2400) / 800.0 * 1000.0).astype(int)
+    text = "".join(f"{s}\t{i % 1024}\n" for i, s in enumerate(stamps))
+    with pytest.raises(InputError, match="too slow for EMG .milliseconds. name the column time_ms"):
+        read_recording(_write(tmp_path, text, "x.txt"))
+    rec = read_recording(_write(tmp_path, "time_ms\temg\n" + text, "named.txt"))
+    assert rec.fs == pytest.approx(800.0, rel=2e-3) and rec.channel_names == ["emg"]
+
+
 def test_repeated_timestamp_is_an_error_with_its_line(tmp_path):
     text = "time,emg\n0,1\n0.001,2\n0.001,3\n0.002,4\n"
     with pytest.raises(InputError, match=r"line 4: time 0.001 s does not increase.*1 repeated"):
