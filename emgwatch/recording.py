@@ -7,6 +7,7 @@ raise :class:`emgwatch.errors.InputError` with file and location on anything unu
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import math
 import os
@@ -110,7 +111,17 @@ _UNIT_WORDS = {
     "adu": "adc",
 }
 # A column that numbers the samples: with --fs it places them (and reveals lost samples).
-_COUNTER_NAMES = {"sample", "samples", "sample_no", "sample_index", "index", "idx", "seq", "n"}
+_COUNTER_NAMES = {
+    "sample",
+    "samples",
+    "sample_no",
+    "sample_index",
+    "index",
+    "idx",
+    "seq",
+    "n",
+    "nseq",  # OpenSignals (BITalino), a 4-bit counter
+}
 _SAMPLE_COUNTER = -1.0  # marker scale, replaced by 1 / fs
 _ARDUINO_PINS = {f"a{i}" for i in range(8)}  # a column named after an analog pin holds counts
 _TO_VOLTS = {"V": 1.0, "mV": 1e-3, "uV": 1e-6}
@@ -294,6 +305,35 @@ class _CsvLayout:
     body_start: int  # byte offset of the first data line
     body_line: int  # its 1-based line number
     rate_hz: float | None = None  # a sampling rate stated in a comment line
+    signals: tuple[str, ...] = ()  # when the header says which columns are signals, those
+
+
+def _opensignals_header(text: str) -> tuple[list[str], float | None, tuple[str, ...]] | None:
+    """Column names, rate and analog channels from an OpenSignals (BITalino, PLUX) header line.
+
+    ``# {"<device MAC>": {"column": ["nSeq", "I1", "I2", "O1", "O2", "A1"], "sampling rate":
+    1000, "label": ["A1"], "sensor": ["EMG"], ...}}``; several devices write their columns side
+    by side. nSeq is a 4-bit sample counter, I/O are digital lines, A1-A6 the analog inputs.
+    """
+    body = text.lstrip("#%/ ").strip()
+    if not body.startswith("{"):
+        return None
+    try:
+        devices = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(devices, dict) or not devices:
+        return None
+    names: list[str] = []
+    rates, analog = set(), []
+    for dev in devices.values():
+        if not (isinstance(dev, dict) and isinstance(dev.get("column"), list)):
+            return None
+        names += [str(c) for c in dev["column"]]
+        analog += [str(c) for c in dev.get("label", []) if str(c) in map(str, dev["column"])]
+        if isinstance(dev.get("sampling rate"), int | float) and dev["sampling rate"] > 0:
+            rates.add(float(dev["sampling rate"]))
+    return names, (rates.pop() if len(rates) == 1 else None), tuple(analog)
 
 
 def _csv_layout(path: Path, raw: bytes) -> _CsvLayout:
@@ -301,6 +341,7 @@ def _csv_layout(path: Path, raw: bytes) -> _CsvLayout:
     first other line is a header unless all numbers or times."""
     pos, line_no = 0, 1
     rate = None
+    described = None  # column names, rate and signals from a JSON header line (OpenSignals)
     while True:
         end = raw.find(b"\n", pos)
         end = len(raw) if end < 0 else end
@@ -308,11 +349,18 @@ def _csv_layout(path: Path, raw: bytes) -> _CsvLayout:
         if text and not text.startswith(_COMMENT_PREFIXES):
             break
         rate = rate or _rate_in_comment(text)
+        described = described or _opensignals_header(text)
         pos, line_no = end + 1, line_no + 1
         if pos >= len(raw):
             raise InputError(path, None, "no data (only blank or comment lines)")
     delim = _delimiter_of(text)
     first = _cells(text, delim)
+    if described is not None and len(described[0]) == len(first):
+        names, said_rate, signals = described
+        decimal_comma = delim in ("\t", ";") and b"," in raw[end : end + 4096]
+        return _CsvLayout(
+            names, True, delim, decimal_comma, pos, line_no, rate or said_rate, signals
+        )
     decimal_comma = delim in ("\t", ";") and b"," in raw[end : end + 4096]
     probe = [c.replace(",", ".") for c in first] if decimal_comma else first
     if all(c == "" or _is_number(c) or _DATETIME.fullmatch(c) for c in probe):
@@ -390,6 +438,8 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     exg = [i for i in chan_cols if keys and keys[i].startswith("exg_channel")]
     if exg:  # an OpenBCI export: the accelerometer, analog and marker columns are not EMG
         chan_cols = exg
+    if lay.signals:  # the header says which columns are signals (OpenSignals: not digital I/O)
+        chan_cols = [i for i in chan_cols if names[i] in lay.signals]
     if not chan_cols:
         raise InputError(path, None, "no signal column (only a time column)")
     said = [_split_unit_suffix(names[i]) for i in chan_cols]

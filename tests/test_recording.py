@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from pathlib import Path
@@ -889,3 +890,27 @@ def test_an_openbci_gui_export_reads_its_exg_channels_by_counter_and_stated_rate
     assert rec.n_samples == n and np.isnan(rec.data[900]).all()
     np.testing.assert_allclose(rec.data[899], [449.5, -449.5])
     np.testing.assert_allclose(rec.data[901], [450.5, -450.5])
+
+
+def test_an_opensignals_export_reads_its_json_header(tmp_path):
+    """BITalino/PLUX OpenSignals .txt: names and rate in a JSON comment line, a 4-bit nSeq
+    counter, digital I/O columns that are not EMG, the EMG on an analog input."""
+    header = {
+        "00:07:80:3B:46:61": {
+            "sensor": ["EMG"],
+            "column": ["nSeq", "I1", "I2", "O1", "O2", "A1"],
+            "sampling rate": 1000,
+            "label": ["A1"],
+            "resolution": [4, 1, 1, 1, 1, 10],
+            "convertedValues": 0,
+        }
+    }
+    rows = "".join(f"{i % 16}\t0\t0\t1\t1\t{500 + i % 7}\n" for i in range(3000))
+    text = "# OpenSignals Text File Format\n# " + json.dumps(header) + "\n# EndOfHeader\n" + rows
+    rec = read_recording(_write(tmp_path, text, "opensignals.txt"))
+    assert rec.fs == 1000.0 and rec.channel_names == ["A1"] and rec.n_samples == 3000
+    assert rec.data[:7, 0].tolist() == [500, 501, 502, 503, 504, 505, 506]
+    # a lost sample shows in nSeq: filled, so later samples keep their times
+    gap = "".join(r + "\n" for k, r in enumerate(rows.splitlines()) if k != 1000)
+    rec = read_recording(_write(tmp_path, text.replace(rows, gap), "lost.txt"))
+    assert rec.n_samples == 3000 and np.isnan(rec.data[1000, 0])
