@@ -379,6 +379,34 @@ def _rate_in_comment(text: str) -> float | None:
     return hz if hz > 0 else None
 
 
+_PLOTTER_CELL = re.compile(rb"([A-Za-z_][A-Za-z0-9_]{0,40}):(-?[0-9.]+)")
+_PLOTTER_LABEL = re.compile(rb"(^|[,\t ])[A-Za-z_][A-Za-z0-9_]{0,40}:", re.MULTILINE)
+
+
+def _plotter_as_csv(path: Path, raw: bytes) -> bytes | None:
+    """Arduino Serial Plotter lines (``emg:512,env:300``) captured to a file: the labels become
+    a header row, so the file reads as the CSV it is. None for anything else."""
+    pos = 0
+    while pos < len(raw):
+        end = raw.find(b"\n", pos)
+        end = len(raw) if end < 0 else end
+        line = raw[pos:end].strip()
+        if line and not line.startswith(tuple(p.encode() for p in _COMMENT_PREFIXES)):
+            break
+        pos = end + 1
+    else:
+        return None
+    cells = re.split(rb"[,\t ]+", line)
+    found = [_PLOTTER_CELL.fullmatch(c) for c in cells]
+    if not all(found):
+        return None
+    labels = [m.group(1).decode().strip() for m in found if m is not None]
+    log.info("%s: Arduino Serial Plotter lines; channels %s", path, labels)
+    body = _PLOTTER_LABEL.sub(rb"\1", raw[pos:])
+    sep = b"," if b"," in line else b"\t" if b"\t" in line else b" "
+    return raw[:pos] + sep.join(label.encode() for label in labels) + b"\n" + body
+
+
 def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Recording:
     raw = path.read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -387,7 +415,11 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         raw = raw.replace(b"\r", b"\n")  # classic Mac line ends
     if not raw[:65536].strip() and not raw.strip():
         raise InputError(path, None, "file is empty")
-    lay = _csv_layout(path, raw)
+    plotter = _plotter_as_csv(path, raw)
+    lay = _csv_layout(path, plotter or raw)
+    if plotter is not None:
+        raw = plotter
+        lay.body_line -= 1  # the header row was made up: line numbers stay the file's
     names, n_cols = lay.names, len(lay.names)
     clock_col = _clock_column(raw, lay.body_start, lay.delim, n_cols)
     values, n_rows, row_lines, clock_us = _parse_body(

@@ -914,3 +914,15 @@ def test_an_opensignals_export_reads_its_json_header(tmp_path):
     gap = "".join(r + "\n" for k, r in enumerate(rows.splitlines()) if k != 1000)
     rec = read_recording(_write(tmp_path, text.replace(rows, gap), "lost.txt"))
     assert rec.n_samples == 3000 and np.isnan(rec.data[1000, 0])
+
+
+@pytest.mark.parametrize("sep", [",", " ", "\t"])
+def test_arduino_serial_plotter_lines_name_their_channels(tmp_path, sep):
+    """``Serial.print("emg:"); ...`` captured from the port: labels are the header."""
+    text = "".join(f"emg:{500 + i % 9}{sep}env:{i % 5}\n" for i in range(2000))
+    rec = read_recording(_write(tmp_path, text, "plot.txt"), fs=1000)
+    assert rec.channel_names == ["emg", "env"] and rec.n_samples == 2000
+    assert rec.data[:3].tolist() == [[500, 0], [501, 1], [502, 2]]
+    broken = text.replace("emg:502" + sep + "env:2\n", "emg:502\n", 1)
+    with pytest.raises(InputError, match="line 3: expected 2 columns"):
+        read_recording(_write(tmp_path, broken, "broken.txt"), fs=1000)
