@@ -305,7 +305,7 @@ class _CsvLayout:
     body_start: int  # byte offset of the first data line
     body_line: int  # its 1-based line number
     rate_hz: float | None = None  # a sampling rate stated in a comment line
-    signals: tuple[str, ...] = ()  # when the header says which columns are signals, those
+    signals: tuple[str, ...] | None = None  # when the header says which columns are signals
 
 
 def _opensignals_header(text: str) -> tuple[list[str], float | None, tuple[str, ...]] | None:
@@ -324,16 +324,31 @@ def _opensignals_header(text: str) -> tuple[list[str], float | None, tuple[str, 
         return None
     if not isinstance(devices, dict) or not devices:
         return None
-    names: list[str] = []
-    rates, analog = set(), []
-    for dev in devices.values():
+    per_device: list[tuple[str, list[str], list[str]]] = []
+    rates = set()
+    for key, dev in devices.items():
         if not (isinstance(dev, dict) and isinstance(dev.get("column"), list)):
             return None
-        names += [str(c) for c in dev["column"]]
-        analog += [str(c) for c in dev.get("label", []) if str(c) in map(str, dev["column"])]
-        if isinstance(dev.get("sampling rate"), int | float) and dev["sampling rate"] > 0:
-            rates.add(float(dev["sampling rate"]))
-    return names, (rates.pop() if len(rates) == 1 else None), tuple(analog)
+        columns = [str(c) for c in dev["column"]]
+        labels = dev.get("label")
+        analog = [str(c) for c in labels if str(c) in columns] if isinstance(labels, list) else []
+        # without a label list, the analog inputs by their names (never nSeq or digital I/O)
+        analog = analog or [c for c in columns if re.fullmatch(r"A\d+", c)]
+        per_device.append((str(key), columns, analog))
+        rate = dev.get("sampling rate")
+        if isinstance(rate, int | float) and not isinstance(rate, bool) and rate > 0:
+            rates.add(float(rate))
+    all_columns = [c for _, columns, _ in per_device for c in columns]
+    names: list[str] = []
+    signals: list[str] = []
+    for key, columns, analog in per_device:
+        # several devices: the same input names repeat, so say whose they are
+        def own(c: str, key: str = key) -> str:
+            return f"{c}@{key}" if all_columns.count(c) > 1 else c
+
+        names += [own(c) for c in columns]
+        signals += [own(c) for c in analog]
+    return names, (rates.pop() if len(rates) == 1 else None), tuple(signals)
 
 
 def _csv_layout(path: Path, raw: bytes) -> _CsvLayout:
@@ -381,6 +396,15 @@ def _rate_in_comment(text: str) -> float | None:
 
 _PLOTTER_CELL = re.compile(rb"([A-Za-z_][A-Za-z0-9_]{0,40}):(-?[0-9.]+)")
 _PLOTTER_LABEL = re.compile(rb"(^|[,\t ])[A-Za-z_][A-Za-z0-9_]{0,40}:", re.MULTILINE)
+_PLOTTER_LABEL_NAME = re.compile(rb"(?:^|[,\t ])([A-Za-z_][A-Za-z0-9_]{0,40}):", re.MULTILINE)
+
+
+def _plotter_labels(line: bytes) -> list[str] | None:
+    """The labels of one ``label:value`` line, in order; None if it is not one."""
+    found = [_PLOTTER_CELL.fullmatch(c) for c in re.split(rb"[,\t ]+", line)]
+    if not found or not all(found):
+        return None
+    return [m.group(1).decode() for m in found if m is not None]
 
 
 def _plotter_as_csv(path: Path, raw: bytes) -> bytes | None:
@@ -396,13 +420,27 @@ def _plotter_as_csv(path: Path, raw: bytes) -> bytes | None:
         pos = end + 1
     else:
         return None
-    cells = re.split(rb"[,\t ]+", line)
-    found = [_PLOTTER_CELL.fullmatch(c) for c in cells]
-    if not all(found):
-        return None
-    labels = [m.group(1).decode().strip() for m in found if m is not None]
+    labels = _plotter_labels(line)
+    nxt = raw.find(b"\n", pos)
+    second = raw[nxt + 1 : raw.find(b"\n", nxt + 1) if raw.find(b"\n", nxt + 1) >= 0 else None]
+    if labels is None or nxt < 0 or _plotter_labels(second.strip()) is None:
+        return None  # two such lines, or it may be a header that happens to hold colons
+    body = raw[pos:]
+    seen = _PLOTTER_LABEL_NAME.findall(body)
+    if seen != [b.encode() for b in labels] * (len(seen) // len(labels)) or len(seen) % len(labels):
+        # a line with other labels, or in another order: its values would land in the wrong
+        # channel, so say which line (the slow scan runs only here)
+        first_line = raw.count(b"\n", 0, pos) + 1
+        for k, text in enumerate(body.split(b"\n")):
+            if text.strip() and _plotter_labels(text.strip()) != labels:
+                raise InputError(
+                    path,
+                    f"line {first_line + k}",
+                    f"expected Serial Plotter values {','.join(labels)}, got "
+                    f"{text.strip()[:60].decode('utf-8', 'replace')!r}",
+                )
     log.info("%s: Arduino Serial Plotter lines; channels %s", path, labels)
-    body = _PLOTTER_LABEL.sub(rb"\1", raw[pos:])
+    body = _PLOTTER_LABEL.sub(rb"\1", body)
     sep = b"," if b"," in line else b"\t" if b"\t" in line else b" "
     return raw[:pos] + sep.join(label.encode() for label in labels) + b"\n" + body
 
@@ -458,7 +496,8 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     if fs is None and lay.rate_hz is not None and (time_col is None or time_scale < 0):
         fs = lay.rate_hz  # needed, and the file says it: "%Sample Rate = 250 Hz"
         log.info("%s: sampling rate %g Hz, as a comment line in the file states", path, fs)
-    if time_scale == _SAMPLE_COUNTER:
+    counted = time_scale == _SAMPLE_COUNTER
+    if counted:
         if fs is None:
             raise InputError(
                 path, None, f"'{time_name}' counts samples but gives no rate; pass --fs"
@@ -470,8 +509,14 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     exg = [i for i in chan_cols if keys and keys[i].startswith("exg_channel")]
     if exg:  # an OpenBCI export: the accelerometer, analog and marker columns are not EMG
         chan_cols = exg
-    if lay.signals:  # the header says which columns are signals (OpenSignals: not digital I/O)
+    if lay.signals is not None:  # the header says which columns are signals (OpenSignals)
         chan_cols = [i for i in chan_cols if names[i] in lay.signals]
+        if not chan_cols:
+            raise InputError(
+                path,
+                None,
+                "no analog input in the header's columns (only a sample counter and digital I/O)",
+            )
     if not chan_cols:
         raise InputError(path, None, "no signal column (only a time column)")
     said = [_split_unit_suffix(names[i]) for i in chan_cols]
@@ -499,7 +544,9 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         rate = float(fs)
     else:
         with np.errstate(over="ignore", invalid="ignore"):
-            rate, data = _regularise_times(path, times, data, fs, row_lines, time_name)
+            rate, data = _regularise_times(
+                path, times, data, fs, row_lines, time_name, counter=counted
+            )
 
     units = _common_units(path, chan_units, data)  # values are the detector's to judge
     known_sensors = {s for s in sensors if s}
@@ -580,7 +627,7 @@ def _looks_like_time(col: np.ndarray, *, coarse_ok: bool = False) -> bool:
         d = np.diff(col)
     if not np.all(np.isfinite(d)) or np.any(d < 0):
         return False
-    if coarse_ok and _coarse_clock_tick(d) is not None:  # millis() beside faster samples
+    if coarse_ok and _coarse_clock_tick(col, d) is not None:  # millis() beside faster samples
         return True
     med = float(np.median(d))
     return bool(np.all(d > 0) and np.mean(np.abs(d - med) <= 0.01 * med) >= 0.99)
@@ -923,6 +970,7 @@ def _raise_first_bad_cell(
 
 
 _GAP_CONTEXT = 8  # samples each side of a long interval that vote on how many are missing
+_STEADY_WINDOW = 256  # samples per window in which a coarse clock must stay steady
 _GAP_PASSES = 6  # at most this many refinements of (which long intervals are gaps, the period)
 
 
@@ -952,22 +1000,28 @@ def _missing_at(
     return np.maximum(np.rint(off_a - off_b), 0).astype(np.int64)
 
 
-def _coarse_clock_tick(d: np.ndarray) -> float | None:
-    """The tick of a clock too coarse to time each sample, or None.
+def _coarse_clock_tick(times: np.ndarray, d: np.ndarray) -> float | None:
+    """The tick of a steady clock too coarse to time each sample, or None.
 
     An Arduino loop stamping its samples with millis() at 800 Hz writes intervals of 1 and 2 ms
     (at 2 kHz, 0 and 1 ms): every interval a whole number of ticks, the median a tick rather
     than the sampling period, repeats where several samples share a tick. Read as a fine clock
     that is a gap at every long interval, or an error at every repeat; the rate is in fact the
-    mean interval.
+    mean interval. What tells it from a fine clock that lost many single samples, or from rows
+    written twice (same intervals): its stamps stay within a tick of a steady line, where lost
+    or doubled rows wander by several (checked in windows of ``_STEADY_WINDOW`` samples, so a
+    real gap spoils only its own window).
     """
-    if d.size < 10:
+    if d.size < 2 * _STEADY_WINDOW:
         return None
-    mean = float(d.mean())
     # the common case first, cheaply (this runs on every time column, 29M steps a night):
-    # no repeats and the median is the period, so the usual path handles it (and single gaps)
-    if np.count_nonzero(d == 0) < 0.01 * d.size and abs(float(np.median(d)) - mean) <= 0.1 * mean:
-        return None
+    # no repeats and the median is the typical interval (gaps aside), so the usual path handles
+    # it, gaps and all
+    med = float(np.median(d))
+    if np.count_nonzero(d == 0) < 0.01 * d.size:
+        typical = float(d[d <= 3.0 * med].mean())
+        if abs(med - typical) <= 0.1 * typical:
+            return None
     pos = d[d > 0]
     if pos.size == 0:
         return None
@@ -975,7 +1029,16 @@ def _coarse_clock_tick(d: np.ndarray) -> float | None:
     ticks = d / tick
     if np.count_nonzero(np.abs(ticks - np.rint(ticks)) < 0.01) < 0.999 * d.size:
         return None  # intervals are not whole ticks: a fine clock with jitter
-    return tick
+    w = _STEADY_WINDOW
+    k = times.size // w
+    pick = np.linspace(0, k - 1, min(k, 400)).astype(np.int64)  # at most 400 windows looked at
+    win = times[: k * w].reshape(k, w)[pick]
+    win = win - win[:, :1]  # relative times: no precision lost to a large start
+    x = np.arange(w) - (w - 1) / 2.0
+    slope = (win @ x) / float(x @ x)
+    resid = win - win.mean(axis=1, keepdims=True) - slope[:, None] * x
+    steady = (resid.max(axis=1) - resid.min(axis=1)) <= 1.5 * tick
+    return tick if np.count_nonzero(steady) >= 0.9 * len(pick) else None
 
 
 def _find_gaps(
@@ -1015,8 +1078,11 @@ def _regularise_times(
     fs: float | None,
     row_lines: _RowLines,
     time_name: str,
+    *,
+    counter: bool = False,
 ) -> tuple[float, np.ndarray]:
     """Sampling rate from the time column; gaps become NaN samples so no sample moves in time.
+    ``counter``: the times are a sample counter over the rate (never a coarse clock).
 
     Repeated or backwards timestamps cannot be placed without guessing, so they are an error.
     """
@@ -1032,7 +1098,7 @@ def _regularise_times(
         return float(fs), data
     with np.errstate(over="ignore", invalid="ignore"):
         d = np.diff(times)
-    tick = _coarse_clock_tick(d) if d.min() >= 0 else None
+    tick = _coarse_clock_tick(times, d) if d.min() >= 0 and not counter else None
     if tick is None and not d.min() > 0:
         i = int(np.flatnonzero(d <= 0)[0]) + 1
         n_dup = int(np.count_nonzero(d == 0))

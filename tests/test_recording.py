@@ -924,5 +924,80 @@ def test_arduino_serial_plotter_lines_name_their_channels(tmp_path, sep):
     assert rec.channel_names == ["emg", "env"] and rec.n_samples == 2000
     assert rec.data[:3].tolist() == [[500, 0], [501, 1], [502, 2]]
     broken = text.replace("emg:502" + sep + "env:2\n", "emg:502\n", 1)
-    with pytest.raises(InputError, match="line 3: expected 2 columns"):
+    with pytest.raises(InputError, match="line 3: expected Serial Plotter values emg,env"):
         read_recording(_write(tmp_path, broken, "broken.txt"), fs=1000)
+
+
+def test_a_fine_clock_that_lost_samples_is_not_taken_for_a_coarse_one(tmp_path):
+    """Millisecond stamps at 1 kHz with many single samples lost, or one long pause, look like a
+    coarse clock by their intervals alone; they wander off a steady line, or keep the median
+    as their period, and are read as before: gaps filled, rate 1 kHz."""
+    rng = np.random.default_rng(4)
+    n = 30000
+    lost = rng.random(n) < 0.12
+    lost[:10] = False
+    keep = np.flatnonzero(~lost)
+    text = "time_s,emg\n" + "".join(f"{i / 1000:.3f},{i % 100}\n" for i in keep)
+    rec = read_recording(_write(tmp_path, text, "lossy.csv"))
+    assert rec.fs == 1000.0 and int(np.isnan(rec.data).sum()) == n - keep.size
+    paused = np.r_[0:20000, 30000:60000]  # 10 s of nothing
+    text = "time_s,emg\n" + "".join(f"{i / 1000:.3f},{i % 100}\n" for i in paused)
+    rec = read_recording(_write(tmp_path, text, "paused.csv"))
+    assert rec.fs == 1000.0 and int(np.isnan(rec.data).sum()) == 10000
+    # rows written twice are an error, as they always were, not a faster clock
+    twice = np.sort(np.r_[np.arange(n), rng.choice(n, n // 20, replace=False)])
+    text = "time_s,emg\n" + "".join(f"{i / 1000:.3f},{i % 100}\n" for i in twice)
+    with pytest.raises(InputError, match="does not increase"):
+        read_recording(_write(tmp_path, text, "twice.csv"))
+
+
+def test_a_sample_counter_with_gaps_is_never_a_coarse_clock(tmp_path):
+    n = 30000
+    keep = np.r_[0:10000, 14000:n]  # a 4-s dropout
+    keep = np.delete(keep, np.arange(100, 3000, 100))  # and 29 single samples
+    text = "% Sample Rate = 1000 Hz\nsample_index,emg\n" + "".join(f"{i},{i % 100}\n" for i in keep)
+    rec = read_recording(_write(tmp_path, text, "counted.csv"))
+    assert rec.fs == 1000.0 and rec.n_samples == n
+    assert int(np.isnan(rec.data).sum()) == n - keep.size
+
+
+def _opensignals(devices: dict, rows: str) -> str:
+    return "# OpenSignals Text File Format\n# " + json.dumps(devices) + "\n# EndOfHeader\n" + rows
+
+
+def test_opensignals_headers_as_they_vary(tmp_path):
+    cols = ["nSeq", "I1", "I2", "O1", "O2", "A1"]
+    rows = "".join(f"{i % 16}\t0\t0\t1\t1\t{500 + i % 7}\n" for i in range(2000))
+    # no label list, or a null one: the analog inputs by name
+    for label in (None, "absent"):
+        dev = {"column": cols, "sampling rate": 1000}
+        if label is None:
+            dev["label"] = None
+        rec = read_recording(_write(tmp_path, _opensignals({"AA": dev}, rows), "one.txt"))
+        assert rec.channel_names == ["A1"] and rec.fs == 1000.0
+    # two devices side by side: their inputs keep apart
+    two = {
+        "AA": {"column": cols, "sampling rate": 1000, "label": ["A1"]},
+        "BB": {"column": ["nSeq", "A1"], "sampling rate": 1000, "label": ["A1"]},
+    }
+    rows2 = "".join(
+        f"{i % 16}\t0\t0\t1\t1\t{500 + i % 7}\t{i % 16}\t{i % 3}\n" for i in range(2000)
+    )
+    rec = read_recording(_write(tmp_path, _opensignals(two, rows2), "two.txt"))
+    assert rec.channel_names == ["A1@AA", "A1@BB"]
+    assert rec.data[:3, 1].tolist() == [0, 1, 2]
+    # only the counter and digital lines: nothing to analyse, said so
+    dig = {"AA": {"column": cols[:5], "sampling rate": 1000}}
+    with pytest.raises(InputError, match="no analog input"):
+        rows5 = "".join(f"{i % 16}\t0\t0\t1\t1\n" for i in range(2000))
+        read_recording(_write(tmp_path, _opensignals(dig, rows5), "dig.txt"))
+
+
+def test_serial_plotter_lines_in_another_order_are_an_error_not_swapped_values(tmp_path):
+    text = "emg:500,env:1\nenv:2,emg:501\n" + "emg:502,env:3\n" * 100
+    with pytest.raises(InputError, match="line 2: expected Serial Plotter values emg,env"):
+        read_recording(_write(tmp_path, text, "swapped.txt"), fs=1000)
+    # a header that holds colons is a header: the rows below it are plain numbers
+    text = "ch:1,ch:2\n" + "".join(f"{i},{i + 1}\n" for i in range(100))
+    rec = read_recording(_write(tmp_path, text, "hdr.csv"), fs=1000)
+    assert rec.n_samples == 100 and rec.channel_names == ["ch:1", "ch:2"]
