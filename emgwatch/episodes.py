@@ -103,6 +103,15 @@ class TrackerParams:
     # movements it withdrew that keep the series' rhythm
     series_accepted: int = PLM_MIN_SERIES // 2
 
+    def __post_init__(self) -> None:
+        # the tracker skips windows at or below off/2 in bulk: that is only the same as stepping
+        # through them if such a window can neither open, extend nor end anything
+        if not (0.0 < self.off < self.on <= 1.0 and self.off / 2 < self.voluntary_on <= 1.0):
+            raise ValueError(
+                f"tracker thresholds need 0 < off < on <= 1 and off/2 < voluntary_on <= 1, got "
+                f"off={self.off}, on={self.on}, voluntary_on={self.voluntary_on}"
+            )
+
 
 # Per-context thresholds, chosen on the validation split (never the test split). In bed one false
 # alarm a night is too many, and during exercise hard voluntary efforts look like cramps, so both

@@ -170,7 +170,15 @@ def save_model(path: Path, pipeline: Pipeline, card: dict, probe: np.ndarray) ->
     path.with_suffix(".json").write_text(json.dumps(card, indent=1))
 
 
-_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "emgwatch.model.", "builtins.", "collections.", "scipy.")
+# The types, beyond those skops trusts by default (scikit-learn estimators, NumPy arrays), that
+# an emgwatch model may hold: exactly these, by name. Whole packages would let a model file name
+# builtins.exec or numpy.save as a FunctionTransformer's function and run it on the first window.
+_TRUSTED_TYPES = frozenset(
+    {
+        "emgwatch.model.FeatureSelector",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    }
+)
 
 
 def _load_listed(p: Path, listed: object) -> Pipeline | None:
@@ -184,8 +192,7 @@ def _load_listed(p: Path, listed: object) -> Pipeline | None:
     import skops.io as sio
 
     if not (
-        isinstance(listed, list)
-        and all(isinstance(t, str) and t.startswith(_TRUSTED_PREFIXES) for t in listed)
+        isinstance(listed, list) and all(isinstance(t, str) and t in _TRUSTED_TYPES for t in listed)
     ):
         return None
     try:
@@ -258,7 +265,7 @@ def _load_checked(p: Path, *, default: bool) -> tuple[Pipeline, dict]:
             untrusted = sio.get_untrusted_types(file=p)
         except Exception as e:  # zip/format errors from skops: the file is not a model
             raise InputError(p, None, f"not a skops model file ({type(e).__name__}: {e})") from None
-        bad = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
+        bad = [t for t in untrusted if t not in _TRUSTED_TYPES]
         if bad:
             raise InputError(p, None, f"model contains untrusted types {bad}; refusing to load")
         try:

@@ -309,3 +309,9 @@ def test_leg_movements_less_than_half_a_second_apart_are_one_movement():
     # each (accepted, since its second part is) they make one series
     assert [e.kind for e in eps] == ["plm"] * 8
     assert all(e.extra["plm_in_series"] for e in eps)
+
+
+def test_thresholds_that_would_make_skipping_quiet_windows_inexact_are_refused():
+    for bad in ({"off": 0.7, "on": 0.6}, {"off": 0.0}, {"voluntary_on": 0.1}):
+        with pytest.raises(ValueError, match="tracker thresholds"):
+            TrackerParams(**bad)

@@ -42,3 +42,21 @@ def test_a_card_without_the_type_list_still_loads(tmp_path):
     card_path.write_text(json.dumps(card))
     m = load_model(tmp_path / DEFAULT_MODEL.name, with_stage=False)
     assert m.version == card["model_version"]
+
+
+@pytest.mark.parametrize("func", ["builtins.exec", "numpy.save"])
+def test_functions_from_trusted_packages_are_still_refused(tmp_path, func):
+    """Trust is by exact type, not by package: builtins.exec is in 'builtins' too."""
+    import importlib
+
+    module, name = func.rsplit(".", 1)
+    evil = Pipeline(
+        [("f", FunctionTransformer(func=getattr(importlib.import_module(module), name)))]
+    )
+    path = tmp_path / "evil.skops"
+    sio.dump(evil, path)
+    card = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())
+    card["skops_types"] = sorted(sio.get_untrusted_types(file=path))  # honest about it
+    path.with_suffix(".json").write_text(json.dumps(card))
+    with pytest.raises(InputError, match="untrusted types"):
+        load_model(path)
