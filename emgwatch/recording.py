@@ -77,6 +77,7 @@ CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")
 EDF_SUFFIXES = (".edf", ".bdf", ".rec")
 
 _TIME_WORDS = ("time", "t", "timestamp", "zeit", "tiempo", "tempo")  # en, de, es, it
+_DELSYS_TIME = "x_s"  # Delsys EMGworks / Trigno exports: "X[s]" before each signal column
 _TIME_SCALE_BY_NAME = {
     **dict.fromkeys(("seconds", "sec", "secs", "s"), 1.0),
     **{f"{w}{u}": 1.0 for w in _TIME_WORDS for u in ("", "_s", "_sec", "_seconds")},
@@ -84,6 +85,7 @@ _TIME_SCALE_BY_NAME = {
     **{f"{w}_ms": 1e-3 for w in _TIME_WORDS},
     **dict.fromkeys(("us", "micros"), 1e-6),
     **{f"{w}_us": 1e-6 for w in _TIME_WORDS},
+    _DELSYS_TIME: 1.0,
 }
 _COMMENT_PREFIXES = ("#", "%", "//")  # shell/Python, OpenBCI and MATLAB exports, C-style loggers
 # "Sample Rate = 250 Hz" (OpenBCI), "# fs=1000", "sampling frequency: 2 kHz" in a comment line
@@ -308,6 +310,53 @@ class _CsvLayout:
     signals: tuple[str, ...] | None = None  # when the header says which columns are signals
 
 
+def _delsys_table_start(raw: bytes) -> tuple[int, int]:
+    """Byte offset and line number where the table starts: after a Delsys export's preamble
+    ("Application: EMGworks ...", "Date/Time: ...", then the "X[s],..." header), else the top."""
+    pos, line_no = 0, 1
+    head_end = min(len(raw), 65536)
+    while pos < head_end:
+        end = raw.find(b"\n", pos, head_end)
+        if end < 0:
+            break
+        if raw[pos : pos + 4].lower() == b"x[s]" and pos > 0:
+            return pos, line_no
+        pos, line_no = end + 1, line_no + 1
+    return 0, 1
+
+
+def _delsys_signals(
+    path: Path, names: list[str], keys: list[str], chan_cols: list[int], table: np.ndarray
+) -> tuple[list[int], int | None]:
+    """In a Delsys export every signal has its own X[s] column, at its own rate (EMG about 2 kHz,
+    accelerometers about 150 Hz, their rows blank once they end). Keep the EMG signals that share
+    the first EMG signal's time column, and that column as the time; None if not such a file."""
+    clocks = [i for i, k in enumerate(keys) if k == _DELSYS_TIME]
+    if len(clocks) < 2:
+        return chan_cols, None
+
+    def clock_of(i: int) -> int | None:
+        left = [c for c in clocks if c < i]
+        return left[-1] if left else None
+
+    emg = [i for i in chan_cols if "emg" in names[i].lower()]
+    if not emg or clock_of(emg[0]) is None:
+        return chan_cols, None
+    own = clock_of(emg[0])
+    ref = table[:, own]
+    keep = [
+        i
+        for i in emg
+        if (c := clock_of(i)) is not None and np.array_equal(table[:, c], ref, equal_nan=True)
+    ]
+    dropped = [names[i] for i in chan_cols if i not in keep]
+    if dropped:
+        log.info(
+            "%s: kept the EMG signals %s; not analysed: %s", path, [names[i] for i in keep], dropped
+        )
+    return keep, own
+
+
 def _opensignals_header(text: str) -> tuple[list[str], float | None, tuple[str, ...]] | None:
     """Column names, rate and analog channels from an OpenSignals (BITalino, PLUX) header line.
 
@@ -354,7 +403,7 @@ def _opensignals_header(text: str) -> tuple[list[str], float | None, tuple[str, 
 def _csv_layout(path: Path, raw: bytes) -> _CsvLayout:
     """Skip blank and comment lines ('#', '%', '//'), reading a sampling rate stated in them; the
     first other line is a header unless all numbers or times."""
-    pos, line_no = 0, 1
+    pos, line_no = _delsys_table_start(raw)
     rate = None
     described = None  # column names, rate and signals from a JSON header line (OpenSignals)
     while True:
@@ -509,6 +558,10 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     exg = [i for i in chan_cols if keys and keys[i].startswith("exg_channel")]
     if exg:  # an OpenBCI export: the accelerometer, analog and marker columns are not EMG
         chan_cols = exg
+    chan_cols, delsys_clock = _delsys_signals(path, names, keys, chan_cols, table)
+    if delsys_clock is not None and delsys_clock != time_col and clock_col is None:
+        time_col, time_scale = delsys_clock, 1.0
+        time_name = names[time_col]
     if lay.signals is not None:  # the header says which columns are signals (OpenSignals)
         chan_cols = [i for i in chan_cols if names[i] in lay.signals]
         if not chan_cols:

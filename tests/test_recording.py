@@ -1001,3 +1001,20 @@ def test_serial_plotter_lines_in_another_order_are_an_error_not_swapped_values(t
     text = "ch:1,ch:2\n" + "".join(f"{i},{i + 1}\n" for i in range(100))
     rec = read_recording(_write(tmp_path, text, "hdr.csv"), fs=1000)
     assert rec.n_samples == 100 and rec.channel_names == ["ch:1", "ch:2"]
+
+
+def test_a_delsys_export_keeps_its_emg_signals_at_their_own_rate(tmp_path):
+    """EMGworks/Trigno CSV: a preamble, then an X[s] column before every signal, each at its own
+    rate (EMG 1925.926 Hz, accelerometer 148.148 Hz, blank once it ends)."""
+    fs, fa = 1925.926, 148.148
+    n, na = int(fs * 3), int(fa * 3)
+    lines = ["Application: EMGworks Acquisition", "Date/Time: 11/30/2026 22:10:01", ""]
+    lines.append("X[s],R TA: Acc 1.X,X[s],R TA: EMG 1,X[s],L SOL: EMG 2")
+    for i in range(n):
+        acc = f"{i / fa:.6f},{i % 3}" if i < na else ","
+        lines.append(f"{acc},{i / fs:.6f},{(i % 11) * 1e-6:.8f},{i / fs:.6f},{(i % 5) * 1e-6:.8f}")
+    rec = read_recording(_write(tmp_path, "\n".join(lines) + "\n", "delsys.csv"))
+    assert rec.channel_names == ["R TA: EMG 1", "L SOL: EMG 2"]
+    assert rec.fs == pytest.approx(fs, rel=1e-5) and rec.n_samples == n
+    assert not np.isnan(rec.data).any()
+    assert rec.data[:3, 0] == pytest.approx([0.0, 1e-6, 2e-6])
