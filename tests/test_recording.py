@@ -627,12 +627,32 @@ def test_any_valid_table_parses_exactly(tmp_path, chunked, table):
 
 
 _csvish = st.text(alphabet="0123456789.,;-+eE\n\r\t nasfiNTx\"'#:Z", max_size=200)
+# pieces of the formats read by their own rules (OpenSignals, Delsys, Serial Plotter, millis())
+_FORMAT_PIECES = [
+    '# {"AA": {"column": ["nSeq", "I1", "A1"], "sampling rate": 1000, "label": ["A1"]}}\n',
+    '# {"AA": {"column": ["nSeq", "A1"], "sampling rate": null, "label": null}}\n',
+    '# {"AA": {"column": "x"}}\n',
+    "Application: EMGworks\n",
+    "X[s],R: EMG 1,X[s],R: Acc 1\n",
+    "X[s]",
+    "emg:",
+    "env:",
+    "millis,emg\n",
+    "sample_index,emg\n",
+    "% Sample Rate = 1000 Hz\n",
+]
+_pieced = st.lists(
+    st.one_of(
+        st.sampled_from(_FORMAT_PIECES), st.text(alphabet="0123456789.,: \t\n-", max_size=12)
+    ),
+    max_size=25,
+).map("".join)
 
 
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(st.one_of(_csvish, st.binary(max_size=200).map(lambda b: b.decode("latin-1"))))
+@given(st.one_of(_csvish, _pieced, st.binary(max_size=200).map(lambda b: b.decode("latin-1"))))
 def test_garbage_never_raises_anything_but_input_error(tmp_path, text):
     p = tmp_path / "g.csv"
     p.write_bytes(text.encode("utf-8", errors="surrogateescape"))
