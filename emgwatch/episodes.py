@@ -102,6 +102,10 @@ class TrackerParams:
     # movements of a PLM series that the second stage must itself have accepted; the others are
     # movements it withdrew that keep the series' rhythm
     series_accepted: int = PLM_MIN_SERIES // 2
+    # A leg movement the second stage withdrew rejoins a PLM series only if the stage gave it at
+    # least this probability of being involuntary: rhythm is evidence, but not against a stage
+    # that is sure the movement was voluntary. 0.3 in 'auto' (below).
+    revive_min_conf: float = 0.0
 
     def __post_init__(self) -> None:
         # the tracker skips windows at or below off/2 in bulk: that is only the same as stepping
@@ -122,7 +126,12 @@ class TrackerParams:
 # episode lost); 0.3 removed no more in exercise and cost leg movements in bed (docs/ACCURACY.md).
 STRICT_REJECT_AT = 0.4
 CONTEXT_PARAMS = {
-    "auto": TrackerParams(),
+    # revive_min_conf chosen on validation, envelope boards and dev-ecg in 'auto' (8.2 h): at
+    # 0 / 0.3 / 0.4 / 0.45, false alarms 58 / 47 / 48 / 40 (plus dev-ecg at 0.45: 9), leg movements
+    # found 104 / 103 / 102 / 92, spasms 97 / 95 / 95 / 94. Checked on the outside simulators'
+    # daily and mixed recordings: false alarms 134 / 124 / 114 / 106, leg movements 35 / 35 / 34
+    # / 33 of 41 (docs/ACCURACY.md).
+    "auto": TrackerParams(revive_min_conf=0.3),
     "sleep": TrackerParams(on=0.7, confirm_s=0.5, smooth_hops=3, reject_at=STRICT_REJECT_AT),
     "exercise": TrackerParams(on=0.8, confirm_s=0.5, smooth_hops=5, reject_at=STRICT_REJECT_AT),
 }
@@ -459,7 +468,12 @@ class EpisodeTracker:
         leg_movement = ep.kind == "plm" or (
             _leg_movement_long(ep)
             and (
-                (ep.kind == "voluntary" and opened_as == "plm" and self.context != "exercise")
+                (
+                    ep.kind == "voluntary"
+                    and opened_as == "plm"
+                    and self.context != "exercise"
+                    and conf >= self.p.revive_min_conf
+                )
                 or (self.context == "sleep" and ep.kind in ("spasm", "clonus", "voluntary"))
             )
         )

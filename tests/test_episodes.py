@@ -257,14 +257,14 @@ def test_interval_jitter_is_zero_for_a_metronome_and_robust_to_one_missed_moveme
 class _KindStage:
     """A second stage that answers with the listed kinds in close order (NONE_CLASS withdraws)."""
 
-    def __init__(self, kinds: list[str]) -> None:
-        self.kinds, self.n = kinds, 0
+    def __init__(self, kinds: list[str], p_withdrawn: float = 0.4) -> None:
+        self.kinds, self.n, self.p_withdrawn = kinds, 0, p_withdrawn
 
     def decide(self, x, reject_at=None):
         from emgwatch.episode_stage import EpisodeVerdict
 
         k, self.n = self.kinds[self.n], self.n + 1
-        return EpisodeVerdict(k, 0.9 if k != "none" else 0.2)
+        return EpisodeVerdict(k, 0.9 if k != "none" else self.p_withdrawn)
 
 
 def test_in_bed_a_movement_the_stage_called_a_spasm_counts_if_it_keeps_the_rhythm():
@@ -315,3 +315,25 @@ def test_thresholds_that_would_make_skipping_quiet_windows_inexact_are_refused()
     for bad in ({"off": 0.7, "on": 0.6}, {"off": 0.0}, {"voluntary_on": 0.1}):
         with pytest.raises(ValueError, match="tracker thresholds"):
             TrackerParams(**bad)
+
+
+def test_in_auto_a_withdrawal_the_stage_is_sure_of_stays_withdrawn_whatever_the_rhythm():
+    """In 'auto' a withdrawn leg movement rejoins a series only if the stage doubted (p(alert)
+    >= revive_min_conf): everyday movements it is sure of must not become PLM by their rhythm."""
+    kinds = ["plm", "plm", "none", "plm", "plm"]
+    for p_withdrawn, third in ((0.4, "plm"), (0.1, "voluntary")):
+        eps = ended(
+            run(
+                EpisodeTracker(["leg"], context="auto", stage=_KindStage(kinds, p_withdrawn)),
+                *stream(_plm_night([25, 26, 24, 25])),
+            )
+        )
+        assert [e.kind for e in eps][2] == third
+    # in bed the WASM rule counts every movement, however sure the stage was
+    eps = ended(
+        run(
+            EpisodeTracker(["leg"], context="sleep", stage=_KindStage(kinds, 0.1)),
+            *stream(_plm_night([25, 26, 24, 25])),
+        )
+    )
+    assert [e.kind for e in eps] == ["plm"] * 5
