@@ -85,7 +85,6 @@ _TIME_SCALE_BY_NAME = {
     **{f"{w}_ms": 1e-3 for w in _TIME_WORDS},
     **dict.fromkeys(("us", "micros"), 1e-6),
     **{f"{w}_us": 1e-6 for w in _TIME_WORDS},
-    _DELSYS_TIME: 1.0,
 }
 _COMMENT_PREFIXES = ("#", "%", "//")  # shell/Python, OpenBCI and MATLAB exports, C-style loggers
 # "Sample Rate = 250 Hz" (OpenBCI), "# fs=1000", "sampling frequency: 2 kHz" in a comment line
@@ -319,8 +318,13 @@ def _delsys_table_start(raw: bytes) -> tuple[int, int]:
         end = raw.find(b"\n", pos, head_end)
         if end < 0:
             break
-        if raw[pos : pos + 4].lower() == b"x[s]" and pos > 0:
-            return pos, line_no
+        line = raw[pos:end].strip()
+        if line[:4].lower() == b"x[s]":
+            if pos > 0 and line.lower().count(b"x[s]") >= 2:
+                return pos, line_no
+            break
+        if line and line[:1] in b"0123456789+-.":
+            break  # a data row: this is no preamble
         pos, line_no = end + 1, line_no + 1
     return 0, 1
 
@@ -339,10 +343,15 @@ def _delsys_signals(
         left = [c for c in clocks if c < i]
         return left[-1] if left else None
 
-    emg = [i for i in chan_cols if "emg" in names[i].lower()]
-    if not emg or clock_of(emg[0]) is None:
+    emg = [i for i in chan_cols if "emg" in names[i].lower() and clock_of(i) is not None]
+    if not emg:
         return chan_cols, None
-    own = clock_of(emg[0])
+    # the EMG signals at the highest rate: their clock runs the whole table (slower ones end
+    # early, their rows blank after)
+    own = max(
+        dict.fromkeys(clock_of(i) for i in emg),
+        key=lambda c: int(np.count_nonzero(np.isfinite(table[:, c]))),
+    )
     ref = table[:, own]
     keep = [
         i
@@ -351,8 +360,11 @@ def _delsys_signals(
     ]
     dropped = [names[i] for i in chan_cols if i not in keep]
     if dropped:
-        log.info(
-            "%s: kept the EMG signals %s; not analysed: %s", path, [names[i] for i in keep], dropped
+        log.warning(
+            "%s: Delsys export; analysing %s, not %s (other signals or rates)",
+            path,
+            [names[i] for i in keep],
+            dropped,
         )
     return keep, own
 
@@ -619,9 +631,12 @@ def _time_roles(names: list[str]) -> dict[int, float]:
     """Header columns that say when a sample was taken, in column order: their scale to seconds,
     or ``_SAMPLE_COUNTER`` for a column numbering the samples. Never signal columns."""
     roles = {}
-    for i, n in enumerate(names):
-        key = _normalise_name(n)
-        if key in _TIME_SCALE_BY_NAME:
+    keys = [_normalise_name(n) for n in names]
+    delsys = keys.count(_DELSYS_TIME) >= 2  # one X[s] per signal: a Delsys export
+    for i, key in enumerate(keys):
+        if delsys and key == _DELSYS_TIME:
+            roles[i] = 1.0
+        elif key in _TIME_SCALE_BY_NAME:
             roles[i] = _TIME_SCALE_BY_NAME[key]
         elif key in _COUNTER_NAMES:
             roles[i] = _SAMPLE_COUNTER

@@ -1038,3 +1038,26 @@ def test_a_delsys_export_keeps_its_emg_signals_at_their_own_rate(tmp_path):
     assert rec.fs == pytest.approx(fs, rel=1e-5) and rec.n_samples == n
     assert not np.isnan(rec.data).any()
     assert rec.data[:3, 0] == pytest.approx([0.0, 1e-6, 2e-6])
+
+
+def test_delsys_rules_touch_only_delsys_exports(tmp_path):
+    # one column named like Delsys' clock is an ordinary channel, as it always was
+    text = "emg,x[s]\n" + "".join(f"{i % 7},{i % 5}\n" for i in range(300))
+    rec = read_recording(_write(tmp_path, text, "xs.csv"), fs=1000)
+    assert rec.channel_names == ["emg", "x[s]"]
+    # a line starting with X[s] after data rows is an error there, not a new start of the table
+    text = "time,emg\n0,1\n0.001,2\nX[s],junk\n0.002,3\n"
+    with pytest.raises(InputError, match="line 4"):
+        read_recording(_write(tmp_path, text, "later.csv"))
+
+
+def test_a_delsys_export_with_emg_at_two_rates_keeps_the_faster(tmp_path):
+    fs, slow = 1925.926, 962.963
+    n, ns = int(fs * 2), int(slow * 2)
+    lines = ["Application: EMGworks Acquisition", "", "X[s],A: EMG 1,X[s],B: EMG 2"]
+    for i in range(n):
+        first = f"{i / slow:.6f},{i % 3}" if i < ns else ","
+        lines.append(f"{first},{i / fs:.6f},{i % 4}")
+    rec = read_recording(_write(tmp_path, "\n".join(lines) + "\n", "two.csv"))
+    assert rec.channel_names == ["B: EMG 2"] and rec.fs == pytest.approx(fs, rel=1e-5)
+    assert rec.n_samples == n and not np.isnan(rec.data).any()
