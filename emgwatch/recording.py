@@ -329,14 +329,21 @@ def _delsys_table_start(raw: bytes) -> tuple[int, int]:
     return 0, 1
 
 
+def _delsys_clocks(keys: list[str]) -> list[int]:
+    """The X[s] columns of a Delsys export (one before each signal, so two or more), else none:
+    a single column of that name is an ordinary one."""
+    clocks = [i for i, k in enumerate(keys) if k == _DELSYS_TIME]
+    return clocks if len(clocks) >= 2 else []
+
+
 def _delsys_signals(
     path: Path, names: list[str], keys: list[str], chan_cols: list[int], table: np.ndarray
 ) -> tuple[list[int], int | None]:
     """In a Delsys export every signal has its own X[s] column, at its own rate (EMG about 2 kHz,
     accelerometers about 150 Hz, their rows blank once they end). Keep the EMG signals that share
     the first EMG signal's time column, and that column as the time; None if not such a file."""
-    clocks = [i for i, k in enumerate(keys) if k == _DELSYS_TIME]
-    if len(clocks) < 2:
+    clocks = _delsys_clocks(keys)
+    if not clocks:
         return chan_cols, None
 
     def clock_of(i: int) -> int | None:
@@ -431,13 +438,12 @@ def _csv_layout(path: Path, raw: bytes) -> _CsvLayout:
             raise InputError(path, None, "no data (only blank or comment lines)")
     delim = _delimiter_of(text)
     first = _cells(text, delim)
+    decimal_comma = delim in ("\t", ";") and b"," in raw[end : end + 4096]
     if described is not None and len(described[0]) == len(first):
         names, said_rate, signals = described
-        decimal_comma = delim in ("\t", ";") and b"," in raw[end : end + 4096]
         return _CsvLayout(
             names, True, delim, decimal_comma, pos, line_no, rate or said_rate, signals
         )
-    decimal_comma = delim in ("\t", ";") and b"," in raw[end : end + 4096]
     probe = [c.replace(",", ".") for c in first] if decimal_comma else first
     if all(c == "" or _is_number(c) or _DATETIME.fullmatch(c) for c in probe):
         names = [f"ch{i + 1}" for i in range(len(first))]
@@ -483,7 +489,8 @@ def _plotter_as_csv(path: Path, raw: bytes) -> bytes | None:
         return None
     labels = _plotter_labels(line)
     nxt = raw.find(b"\n", pos)
-    second = raw[nxt + 1 : raw.find(b"\n", nxt + 1) if raw.find(b"\n", nxt + 1) >= 0 else None]
+    after = raw.find(b"\n", nxt + 1)
+    second = raw[nxt + 1 : after if after >= 0 else None]
     if labels is None or nxt < 0 or _plotter_labels(second.strip()) is None:
         return None  # two such lines, or it may be a header that happens to hold colons
     body = raw[pos:]
@@ -632,9 +639,9 @@ def _time_roles(names: list[str]) -> dict[int, float]:
     or ``_SAMPLE_COUNTER`` for a column numbering the samples. Never signal columns."""
     roles = {}
     keys = [_normalise_name(n) for n in names]
-    delsys = keys.count(_DELSYS_TIME) >= 2  # one X[s] per signal: a Delsys export
+    delsys = set(_delsys_clocks(keys))
     for i, key in enumerate(keys):
-        if delsys and key == _DELSYS_TIME:
+        if i in delsys:
             roles[i] = 1.0
         elif key in _TIME_SCALE_BY_NAME:
             roles[i] = _TIME_SCALE_BY_NAME[key]
