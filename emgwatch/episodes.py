@@ -106,6 +106,12 @@ class TrackerParams:
     # least this probability of being involuntary: rhythm is evidence, but not against a stage
     # that is sure the movement was voluntary. 0.3 in 'auto' (below).
     revive_min_conf: float = 0.0
+    # A PLM series is a run of consecutive movements of a resting leg (WASM). When sleep is not
+    # declared, other episodes on the channel that start between two members (voluntary
+    # movements, spasms, movements too doubtful to count) say the leg was in use: with more than
+    # this many in one gap the series is split there (None: never). In bed those movements are
+    # candidates themselves. 1 in 'auto' (below).
+    series_max_others_between: int | None = None
 
     def __post_init__(self) -> None:
         # the tracker skips windows at or below off/2 in bulk: that is only the same as stepping
@@ -114,6 +120,11 @@ class TrackerParams:
             raise ValueError(
                 f"tracker thresholds need 0 < off < on <= 1 and off/2 < voluntary_on <= 1, got "
                 f"off={self.off}, on={self.on}, voluntary_on={self.voluntary_on}"
+            )
+        if self.series_max_others_between is not None and self.series_max_others_between < 0:
+            raise ValueError(
+                f"series_max_others_between must be None or >= 0, got "
+                f"{self.series_max_others_between}"
             )
 
 
@@ -131,7 +142,11 @@ CONTEXT_PARAMS = {
     # found 104 / 103 / 102 / 92, spasms 97 / 95 / 95 / 94. Checked on the outside simulators'
     # daily and mixed recordings: false alarms 134 / 124 / 114 / 106, leg movements 35 / 35 / 34
     # / 33 of 41 (docs/ACCURACY.md).
-    "auto": TrackerParams(revive_min_conf=0.3),
+    # series_max_others_between chosen on the same sets: off / 2 / 1 / 0, false alarms 47 / 44 /
+    # 36 / 34, leg movements found 103 / 105 / 91 / 64, spasms 95 / 95 / 92 / 90. Checked on the
+    # outside simulators' daily and mixed recordings: false alarms 124 / 121 / 121 / 98, leg
+    # movements 35 / 35 / 35 / 28 of 41.
+    "auto": TrackerParams(revive_min_conf=0.3, series_max_others_between=1),
     "sleep": TrackerParams(on=0.7, confirm_s=0.5, smooth_hops=3, reject_at=STRICT_REJECT_AT),
     "exercise": TrackerParams(on=0.8, confirm_s=0.5, smooth_hops=5, reject_at=STRICT_REJECT_AT),
 }
@@ -160,6 +175,26 @@ def _mark_leg_movement(e: Episode, in_series: bool) -> None:
 def _leg_movement_long(ep: Episode) -> bool:
     """Whether an episode lasts as long as a candidate leg movement (WASM: 0.5-10 s)."""
     return ep.end is not None and PLM_MIN_DURATION_S <= ep.end - ep.start <= PLM_MAX_DURATION_S
+
+
+def _split_at_other_onsets(
+    series: list[np.ndarray], onsets: np.ndarray, others: list[float], allowed: int
+) -> list[np.ndarray]:
+    """Split each series where more than ``allowed`` other episodes began between two of its
+    members; keep the parts that are still long enough to be a series."""
+    if len(others) <= allowed:
+        return series
+    o = np.sort(np.asarray(others))
+    out = []
+    for idx in series:
+        t = onsets[idx]
+        # others strictly between consecutive members: a gap that is not quiet
+        n_between = np.searchsorted(o, t[1:], side="left") - np.searchsorted(
+            o, t[:-1], side="right"
+        )
+        cuts = np.flatnonzero(n_between > allowed) + 1
+        out += [part for part in np.split(idx, cuts) if len(part) >= PLM_MIN_SERIES]
+    return out
 
 
 class _ChannelTrack:
@@ -216,6 +251,8 @@ class EpisodeTracker:
         self._withdrawn_lm: set[str] = set()  # ids of leg movements the second stage withdrew
         # later parts of a leg movement (< 0.5 s after the previous one ended), by first part's id
         self._lm_parts: dict[str, list[Episode]] = {}
+        # onsets of the other episodes of each channel (not leg-movement candidates), in order
+        self._other_onsets: dict[str, list[float]] = {c: [] for c in self.channel_names}
         self._t_last = 0.0
 
     def state(self, channel: str) -> str:
@@ -382,6 +419,8 @@ class EpisodeTracker:
             tr.vol_since = None
             if self.context == "sleep" and _leg_movement_long(ep):
                 self._add_plm(ep)  # in bed, any movement of that length is a candidate
+            else:
+                self._other_onsets[ep.channel].append(ep.start)
             return [EpisodeEvent("end", ep, t)]
         return []
 
@@ -479,6 +518,8 @@ class EpisodeTracker:
         )
         if leg_movement:
             self._add_plm(ep)
+        elif not ep.extra.get("continued"):
+            self._other_onsets[ep.channel].append(ep.start)
         return [EpisodeEvent("end", ep, now)]
 
     def _final_kind(self, kind: str, dur: float, tr: _ChannelTrack) -> str:
@@ -520,6 +561,10 @@ class EpisodeTracker:
             for idx in plm_series_indices(onsets)
             if sum(eps[i].id not in withdrawn for i in idx) >= self.p.series_accepted
         ]
+        if self.p.series_max_others_between is not None:
+            series = _split_at_other_onsets(
+                series, onsets, self._other_onsets[ep.channel], self.p.series_max_others_between
+            )
         if self.context == "auto":  # sleep not declared: the rhythm must be periodic too
             series = [
                 idx

@@ -337,3 +337,42 @@ def test_in_auto_a_withdrawal_the_stage_is_sure_of_stays_withdrawn_whatever_the_
         )
     )
     assert [e.kind for e in eps] == ["plm"] * 5
+
+
+def _with_voluntary_after(segs, movement, n=2):
+    """The segments of _plm_night with n 2-s voluntary movements in the rest after the given
+    movement (from 5 s on, 4 s apart)."""
+    out, seen = [], -1
+    for dur, cls, p in segs:
+        if cls == "rest" and seen == movement and dur > 5 + 4 * n:
+            out += [(5, "rest", 1)]
+            out += [(2, "voluntary", 0.95), (2, "rest", 1)] * n
+            out += [(dur - 5 - 4 * n, "rest", 1)]
+        else:
+            out.append((dur, cls, p))
+        seen += cls == "plm"
+    return out
+
+
+def test_without_declared_sleep_other_activity_between_leg_movements_splits_a_series():
+    gaps = [25, 25, 25, 25, 25]  # six steady movements
+    plain = ended(run(EpisodeTracker(["leg"], context="auto"), *stream(_plm_night(gaps))))
+    assert [e.extra["plm_in_series"] for e in plain] == [True] * 6
+    # one voluntary movement in a gap is tolerated
+    segs = _with_voluntary_after(_plm_night(gaps), 2, n=1)
+    eps = ended(run(EpisodeTracker(["leg"], context="auto"), *stream(segs)))
+    assert [e.extra["plm_in_series"] for e in eps if e.kind == "plm"] == [True] * 6
+    # two after the third: 3 + 3, neither a series
+    segs = _with_voluntary_after(_plm_night(gaps), 2)
+    eps = ended(run(EpisodeTracker(["leg"], context="auto"), *stream(segs)))
+    lms = [e for e in eps if e.kind == "plm"]
+    assert [e.kind for e in eps].count("voluntary") == 2 and len(lms) == 6
+    assert [e.extra["plm_in_series"] for e in lms] == [False] * 6
+    # after the first: the five that follow still make a series
+    segs = _with_voluntary_after(_plm_night(gaps), 0)
+    lms = [
+        e
+        for e in ended(run(EpisodeTracker(["leg"], context="auto"), *stream(segs)))
+        if e.kind == "plm"
+    ]
+    assert [e.extra["plm_in_series"] for e in lms] == [False] + [True] * 5
