@@ -142,10 +142,9 @@ CONTEXT_PARAMS = {
     # found 104 / 103 / 102 / 92, spasms 97 / 95 / 95 / 94. Checked on the outside simulators'
     # daily and mixed recordings: false alarms 134 / 124 / 114 / 106, leg movements 35 / 35 / 34
     # / 33 of 41 (docs/ACCURACY.md).
-    # series_max_others_between chosen on the same sets: off / 2 / 1 / 0, false alarms 47 / 44 /
-    # 36 / 34, leg movements found 103 / 105 / 91 / 64, spasms 95 / 95 / 92 / 90. Checked on the
-    # outside simulators' daily and mixed recordings: false alarms 124 / 121 / 121 / 98, leg
-    # movements 35 / 35 / 35 / 28 of 41.
+    # series_max_others_between chosen on the same sets: off / 1 / 0, false alarms 47 / 36 / 34,
+    # leg movements found 103 / 89 / 64, spasms 95 / 91 / 90. Checked on the outside simulators'
+    # daily and mixed recordings: false alarms 124 / 119 / 101, leg movements 35 / 35 / 28 of 41.
     "auto": TrackerParams(revive_min_conf=0.3, series_max_others_between=1),
     "sleep": TrackerParams(on=0.7, confirm_s=0.5, smooth_hops=3, reject_at=STRICT_REJECT_AT),
     "exercise": TrackerParams(on=0.8, confirm_s=0.5, smooth_hops=5, reject_at=STRICT_REJECT_AT),
@@ -554,23 +553,24 @@ class EpisodeTracker:
         onsets = np.array([e.start for e in eps])
         if ep.kind not in ALERT_KINDS:  # withdrawn by the second stage, or logged as voluntary
             withdrawn.add(ep.id)
-        # A series must rest on movements the second stage itself accepted (at least half of the
-        # minimum), so a rhythm of withdrawn voluntary movements alone never becomes PLM.
-        series = [
-            idx
-            for idx in plm_series_indices(onsets)
-            if sum(eps[i].id not in withdrawn for i in idx) >= self.p.series_accepted
-        ]
-        if self.p.series_max_others_between is not None:
-            series = _split_at_other_onsets(
-                series, onsets, self._other_onsets[ep.channel], self.p.series_max_others_between
-            )
+        series = plm_series_indices(onsets)
         if self.context == "auto":  # sleep not declared: the rhythm must be periodic too
             series = [
                 idx
                 for idx in series
                 if interval_jitter(onsets[idx]) <= PLM_AUTO_MAX_INTERVAL_JITTER
             ]
+        if self.p.series_max_others_between is not None:  # after the pace: it only removes
+            series = _split_at_other_onsets(
+                series, onsets, self._other_onsets[ep.channel], self.p.series_max_others_between
+            )
+        # A series must rest on movements the second stage itself accepted (at least half of the
+        # minimum), so a rhythm of withdrawn voluntary movements alone never becomes PLM.
+        series = [
+            idx
+            for idx in series
+            if sum(eps[i].id not in withdrawn for i in idx) >= self.p.series_accepted
+        ]
         members = {int(i) for idx in series for i in idx}
         # the first movements of a series only become part of it when later ones arrive: mark
         # them too (the objects already handed out, so an offline pass sees the final state)
