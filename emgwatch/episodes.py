@@ -176,20 +176,38 @@ def _leg_movement_long(ep: Episode) -> bool:
     return ep.end is not None and PLM_MIN_DURATION_S <= ep.end - ep.start <= PLM_MAX_DURATION_S
 
 
-def _split_at_other_onsets(
-    series: list[np.ndarray], onsets: np.ndarray, others: list[float], allowed: int
+def _split_where_busy(
+    series: list[np.ndarray],
+    movements: list[Episode],
+    ends: np.ndarray,
+    others: list[tuple[float, float]],
+    allowed: int,
 ) -> list[np.ndarray]:
     """Split each series where more than ``allowed`` other episodes began between two of its
-    members; keep the parts that are still long enough to be a series."""
-    if len(others) <= allowed:
+    movements; keep the parts that are still long enough to be a series.
+
+    ``ends`` are the movements' ends (later parts included). An other episode within
+    PLM_MERGE_GAP_S of a leg movement is part of that movement (WASM: parts less than 0.5 s apart
+    are one movement; a voluntary-looking lead-in, say), and others that close together are one.
+    """
+    if len(others) <= allowed or not series:
         return series
-    o = np.sort(np.asarray(others))
+    o = np.array(sorted(others))  # (start, end) by start
+    starts = np.array([m.start for m in movements])  # in time order, one track: disjoint
+    # the last movement starting before an other ends is the only one that can touch it
+    k = np.searchsorted(starts, o[:, 1] + PLM_MERGE_GAP_S, side="right") - 1
+    part_of_movement = (k >= 0) & (ends[np.maximum(k, 0)] >= o[:, 0] - PLM_MERGE_GAP_S)
+    o = o[~part_of_movement]
+    if len(o) <= allowed:
+        return series
+    reach = np.maximum.accumulate(o[:, 1])
+    begins = o[np.r_[True, o[1:, 0] - reach[:-1] >= PLM_MERGE_GAP_S], 0]
     out = []
     for idx in series:
-        t = onsets[idx]
-        # others strictly between consecutive members: a gap that is not quiet
-        n_between = np.searchsorted(o, t[1:], side="left") - np.searchsorted(
-            o, t[:-1], side="right"
+        t = starts[idx]
+        # others strictly between consecutive movements: a gap that is not quiet
+        n_between = np.searchsorted(begins, t[1:], side="left") - np.searchsorted(
+            begins, t[:-1], side="right"
         )
         cuts = np.flatnonzero(n_between > allowed) + 1
         out += [part for part in np.split(idx, cuts) if len(part) >= PLM_MIN_SERIES]
@@ -250,8 +268,9 @@ class EpisodeTracker:
         self._withdrawn_lm: set[str] = set()  # ids of leg movements the second stage withdrew
         # later parts of a leg movement (< 0.5 s after the previous one ended), by first part's id
         self._lm_parts: dict[str, list[Episode]] = {}
-        # onsets of the other episodes of each channel (not leg-movement candidates), in order
-        self._other_onsets: dict[str, list[float]] = {c: [] for c in self.channel_names}
+        # (start, end) of the other episodes of each channel (not leg-movement candidates), in
+        # the order they closed (a lead-in closes before the episode it leads into)
+        self._others: dict[str, list[tuple[float, float]]] = {c: [] for c in self.channel_names}
         self._t_last = 0.0
 
     def state(self, channel: str) -> str:
@@ -419,7 +438,7 @@ class EpisodeTracker:
             if self.context == "sleep" and _leg_movement_long(ep):
                 self._add_plm(ep)  # in bed, any movement of that length is a candidate
             else:
-                self._other_onsets[ep.channel].append(ep.start)
+                self._others[ep.channel].append((ep.start, ep.end))
             return [EpisodeEvent("end", ep, t)]
         return []
 
@@ -518,7 +537,7 @@ class EpisodeTracker:
         if leg_movement:
             self._add_plm(ep)
         elif not ep.extra.get("continued"):
-            self._other_onsets[ep.channel].append(ep.start)
+            self._others[ep.channel].append((ep.start, ep.end))
         return [EpisodeEvent("end", ep, now)]
 
     def _final_kind(self, kind: str, dur: float, tr: _ChannelTrack) -> str:
@@ -553,7 +572,8 @@ class EpisodeTracker:
         onsets = np.array([e.start for e in eps])
         if ep.kind not in ALERT_KINDS:  # withdrawn by the second stage, or logged as voluntary
             withdrawn.add(ep.id)
-        series = plm_series_indices(onsets)
+        runs = plm_series_indices(onsets)  # by the WASM intervals alone
+        series = runs
         if self.context == "auto":  # sleep not declared: the rhythm must be periodic too
             series = [
                 idx
@@ -561,8 +581,11 @@ class EpisodeTracker:
                 if interval_jitter(onsets[idx]) <= PLM_AUTO_MAX_INTERVAL_JITTER
             ]
         if self.p.series_max_others_between is not None:  # after the pace: it only removes
-            series = _split_at_other_onsets(
-                series, onsets, self._other_onsets[ep.channel], self.p.series_max_others_between
+            ends = np.array(
+                [max([e.end, *(p.end for p in self._lm_parts.get(e.id, ()))]) for e in eps]
+            )
+            series = _split_where_busy(
+                series, eps, ends, self._others[ep.channel], self.p.series_max_others_between
             )
         # A series must rest on movements the second stage itself accepted (at least half of the
         # minimum), so a rhythm of withdrawn voluntary movements alone never becomes PLM.
@@ -573,8 +596,9 @@ class EpisodeTracker:
         ]
         members = {int(i) for idx in series for i in idx}
         # the first movements of a series only become part of it when later ones arrive: mark
-        # them too (the objects already handed out, so an offline pass sees the final state)
-        last = series[-1] if series and len(eps) - 1 in series[-1] else []
+        # them too (the objects already handed out, so an offline pass sees the final state).
+        # Only the run of 10-90 s intervals that holds the new movement can have changed.
+        last = runs[-1] if runs and len(eps) - 1 in runs[-1] else []
         for i in {*range(max(0, len(eps) - PLM_MIN_SERIES), len(eps)), *map(int, last)}:
             for e in (eps[i], *self._lm_parts.get(eps[i].id, ())):
                 _mark_leg_movement(e, i in members)

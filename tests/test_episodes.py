@@ -376,3 +376,57 @@ def test_without_declared_sleep_other_activity_between_leg_movements_splits_a_se
         if e.kind == "plm"
     ]
     assert [e.extra["plm_in_series"] for e in lms] == [False] + [True] * 5
+
+
+def _night_with_busy_gaps(intervals, busy):
+    """2-s leg movements at the given intervals; the gaps after the movements listed in
+    ``busy`` (0-based) hold the segments given there, from 3 s after the movement."""
+    segs = [(5, "rest", 1)]
+    for k, iv in enumerate(intervals):
+        extra = busy.get(k, [])
+        used = 2 + 3 + sum(d for d, _, _ in extra)
+        segs += [(2, "plm", 0.95)]
+        segs += [(3, "rest", 1), *extra, (iv - used, "rest", 1)] if extra else [(iv - 2, "rest", 1)]
+    return segs + [(2, "plm", 0.95), (5, "rest", 1)]
+
+
+def _in_series(segs, chunk=None):
+    eps = ended(run(EpisodeTracker(["leg"], context="auto"), *stream(segs), chunk=chunk))
+    return [e.extra["plm_in_series"] for e in eps if e.kind == "plm"]
+
+
+VOL = (2, "voluntary", 0.95)
+REST = (2, "rest", 1)
+SPASM = (2, "spasm", 0.95)
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 7])
+def test_what_counts_as_other_activity_in_a_gap(chunk):
+    steady = [25] * 5
+    assert _in_series(_night_with_busy_gaps(steady, {}), chunk) == [True] * 6
+    # a spasm alone is tolerated; a spasm and a voluntary movement split the series (3 + 3)
+    assert _in_series(_night_with_busy_gaps(steady, {2: [SPASM]}), chunk) == [True] * 6
+    assert _in_series(_night_with_busy_gaps(steady, {2: [SPASM, REST, VOL]}), chunk) == [False] * 6
+    # a voluntary-looking lead-in less than 0.5 s before a movement is part of that movement
+    lead_in = [(0.8, "voluntary", 0.95), (0.2, "rest", 1)]
+    segs = [(5, "rest", 1)]
+    for _ in range(6):
+        segs += [*lead_in, (1.5, "plm", 0.95), (22.5, "rest", 1)]
+    gap = len(segs) - 1 - 3 * 4  # the rest after the third movement
+    segs[gap : gap + 1] = [(3, "rest", 1), VOL, (17.5, "rest", 1)]  # one real other, tolerated
+    assert _in_series(segs, chunk) == [True] * 6
+
+
+def test_a_split_never_makes_a_series_the_whole_run_was_not():
+    # the whole run is too irregular for 'auto'; its last four alone would keep a steady pace
+    irregular = [40, 15, 40, 15, 20, 20, 20]
+    assert _in_series(_night_with_busy_gaps(irregular, {})) == [False] * 8
+    assert _in_series(_night_with_busy_gaps(irregular, {3: [VOL, REST, VOL]})) == [False] * 8
+
+
+def test_movements_marked_while_streaming_match_the_final_series():
+    # a run with a steady pace whose newest movement is split off by a busy gap: the earlier
+    # movements must still be marked as the series they form
+    ivs = [20, 20, 40, 20, 20]
+    assert _in_series(_night_with_busy_gaps(ivs, {}))[:5] == [True] * 5
+    assert _in_series(_night_with_busy_gaps(ivs, {4: [VOL, REST, VOL]})) == [True] * 5 + [False]
