@@ -142,9 +142,10 @@ CONTEXT_PARAMS = {
     # found 104 / 103 / 102 / 92, spasms 97 / 95 / 95 / 94. Checked on the outside simulators'
     # daily and mixed recordings: false alarms 134 / 124 / 114 / 106, leg movements 35 / 35 / 34
     # / 33 of 41 (docs/ACCURACY.md).
-    # series_max_others_between chosen on the same sets: off / 1 / 0, false alarms 47 / 36 / 34,
-    # leg movements found 103 / 89 / 64, spasms 95 / 91 / 90. Checked on the outside simulators'
-    # daily and mixed recordings: false alarms 124 / 119 / 101, leg movements 35 / 35 / 28 of 41.
+    # series_max_others_between chosen on the same sets (series marks mended in every case):
+    # never / 1 / 0, false alarms 43 / 36 / 34, leg movements found 102 / 88 / 68, spasms 94 / 91
+    # / 90. Checked on the outside simulators' daily and mixed recordings: false alarms 121 / 117
+    # / 99, leg movements 35 / 35 / 28 of 41 (docs/ACCURACY.md).
     "auto": TrackerParams(revive_min_conf=0.3, series_max_others_between=1),
     "sleep": TrackerParams(on=0.7, confirm_s=0.5, smooth_hops=3, reject_at=STRICT_REJECT_AT),
     "exercise": TrackerParams(on=0.8, confirm_s=0.5, smooth_hops=5, reject_at=STRICT_REJECT_AT),
