@@ -339,9 +339,7 @@ class EpisodeTracker:
             if tr.episode is not None:
                 events += self._close(c, self._t_last, self._t_last)
             if tr.vol_episode is not None:
-                tr.vol_episode.end = self._t_last
-                events.append(EpisodeEvent("end", tr.vol_episode, self._t_last))
-                tr.vol_episode = None
+                events += self._end_voluntary(c, self._t_last)
         return events
 
     # -- internals ----------------------------------------------------------------------------
@@ -431,17 +429,23 @@ class EpisodeTracker:
             return []
         tr.vol_episode.level_db = max(tr.vol_episode.level_db, lev)
         if pv < p.off or tr.episode is not None:
-            ep = tr.vol_episode
-            ep.end = t
-            ep.level_db = round(float(ep.level_db), 1)
-            tr.vol_episode = None
-            tr.vol_since = None
-            if self.context == "sleep" and _leg_movement_long(ep):
-                self._add_plm(ep)  # in bed, any movement of that length is a candidate
-            else:
-                self._others[ep.channel].append((ep.start, ep.end))
-            return [EpisodeEvent("end", ep, t)]
+            return self._end_voluntary(c, t)
         return []
+
+    def _end_voluntary(self, c: int, t: float) -> list[EpisodeEvent]:
+        """End the channel's voluntary episode at t (also at the end of the stream)."""
+        tr = self._tracks[c]
+        ep = tr.vol_episode
+        assert ep is not None
+        ep.end = t
+        ep.level_db = round(float(ep.level_db), 1)
+        tr.vol_episode = None
+        tr.vol_since = None
+        if self.context == "sleep" and _leg_movement_long(ep):
+            self._add_plm(ep)  # in bed, any movement of that length is a candidate
+        else:
+            self._others[ep.channel].append((ep.start, ep.end))
+        return [EpisodeEvent("end", ep, t)]
 
     @staticmethod
     def _keep_window(tr: _ChannelTrack, t: float, pr: np.ndarray, lev: float) -> None:

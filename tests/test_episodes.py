@@ -430,3 +430,15 @@ def test_movements_marked_while_streaming_match_the_final_series():
     ivs = [20, 20, 40, 20, 20]
     assert _in_series(_night_with_busy_gaps(ivs, {}))[:5] == [True] * 5
     assert _in_series(_night_with_busy_gaps(ivs, {4: [VOL, REST, VOL]})) == [True] * 5 + [False]
+
+
+def test_in_bed_a_movement_still_going_when_the_recording_ends_counts_as_a_leg_movement():
+    segs = [(5, "rest", 1)] + [(2, "plm", 0.95), (23, "rest", 1)] * 4 + [(2, "voluntary", 0.95)]
+    eps = ended(run(EpisodeTracker(["leg"], context="sleep"), *stream(segs)))
+    assert len(eps) == 5 and eps[-1].end == pytest.approx(segs_end(segs), abs=HOP)
+    assert [e.kind for e in eps] == ["plm"] * 5  # the fifth, cut off by the end, joins the series
+    assert all(e.extra["plm_in_series"] for e in eps)
+
+
+def segs_end(segs):
+    return sum(d for d, _, _ in segs)
