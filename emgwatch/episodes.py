@@ -179,24 +179,27 @@ def _leg_movement_long(ep: Episode) -> bool:
 
 def _split_where_busy(
     series: list[np.ndarray],
+    onsets: np.ndarray,
     movements: list[Episode],
-    ends: np.ndarray,
+    parts: dict[str, list[Episode]],
     others: list[tuple[float, float]],
     allowed: int,
 ) -> list[np.ndarray]:
     """Split each series where more than ``allowed`` other episodes began between two of its
     movements; keep the parts that are still long enough to be a series.
 
-    ``ends`` are the movements' ends (later parts included). An other episode within
-    PLM_MERGE_GAP_S of a leg movement is part of that movement (WASM: parts less than 0.5 s apart
-    are one movement; a voluntary-looking lead-in, say), and others that close together are one.
+    ``onsets`` are the movements' starts, ``parts`` their later parts by id. An other episode
+    within PLM_MERGE_GAP_S of a leg movement is part of that movement (WASM: parts less than
+    0.5 s apart are one movement; a voluntary-looking lead-in, say), and others that close
+    together are one.
     """
     if len(others) <= allowed or not series:
         return series
+    ends = np.array([max([m.end, *(p.end for p in parts.get(m.id, ()))]) for m in movements])
     o = np.array(sorted(others))  # (start, end) by start
-    starts = np.array([m.start for m in movements])  # in time order, one track: disjoint
-    # the last movement starting before an other ends is the only one that can touch it
-    k = np.searchsorted(starts, o[:, 1] + PLM_MERGE_GAP_S, side="right") - 1
+    # movements are in time order and disjoint (one track per channel): the last one starting
+    # before an other ends is the only one that can touch it
+    k = np.searchsorted(onsets, o[:, 1] + PLM_MERGE_GAP_S, side="right") - 1
     part_of_movement = (k >= 0) & (ends[np.maximum(k, 0)] >= o[:, 0] - PLM_MERGE_GAP_S)
     o = o[~part_of_movement]
     if len(o) <= allowed:
@@ -205,7 +208,7 @@ def _split_where_busy(
     begins = o[np.r_[True, o[1:, 0] - reach[:-1] >= PLM_MERGE_GAP_S], 0]
     out = []
     for idx in series:
-        t = starts[idx]
+        t = onsets[idx]
         # others strictly between consecutive movements: a gap that is not quiet
         n_between = np.searchsorted(begins, t[1:], side="left") - np.searchsorted(
             begins, t[:-1], side="right"
@@ -586,11 +589,13 @@ class EpisodeTracker:
                 if interval_jitter(onsets[idx]) <= PLM_AUTO_MAX_INTERVAL_JITTER
             ]
         if self.p.series_max_others_between is not None:  # after the pace: it only removes
-            ends = np.array(
-                [max([e.end, *(p.end for p in self._lm_parts.get(e.id, ()))]) for e in eps]
-            )
             series = _split_where_busy(
-                series, eps, ends, self._others[ep.channel], self.p.series_max_others_between
+                series,
+                onsets,
+                eps,
+                self._lm_parts,
+                self._others[ep.channel],
+                self.p.series_max_others_between,
             )
         # A series must rest on movements the second stage itself accepted (at least half of the
         # minimum), so a rhythm of withdrawn voluntary movements alone never becomes PLM.

@@ -186,8 +186,8 @@ def _load_listed(p: Path, listed: object) -> Pipeline | None:
 
     skops itself refuses a file holding any type not in that list, so this is as safe as asking
     it first (``get_untrusted_types``) and saves reading the model twice (about 0.2 s of every
-    ``detect`` for the two shipped files). None when the card lists nothing usable or the file disagrees with it: the
-    caller then looks properly and says what is wrong.
+    ``detect`` for the two shipped files). None when the card lists nothing usable or the file
+    disagrees with it: the caller then looks properly and says what is wrong.
     """
     import skops.io as sio
 
