@@ -214,8 +214,8 @@ def _apply_params(params: list[str]) -> None:
         episodes.CONTEXT_PARAMS[ctx] = dataclasses.replace(base, **{field: json.loads(value)})
 
 
-def _evaluate(job: tuple[tuple[str, object], list[str], str | None]) -> dict:
-    (kind, what), params, model = job
+def _evaluate(job: tuple[tuple[str, object], list[str], str | None, str | None]) -> dict:
+    (kind, what), params, model, context = job
     logging.disable(logging.WARNING)
     _apply_params(params)
     from emgwatch.commands.evaluate import evaluate_pairs
@@ -229,7 +229,7 @@ def _evaluate(job: tuple[tuple[str, object], list[str], str | None]) -> dict:
 
         path = Path(what)
         pair = (read_recording(path), load_truth(path.with_suffix(".truth.json")))
-    (rec,) = evaluate_pairs([pair], model=load_model(model), context=None)
+    (rec,) = evaluate_pairs([pair], model=load_model(model), context=context)
     rec["name"] = getattr(what, "name", None) or Path(str(what)).name
     return rec
 
@@ -273,6 +273,12 @@ def main() -> int:
     ap.add_argument("--false-alarms", action="store_true", help="list every false alarm")
     ap.add_argument("--model", help="window model to measure (default: the shipped one)")
     ap.add_argument("--json", help="write the pooled reports here")
+    ap.add_argument(
+        "--context",
+        choices=("auto", "sleep", "exercise"),
+        help="score every recording in this context (default: the one a user would pick); "
+        "'auto' is what detect does unless told",
+    )
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
     _apply_params(args.param)  # fail early on a bad --param
@@ -280,7 +286,7 @@ def main() -> int:
 
     out: dict = {"params": args.param, "sets": {}}
     for name in args.sets:
-        jobs = [(it, args.param, args.model) for it in items(name, args.crossgen)]
+        jobs = [(it, args.param, args.model, args.context) for it in items(name, args.crossgen)]
         if not jobs:
             print(f"{name}: nothing to evaluate", file=sys.stderr)
             continue
@@ -293,14 +299,16 @@ def main() -> int:
             rep = pooled_score(rs)
             out["sets"][f"{name}/{ctx}"] = rep
             a, fa, k = rep["all_alert"], rep["false_alarms"], rep["per_kind"]
+
+            def pct(x):
+                return "-" if x is None else f"{100 * x:.0f}%"
+
             plm = rep.get("plm", {})
             kinds = " ".join(
                 f"{n} {k[n]['found']}/{k[n]['n_true']}" for n in ("spasm", "cramp", "clonus", "plm")
             )
+            kinds += f"; right kind {pct(a['correct_kind_sensitivity'])}"
             hours = sum(x["duration_s"] for x in rs) / 3600
-
-            def pct(x):
-                return "-" if x is None else f"{100 * x:.0f}%"
 
             ti, di = plm.get("truth_index_per_h"), plm.get("detected_index_per_h")
             index = "" if not ti else f", PLM index {di:.1f} vs {ti:.1f}/h"

@@ -112,6 +112,14 @@ class TrackerParams:
     # this many in one gap the series is split there (None: never). In bed those movements are
     # candidates themselves. 1 in 'auto' (below).
     series_max_others_between: int | None = None
+    # Without a declared sleep context, a leg at rest is treated as in bed for a movement the
+    # second stage called a spasm: when the channel was active (p(rest) < 0.5) in at most this
+    # share of the windows of the last rest_window_s before the movement began, a 0.5-10 s
+    # spasm is a candidate leg movement, and inside a series it is PLM. It is a weak member: it
+    # never counts toward series_accepted, so it cannot make a series of withdrawn movements.
+    # None: never. 0.1 in 'auto' (below).
+    spasm_at_rest_max_load: float | None = None
+    rest_window_s: float = 300.0
 
     def __post_init__(self) -> None:
         # the tracker skips windows at or below off/2 in bulk: that is only the same as stepping
@@ -146,7 +154,15 @@ CONTEXT_PARAMS = {
     # never / 1 / 0, false alarms 43 / 36 / 34, leg movements found 102 / 88 / 68, spasms 94 / 91
     # / 90. Checked on the outside simulators' daily and mixed recordings: false alarms 121 / 117
     # / 99, leg movements 35 / 35 / 28 of 41 (docs/ACCURACY.md).
-    "auto": TrackerParams(revive_min_conf=0.3, series_max_others_between=1),
+    # spasm_at_rest_max_load chosen on validation, development nights, envelope boards (days and
+    # nights) and dev-ecg, every recording in 'auto' (24.3 h): never / 0.1 / 0.2, false alarms
+    # 67 / 67 / 68, leg movements found with the right kind 92 -> 96 of 127 on the nights,
+    # right kind overall 56 -> 56 / 56 % (validation), 65 -> 71 / 71 % (nights); with no load
+    # limit at all +5 false alarms. Checked on the outside simulators, all in 'auto': false
+    # alarms 160 / 160 / 174, right kind 72 / 78 / 78 %, PLM index 13.2 / 14.8 / 15.9 vs 15.8/h.
+    "auto": TrackerParams(
+        revive_min_conf=0.3, series_max_others_between=1, spasm_at_rest_max_load=0.1
+    ),
     "sleep": TrackerParams(on=0.7, confirm_s=0.5, smooth_hops=3, reject_at=STRICT_REJECT_AT),
     "exercise": TrackerParams(on=0.8, confirm_s=0.5, smooth_hops=5, reject_at=STRICT_REJECT_AT),
 }
@@ -157,12 +173,22 @@ def params_for(context: str) -> TrackerParams:
     return CONTEXT_PARAMS.get(context, CONTEXT_PARAMS["auto"])
 
 
-def _mark_leg_movement(e: Episode, in_series: bool) -> None:
+def _mark_leg_movement(e: Episode, in_series: bool, claimed: dict[str, tuple[str, object]]) -> None:
     """Record whether a leg movement belongs to a PLM series; one called otherwise (a spasm, a
-    voluntary movement) that a series claims becomes PLM, saying what it alerted as."""
-    if e.kind == "plm":
+    voluntary movement) that a series claims becomes PLM, saying what it alerted as, and gets its
+    own kind back if a later movement breaks the series (``claimed`` keeps what it was)."""
+    if e.id in claimed and not in_series:
+        kind, alerted = claimed.pop(e.id)
+        e.kind = kind
+        e.extra.pop("plm_in_series", None)
+        if alerted is None:
+            e.extra.pop("alerted_as", None)
+        else:
+            e.extra["alerted_as"] = alerted
+    elif e.kind == "plm":
         e.extra["plm_in_series"] = in_series
     elif in_series:
+        claimed[e.id] = (e.kind, e.extra.get("alerted_as"))
         alerted = e.extra.get("alerted_as", e.kind)
         e.kind = "plm"
         if alerted in ALERT_KINDS and alerted != "plm":
@@ -218,6 +244,35 @@ def _split_where_busy(
     return out
 
 
+class _ActivityLoad:
+    """How busy each channel has been: its active windows counted, kept for the last
+    ``window_s`` plus a margin (a movement is judged when it closes, after its onset)."""
+
+    MARGIN_S = 120.0
+
+    def __init__(self, n_channels: int, window_s: float) -> None:
+        self.window_s = window_s
+        self.t = np.zeros(0)
+        self.before = np.zeros((0, n_channels))  # active windows counted before each window
+        self.total = np.zeros(n_channels)
+
+    def push(self, t: np.ndarray, active: np.ndarray) -> None:
+        before = self.total + np.cumsum(active, axis=0) - active
+        self.total = before[-1] + active[-1]
+        keep = int(np.searchsorted(self.t, t[-1] - self.window_s - self.MARGIN_S))
+        self.t = np.concatenate([self.t[keep:], t])
+        self.before = np.concatenate([self.before[keep:], before])
+
+    def fraction(self, c: int, t1: float) -> float:
+        """Share of the windows in (t1 - window_s, t1] that were active (0 before any)."""
+        i0 = int(np.searchsorted(self.t, t1 - self.window_s, side="right"))
+        i1 = int(np.searchsorted(self.t, t1, side="right"))
+        if i1 <= i0:
+            return 0.0
+        end = self.before[i1, c] if i1 < len(self.t) else self.total[c]
+        return float((end - self.before[i0, c]) / (i1 - i0))
+
+
 class _ChannelTrack:
     """Open/pending episode of one channel; real state, so a class."""
 
@@ -270,11 +325,15 @@ class EpisodeTracker:
         self._vol_idx = WINDOW_CLASSES.index("voluntary")
         self._plm_episodes: dict[str, list[Episode]] = {c: [] for c in self.channel_names}
         self._withdrawn_lm: set[str] = set()  # ids of leg movements the second stage withdrew
+        # leg movements called otherwise that a series claimed: id -> (kind, alerted_as)
+        self._claimed: dict[str, tuple[str, object]] = {}
         # later parts of a leg movement (< 0.5 s after the previous one ended), by first part's id
         self._lm_parts: dict[str, list[Episode]] = {}
         # (start, end) of the other episodes of each channel (not leg-movement candidates), in
         # the order they closed (a lead-in closes before the episode it leads into)
         self._others: dict[str, list[tuple[float, float]]] = {c: [] for c in self.channel_names}
+        self._load = _ActivityLoad(len(self.channel_names), self.p.rest_window_s)
+        self._rest_idx = WINDOW_CLASSES.index("rest")
         self._t_last = 0.0
 
     def state(self, channel: str) -> str:
@@ -294,6 +353,9 @@ class EpisodeTracker:
         if len(t) == 0:
             return events
         proba = self._apply_context(np.asarray(proba, dtype=float))
+        if self.p.spasm_at_rest_max_load is not None:
+            active = (proba[:, :, self._rest_idx] < 0.5) & np.asarray(usable, dtype=bool)
+            self._load.push(np.asarray(t, dtype=float), active)
         p_alert = proba[:, :, self._alert_idx].sum(axis=2)
         p_alert = np.where(usable, p_alert, 0.0)
         p_vol = np.where(usable, proba[:, :, self._vol_idx], 0.0)
@@ -326,6 +388,11 @@ class EpisodeTracker:
                 i += 1
         self._t_last = float(t[-1])
         return events
+
+    def _leg_at_rest(self, c: int, t: float) -> bool:
+        """Whether the channel was mostly at rest before t (only asked when a limit is set)."""
+        limit = self.p.spasm_at_rest_max_load
+        return limit is not None and self._load.fraction(c, t) <= limit
 
     @staticmethod
     def _idle(tr: _ChannelTrack) -> bool:
@@ -540,6 +607,7 @@ class EpisodeTracker:
                     and conf >= self.p.revive_min_conf
                 )
                 or (self.context == "sleep" and ep.kind in ("spasm", "clonus", "voluntary"))
+                or (ep.kind == "spasm" and self._leg_at_rest(c, ep.start))
             )
         )
         if leg_movement:
@@ -567,18 +635,20 @@ class EpisodeTracker:
 
         eps = self._plm_episodes[ep.channel]
         withdrawn = self._withdrawn_lm
+        # accepted: the second stage called it a leg movement (in bed: any alerting kind)
+        accepted = ep.kind == "plm" or (self.context == "sleep" and ep.kind in ALERT_KINDS)
         if eps and eps[-1].end is not None and ep.start - eps[-1].end < PLM_MERGE_GAP_S:
             # WASM: movements less than 0.5 s apart are one movement, accepted if either part is
             first = eps[-1]
             self._lm_parts.setdefault(first.id, []).append(ep)
-            if ep.kind in ALERT_KINDS:
+            if accepted:
                 withdrawn.discard(first.id)
             if ep.kind == "plm":
                 ep.extra["plm_in_series"] = bool(first.extra.get("plm_in_series"))
             return
         eps.append(ep)
         onsets = np.array([e.start for e in eps])
-        if ep.kind not in ALERT_KINDS:  # withdrawn by the second stage, or logged as voluntary
+        if not accepted:  # withdrawn by the second stage, logged as voluntary, or weak
             withdrawn.add(ep.id)
         runs = plm_series_indices(onsets)  # by the WASM intervals alone
         series = runs
@@ -611,7 +681,7 @@ class EpisodeTracker:
         last = runs[-1] if runs and len(eps) - 1 in runs[-1] else []
         for i in {*range(max(0, len(eps) - PLM_MIN_SERIES), len(eps)), *map(int, last)}:
             for e in (eps[i], *self._lm_parts.get(eps[i].id, ())):
-                _mark_leg_movement(e, i in members)
+                _mark_leg_movement(e, i in members, self._claimed)
         if ep.kind == "plm":
             hours = max(ep.end or ep.start, 1e-9) / 3600.0
             ep.extra["plm_index_per_h"] = round(len(members) / hours, 1) if hours > 0 else math.nan

@@ -1,8 +1,10 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
 from emgwatch.domain import WINDOW_CLASSES
-from emgwatch.episodes import EpisodeTracker, TrackerParams
+from emgwatch.episodes import EpisodeTracker, TrackerParams, params_for
 
 HOP = 0.05
 
@@ -277,14 +279,25 @@ def test_in_bed_a_movement_the_stage_called_a_spasm_counts_if_it_keeps_the_rhyth
     )
     assert [e.kind for e in eps] == ["plm"] * 5 and all(e.extra["plm_in_series"] for e in eps)
     assert eps[1].extra.get("alerted_as") is None  # it opened as plm: no kind change to report
-    # in 'auto' the spasm call stands (only movements that opened as PLM are candidates there)
+    # in 'auto' the same holds on a leg at rest (active in at most a tenth of the last 5 min)...
     eps = ended(
         run(
             EpisodeTracker(["leg"], context="auto", stage=_KindStage(kinds)),
             *stream(_plm_night([25, 26, 24, 25])),
         )
     )
-    assert [e.kind for e in eps] == ["plm", "spasm", "plm", "plm", "plm"]
+    assert [e.kind for e in eps] == ["plm"] * 5 and all(e.extra["plm_in_series"] for e in eps)
+    # ... but on a leg that was in use the spasm call stands: there only movements that opened
+    # as PLM are candidates
+    busy = [(5, "rest", 1), (100, "voluntary", 0.95), (30, "rest", 1)]
+    eps = ended(
+        run(
+            EpisodeTracker(["leg"], context="auto", stage=_KindStage(kinds)),
+            *stream(busy + _plm_night([25, 26, 24, 25])[1:]),
+        )
+    )
+    assert [e.kind for e in eps][1:] == ["plm", "spasm", "plm", "plm", "plm"]
+    assert eps[0].kind == "voluntary" and eps[0].end - eps[0].start > 90
 
 
 def test_in_bed_voluntary_looking_leg_movements_in_a_rhythm_are_plm():
@@ -390,9 +403,15 @@ def _night_with_busy_gaps(intervals, busy):
     return segs + [(2, "plm", 0.95), (5, "rest", 1)]
 
 
-def _in_series(segs, chunk=None):
-    eps = ended(run(EpisodeTracker(["leg"], context="auto"), *stream(segs), chunk=chunk))
+def _in_series(segs, chunk=None, params=None):
+    tracker = EpisodeTracker(["leg"], context="auto", params=params)
+    eps = ended(run(tracker, *stream(segs), chunk=chunk))
     return [e.extra["plm_in_series"] for e in eps if e.kind == "plm"]
+
+
+# 'auto' without the rule that lets a spasm on a resting leg be a leg movement: what counts as
+# other activity is tested on its own
+AUTO_SPASMS_STAND = dataclasses.replace(params_for("auto"), spasm_at_rest_max_load=None)
 
 
 VOL = (2, "voluntary", 0.95)
@@ -405,8 +424,11 @@ def test_what_counts_as_other_activity_in_a_gap(chunk):
     steady = [25] * 5
     assert _in_series(_night_with_busy_gaps(steady, {}), chunk) == [True] * 6
     # a spasm alone is tolerated; a spasm and a voluntary movement split the series (3 + 3)
-    assert _in_series(_night_with_busy_gaps(steady, {2: [SPASM]}), chunk) == [True] * 6
-    assert _in_series(_night_with_busy_gaps(steady, {2: [SPASM, REST, VOL]}), chunk) == [False] * 6
+    p = AUTO_SPASMS_STAND
+    assert _in_series(_night_with_busy_gaps(steady, {2: [SPASM]}), chunk, p) == [True] * 6
+    assert (
+        _in_series(_night_with_busy_gaps(steady, {2: [SPASM, REST, VOL]}), chunk, p) == [False] * 6
+    )
     # a voluntary-looking lead-in less than 0.5 s before a movement is part of that movement
     lead_in = [(0.8, "voluntary", 0.95), (0.2, "rest", 1)]
     segs = [(5, "rest", 1)]
@@ -442,3 +464,72 @@ def test_in_bed_a_movement_still_going_when_the_recording_ends_counts_as_a_leg_m
 
 def segs_end(segs):
     return sum(d for d, _, _ in segs)
+
+
+def test_a_spasm_a_series_claimed_gets_its_kind_back_when_the_series_breaks():
+    # 'auto', a leg at rest: the second movement, called a spasm, is claimed by the series the
+    # first five make; the sixth makes the whole run too irregular for 'auto', so no series is
+    # left and the spasm is a spasm again (an offline pass must not drop it as a lone PLM)
+    kinds = ["plm", "spasm", "plm", "plm", "plm", "plm"]
+    gaps = [25, 25, 25, 85]
+    eps = ended(
+        run(
+            EpisodeTracker(["leg"], context="auto", stage=_KindStage(kinds)),
+            *stream(_plm_night(gaps)),
+        )
+    )
+    # it opened as PLM (its first windows looked like one): no kind change to report
+    assert eps[1].kind == "plm" and eps[1].extra["plm_in_series"] is True
+    assert "alerted_as" not in eps[1].extra
+    eps = ended(
+        run(
+            EpisodeTracker(["leg"], context="auto", stage=_KindStage(kinds)),
+            *stream(_plm_night([*gaps, 12])),
+        )
+    )
+    assert [e.extra["plm_in_series"] for e in eps if e.kind == "plm"] == [False] * 5
+    assert eps[1].kind == "spasm" and "plm_in_series" not in eps[1].extra
+    assert eps[1].extra["alerted_as"] == "plm"  # as before the series claimed it
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 7])
+def test_a_spasm_on_a_resting_leg_is_a_weak_member_of_a_series(chunk):
+    # withdrawn movements and spasms alone keep the rhythm but are no series: a series rests
+    # on movements the second stage itself called leg movements
+    kinds = ["none", "spasm", "none", "spasm", "none"]
+    eps = ended(
+        run(
+            EpisodeTracker(["leg"], context="auto", stage=_KindStage(kinds)),
+            *stream(_plm_night([25, 25, 25, 25])),
+            chunk=chunk,
+        )
+    )
+    assert [e.kind for e in eps] == ["voluntary", "spasm", "voluntary", "spasm", "voluntary"]
+    # two accepted movements are enough: then the spasms are leg movements of the series
+    kinds = ["plm", "spasm", "none", "spasm", "plm"]
+    eps = ended(
+        run(
+            EpisodeTracker(["leg"], context="auto", stage=_KindStage(kinds)),
+            *stream(_plm_night([25, 25, 25, 25])),
+            chunk=chunk,
+        )
+    )
+    assert [e.kind for e in eps] == ["plm"] * 5 and all(e.extra["plm_in_series"] for e in eps)
+
+
+def test_how_busy_a_leg_was_is_counted_over_the_last_five_minutes_whatever_the_blocks():
+    from emgwatch.episodes import _ActivityLoad
+
+    rng = np.random.default_rng(0)
+    n = 30000
+    t = np.arange(n) * HOP
+    active = rng.random((n, 2)) < 0.3
+    load, i = _ActivityLoad(2, 300.0), 0
+    while i < n:
+        k = int(rng.integers(1, 500))
+        load.push(t[i : i + k], active[i : i + k])
+        i = min(i + k, n)
+        for q in rng.uniform(max(0.0, t[i - 1] - 120), t[i - 1], size=3):
+            inside = (t > q - 300.0) & (t <= q) & (np.arange(n) < i)
+            assert load.fraction(1, q) == pytest.approx(active[inside, 1].mean(), abs=1e-12)
+    assert len(load.t) <= (300 + 120) / HOP + 500  # a bounded history, not the whole night
