@@ -65,6 +65,7 @@ from emgwatch.domain import (  # noqa: E402
     PLM_MAX_DURATION_S,
     PLM_MERGE_GAP_S,
     PLM_MIN_DURATION_S,
+    PLM_MIN_INTERVAL_S,
     PLM_MIN_SERIES,
     WINDOW_CLASSES,
 )
@@ -245,32 +246,37 @@ def _split_where_busy(
 
 
 class _ActivityLoad:
-    """How busy each channel has been: its active windows counted, kept for the last
-    ``window_s`` plus a margin (a movement is judged when it closes, after its onset)."""
+    """How busy each channel has been: its active and its usable windows counted, kept for
+    ``window_s`` plus a margin before the newest block (a movement is judged when it closes,
+    after its onset, possibly inside a block the detector hands over whole)."""
 
     MARGIN_S = 120.0
 
     def __init__(self, n_channels: int, window_s: float) -> None:
         self.window_s = window_s
         self.t = np.zeros(0)
-        self.before = np.zeros((0, n_channels))  # active windows counted before each window
-        self.total = np.zeros(n_channels)
+        # counts before each window, (n, 2, channels): [active, usable]
+        self.before = np.zeros((0, 2, n_channels))
+        self.total = np.zeros((2, n_channels))
 
-    def push(self, t: np.ndarray, active: np.ndarray) -> None:
-        before = self.total + np.cumsum(active, axis=0) - active
-        self.total = before[-1] + active[-1]
-        keep = int(np.searchsorted(self.t, t[-1] - self.window_s - self.MARGIN_S))
+    def push(self, t: np.ndarray, active: np.ndarray, usable: np.ndarray) -> None:
+        x = np.stack([active & usable, usable], axis=1).astype(float)
+        before = self.total + np.cumsum(x, axis=0) - x
+        self.total = before[-1] + x[-1]
+        keep = int(np.searchsorted(self.t, t[0] - self.window_s - self.MARGIN_S))
         self.t = np.concatenate([self.t[keep:], t])
         self.before = np.concatenate([self.before[keep:], before])
 
     def fraction(self, c: int, t1: float) -> float:
-        """Share of the windows in (t1 - window_s, t1] that were active (0 before any)."""
+        """Share of the usable windows in (t1 - window_s, t1] that were active (0 before any;
+        1 when none was usable: a leg nothing is known about is not known to be at rest)."""
         i0 = int(np.searchsorted(self.t, t1 - self.window_s, side="right"))
         i1 = int(np.searchsorted(self.t, t1, side="right"))
         if i1 <= i0:
             return 0.0
-        end = self.before[i1, c] if i1 < len(self.t) else self.total[c]
-        return float((end - self.before[i0, c]) / (i1 - i0))
+        end = self.before[i1, :, c] if i1 < len(self.t) else self.total[:, c]
+        active, usable = end - self.before[i0, :, c]
+        return float(active / usable) if usable > 0 else 1.0
 
 
 class _ChannelTrack:
@@ -327,6 +333,7 @@ class EpisodeTracker:
         self._withdrawn_lm: set[str] = set()  # ids of leg movements the second stage withdrew
         # leg movements called otherwise that a series claimed: id -> (kind, alerted_as)
         self._claimed: dict[str, tuple[str, object]] = {}
+        self._weak: set[str] = set()  # ids of weak candidates (spasms on a resting leg, 'auto')
         # later parts of a leg movement (< 0.5 s after the previous one ended), by first part's id
         self._lm_parts: dict[str, list[Episode]] = {}
         # (start, end) of the other episodes of each channel (not leg-movement candidates), in
@@ -354,8 +361,11 @@ class EpisodeTracker:
             return events
         proba = self._apply_context(np.asarray(proba, dtype=float))
         if self.p.spasm_at_rest_max_load is not None:
-            active = (proba[:, :, self._rest_idx] < 0.5) & np.asarray(usable, dtype=bool)
-            self._load.push(np.asarray(t, dtype=float), active)
+            self._load.push(
+                np.asarray(t, dtype=float),
+                proba[:, :, self._rest_idx] < 0.5,
+                np.asarray(usable, dtype=bool),
+            )
         p_alert = proba[:, :, self._alert_idx].sum(axis=2)
         p_alert = np.where(usable, p_alert, 0.0)
         p_vol = np.where(usable, proba[:, :, self._vol_idx], 0.0)
@@ -596,7 +606,8 @@ class EpisodeTracker:
         # turnovers and voluntary movements rarely keep that rhythm.
         # In bed (WASM scoring), a leg movement is any 0.5-10 s rise of activity, whatever its
         # shape suggested: one the second stage called a spasm or voluntary still counts if it
-        # keeps a series' rhythm. Elsewhere only movements that opened as PLM are candidates.
+        # keeps a series' rhythm. Elsewhere only movements that opened as PLM are candidates,
+        # and a spasm on a leg at rest as a weak one (TrackerParams.spasm_at_rest_max_load).
         leg_movement = ep.kind == "plm" or (
             _leg_movement_long(ep)
             and (
@@ -607,11 +618,16 @@ class EpisodeTracker:
                     and conf >= self.p.revive_min_conf
                 )
                 or (self.context == "sleep" and ep.kind in ("spasm", "clonus", "voluntary"))
-                or (ep.kind == "spasm" and self._leg_at_rest(c, ep.start))
             )
         )
-        if leg_movement:
-            self._add_plm(ep)
+        weak = (
+            not leg_movement
+            and ep.kind == "spasm"
+            and _leg_movement_long(ep)
+            and self._leg_at_rest(c, ep.start)
+        )
+        if leg_movement or weak:
+            self._add_plm(ep, weak=weak)
         elif not ep.extra.get("continued"):
             self._others[ep.channel].append((ep.start, ep.end))
         return [EpisodeEvent("end", ep, now)]
@@ -627,12 +643,13 @@ class EpisodeTracker:
             kind = "spasm"
         return kind
 
-    def _add_plm(self, ep: Episode) -> None:
-        from emgwatch.scoring import (  # the one definition of a PLM series
-            interval_jitter,
-            plm_series_indices,
-        )
+    def _add_plm(self, ep: Episode, weak: bool = False) -> None:
+        """Add a candidate leg movement to its channel's series logic and (re)mark the members.
 
+        A weak candidate (a spasm on a leg at rest, in 'auto') may fill a series' rhythm but
+        never takes a movement out of one: the members are those of the series found with every
+        candidate, plus those found without the weak ones (which then count as other activity).
+        """
         eps = self._plm_episodes[ep.channel]
         withdrawn = self._withdrawn_lm
         # accepted: the second stage called it a leg movement (in bed: any alerting kind)
@@ -643,13 +660,51 @@ class EpisodeTracker:
             self._lm_parts.setdefault(first.id, []).append(ep)
             if accepted:
                 withdrawn.discard(first.id)
+                self._weak.discard(first.id)
             if ep.kind == "plm":
                 ep.extra["plm_in_series"] = bool(first.extra.get("plm_in_series"))
             return
+        if weak and eps and ep.start - eps[-1].start < PLM_MIN_INTERVAL_S:
+            # too soon after the last movement to fill a rhythm; it would only break one
+            self._others[ep.channel].append((ep.start, ep.end))
+            return
         eps.append(ep)
-        onsets = np.array([e.start for e in eps])
         if not accepted:  # withdrawn by the second stage, logged as voluntary, or weak
             withdrawn.add(ep.id)
+        if weak:
+            self._weak.add(ep.id)
+        others = self._others[ep.channel]
+        members, last = self._series_members(eps, others)
+        strong = [i for i, e in enumerate(eps) if e.id not in self._weak]
+        if len(strong) < len(eps):
+            sub = [eps[i] for i in strong]
+            as_others = [(e.start, self._movement_end(e)) for e in eps if e.id in self._weak]
+            m, lst = self._series_members(sub, [*others, *as_others])
+            members |= {strong[j] for j in m}
+            last |= {strong[j] for j in lst}
+        # the first movements of a series only become part of it when later ones arrive: mark
+        # them too (the objects already handed out, so an offline pass sees the final state).
+        # Only the run of 10-90 s intervals that holds the new movement can have changed.
+        for i in {*range(max(0, len(eps) - PLM_MIN_SERIES), len(eps)), *last}:
+            for e in (eps[i], *self._lm_parts.get(eps[i].id, ())):
+                _mark_leg_movement(e, i in members, self._claimed)
+        if ep.kind == "plm":
+            hours = max(ep.end or ep.start, 1e-9) / 3600.0
+            ep.extra["plm_index_per_h"] = round(len(members) / hours, 1) if hours > 0 else math.nan
+
+    def _movement_end(self, m: Episode) -> float:
+        return max([m.end or m.start, *((p.end or p.start) for p in self._lm_parts.get(m.id, ()))])
+
+    def _series_members(
+        self, eps: list[Episode], others: list[tuple[float, float]]
+    ) -> tuple[set[int], set[int]]:
+        """Indices of ``eps`` in a PLM series, and of the 10-90 s run holding the last one."""
+        from emgwatch.scoring import (  # the one definition of a PLM series
+            interval_jitter,
+            plm_series_indices,
+        )
+
+        onsets = np.array([e.start for e in eps])
         runs = plm_series_indices(onsets)  # by the WASM intervals alone
         series = runs
         if self.context == "auto":  # sleep not declared: the rhythm must be periodic too
@@ -660,28 +715,16 @@ class EpisodeTracker:
             ]
         if self.p.series_max_others_between is not None:  # after the pace: it only removes
             series = _split_where_busy(
-                series,
-                onsets,
-                eps,
-                self._lm_parts,
-                self._others[ep.channel],
-                self.p.series_max_others_between,
+                series, onsets, eps, self._lm_parts, others, self.p.series_max_others_between
             )
         # A series must rest on movements the second stage itself accepted (at least half of the
         # minimum), so a rhythm of withdrawn voluntary movements alone never becomes PLM.
+        withdrawn = self._withdrawn_lm
         series = [
             idx
             for idx in series
             if sum(eps[i].id not in withdrawn for i in idx) >= self.p.series_accepted
         ]
         members = {int(i) for idx in series for i in idx}
-        # the first movements of a series only become part of it when later ones arrive: mark
-        # them too (the objects already handed out, so an offline pass sees the final state).
-        # Only the run of 10-90 s intervals that holds the new movement can have changed.
-        last = runs[-1] if runs and len(eps) - 1 in runs[-1] else []
-        for i in {*range(max(0, len(eps) - PLM_MIN_SERIES), len(eps)), *map(int, last)}:
-            for e in (eps[i], *self._lm_parts.get(eps[i].id, ())):
-                _mark_leg_movement(e, i in members, self._claimed)
-        if ep.kind == "plm":
-            hours = max(ep.end or ep.start, 1e-9) / 3600.0
-            ep.extra["plm_index_per_h"] = round(len(members) / hours, 1) if hours > 0 else math.nan
+        last = {int(i) for i in runs[-1]} if runs and len(eps) - 1 in runs[-1] else set()
+        return members, last

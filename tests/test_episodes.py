@@ -524,12 +524,41 @@ def test_how_busy_a_leg_was_is_counted_over_the_last_five_minutes_whatever_the_b
     n = 30000
     t = np.arange(n) * HOP
     active = rng.random((n, 2)) < 0.3
+    usable = np.ones((n, 2), bool)
+    usable[5000:9000, 1] = False  # a lead-off: says nothing about rest
     load, i = _ActivityLoad(2, 300.0), 0
     while i < n:
-        k = int(rng.integers(1, 500))
-        load.push(t[i : i + k], active[i : i + k])
+        k = int(rng.integers(1, 3000))
+        first = t[i]
+        load.push(t[i : i + k], active[i : i + k], usable[i : i + k])
         i = min(i + k, n)
-        for q in rng.uniform(max(0.0, t[i - 1] - 120), t[i - 1], size=3):
-            inside = (t > q - 300.0) & (t <= q) & (np.arange(n) < i)
-            assert load.fraction(1, q) == pytest.approx(active[inside, 1].mean(), abs=1e-12)
-    assert len(load.t) <= (300 + 120) / HOP + 500  # a bounded history, not the whole night
+        # anything from 2 min before the newest block on: a movement is judged when it closes
+        for q in rng.uniform(max(0.0, first - 120), t[i - 1], size=3):
+            inside = (t > q - 300.0) & (t <= q) & (np.arange(n) < i) & usable[:, 1]
+            want = active[inside, 1].mean() if inside.any() else 1.0
+            assert load.fraction(1, q) == pytest.approx(want, abs=1e-12)
+    assert len(load.t) <= (300 + 120) / HOP + 3000  # a bounded history, not the whole night
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 7, 6000])
+def test_whether_a_leg_was_at_rest_does_not_depend_on_the_blocks(chunk):
+    # the leg was in use 100-160 s; a spasm at 310 s in a PLM rhythm: 20 % of the last 5 min
+    segs = [(100, "rest", 1), (60, "voluntary", 0.95), (100, "rest", 1)]
+    for cls in ["plm", "plm", "spasm", "plm", "plm"]:
+        segs += [(2, cls, 0.95), (23, "rest", 1)]
+    segs += [(250, "rest", 1)]  # a block of 6000 windows then ends long after the spasm
+    eps = ended(run(EpisodeTracker(["leg"], context="auto"), *stream(segs), chunk=chunk))
+    assert [e.kind for e in eps] == ["voluntary", "plm", "plm", "spasm", "plm", "plm"]
+
+
+def test_a_spasm_on_a_resting_leg_never_takes_movements_out_of_a_series():
+    # six steady leg movements and a spasm 3 s after the third: in bed WASM would restart the
+    # series there; in 'auto' the spasm only ever fills a rhythm, so the six stay a series
+    segs = _night_with_busy_gaps([25] * 5, {2: [SPASM]})
+    assert _in_series(segs) == [True] * 6
+    eps = ended(run(EpisodeTracker(["leg"], context="auto"), *stream(segs)))
+    assert [e.kind for e in eps].count("spasm") == 1
+    # one 15 s after a movement and 10 s before the next keeps the 10-90 s intervals: a leg
+    # movement of the series (reported as PLM, having alerted as a spasm)
+    segs = _night_with_busy_gaps([25] * 5, {2: [(10, "rest", 1), SPASM]})
+    assert _in_series(segs) == [True] * 7
