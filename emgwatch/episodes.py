@@ -156,11 +156,10 @@ CONTEXT_PARAMS = {
     # / 90. Checked on the outside simulators' daily and mixed recordings: false alarms 121 / 117
     # / 99, leg movements 35 / 35 / 28 of 41 (docs/ACCURACY.md).
     # spasm_at_rest_max_load chosen on validation, development nights, envelope boards (days and
-    # nights) and dev-ecg, every recording in 'auto' (24.3 h): never / 0.1 / 0.2, false alarms
-    # 67 / 67 / 68, leg movements found with the right kind 92 -> 96 of 127 on the nights,
-    # right kind overall 56 -> 56 / 56 % (validation), 65 -> 71 / 71 % (nights); with no load
-    # limit at all +5 false alarms. Checked on the outside simulators, all in 'auto': false
-    # alarms 160 / 160 / 174, right kind 72 / 78 / 78 %, PLM index 13.2 / 14.8 / 15.9 vs 15.8/h.
+    # nights) and dev-ecg, every recording in 'auto' (24.3 h): never / 0.1 / 0.2 (docs/ACCURACY.md),
+    # false alarms 67 / 67 / 68, the nights' leg movements found 92 / 96 / 96 of 127 (right kind
+    # 65 / 71 / 71 %). Checked on the outside simulators, all in 'auto': false alarms
+    # 160 / 160 / 164, leg movements 326 / 346 / 346 of 413, PLM index 13.2 / 15.9 / 16.6 vs 15.8/h.
     "auto": TrackerParams(
         revive_min_conf=0.3, series_max_others_between=1, spasm_at_rest_max_load=0.1
     ),

@@ -24,8 +24,10 @@ Output (JSON lines, by default only alerting kinds: spasm, cramp, clonus, plm):
 start/end are seconds from the recording start. A leg movement is printed as "plm" only when it
 belongs to a PLM series (4 or more, 10-90 s apart: "periodic"; each line then carries
 plm_index_per_h), in every context; without --context sleep the series must also keep a steady
-pace, with the leg at rest between its movements (at most one other episode in a gap). --all
-also prints voluntary episodes and isolated leg movements.
+pace, with the leg at rest between its movements (at most one other episode in a gap); there a
+brief "spasm" on a leg that was active in at most 10 % of the last 5 minutes can be a leg
+movement of a series, as in bed (printed as "plm" with "alerted_as": "spasm"). --all also prints
+voluntary episodes and isolated leg movements.
 
 Signal problems that last more than 1 % of the recording (lead-off or a flat line, clipping,
 mains hum, gaps) are reported on stderr, one warning per channel and problem: nothing can be
