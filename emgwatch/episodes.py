@@ -203,6 +203,11 @@ def _leg_movement_long(ep: Episode) -> bool:
     return ep.end is not None and PLM_MIN_DURATION_S <= ep.end - ep.start <= PLM_MAX_DURATION_S
 
 
+def _movement_end(m: Episode, parts: dict[str, list[Episode]]) -> float:
+    """When a (closed) leg movement ended, its later parts less than 0.5 s apart included."""
+    return max([m.end, *(p.end for p in parts.get(m.id, ()))])
+
+
 def _split_where_busy(
     series: list[np.ndarray],
     onsets: np.ndarray,
@@ -221,7 +226,7 @@ def _split_where_busy(
     """
     if len(others) <= allowed or not series:
         return series
-    ends = np.array([max([m.end, *(p.end for p in parts.get(m.id, ()))]) for m in movements])
+    ends = np.array([_movement_end(m, parts) for m in movements])
     o = np.array(sorted(others))  # (start, end) by start
     # movements are in time order and disjoint (one track per channel): the last one starting
     # before an other ends is the only one that can touch it
@@ -677,22 +682,21 @@ class EpisodeTracker:
         strong = [i for i, e in enumerate(eps) if e.id not in self._weak]
         if len(strong) < len(eps):
             sub = [eps[i] for i in strong]
-            as_others = [(e.start, self._movement_end(e)) for e in eps if e.id in self._weak]
+            parts = self._lm_parts
+            as_others = [(e.start, _movement_end(e, parts)) for e in eps if e.id in self._weak]
             m, lst = self._series_members(sub, [*others, *as_others])
             members |= {strong[j] for j in m}
             last |= {strong[j] for j in lst}
         # the first movements of a series only become part of it when later ones arrive: mark
         # them too (the objects already handed out, so an offline pass sees the final state).
-        # Only the run of 10-90 s intervals that holds the new movement can have changed.
+        # Only the runs of 10-90 s intervals that hold the new movement (found with and without
+        # the weak candidates) can have changed.
         for i in {*range(max(0, len(eps) - PLM_MIN_SERIES), len(eps)), *last}:
             for e in (eps[i], *self._lm_parts.get(eps[i].id, ())):
                 _mark_leg_movement(e, i in members, self._claimed)
         if ep.kind == "plm":
             hours = max(ep.end or ep.start, 1e-9) / 3600.0
             ep.extra["plm_index_per_h"] = round(len(members) / hours, 1) if hours > 0 else math.nan
-
-    def _movement_end(self, m: Episode) -> float:
-        return max([m.end or m.start, *((p.end or p.start) for p in self._lm_parts.get(m.id, ()))])
 
     def _series_members(
         self, eps: list[Episode], others: list[tuple[float, float]]
