@@ -45,11 +45,18 @@ def was_alerted(ep: Episode) -> bool:
 
 @dataclass(frozen=True)
 class EpisodeEvent:
-    """A change a sink must hear about: an episode was confirmed ("start") or ended ("end")."""
+    """A change a sink must hear about: an episode was confirmed ("start"), ended ("end"), or,
+    after it ended, was revised ("update").
 
-    event: str  # "start" | "end"
+    An update comes when a later leg movement decides a PLM series: an earlier movement joins
+    the series (``plm_in_series``; one that ended as a spasm or voluntary movement becomes PLM)
+    or leaves it (and gets its own kind back). ``previous`` is the kind the sinks last heard.
+    """
+
+    event: str  # "start" | "end" | "update"
     episode: Episode
     detected_at: float  # stream time (s since session start) at which the decision was made
+    previous: str | None = None  # "update" only: the kind before the revision
 
 
 # --------------------------------------------------------------------------------------------
@@ -196,6 +203,11 @@ def _mark_leg_movement(e: Episode, in_series: bool, claimed: dict[str, tuple[str
         else:
             e.extra.pop("alerted_as", None)
         e.extra["plm_in_series"] = True
+
+
+def _as_heard(e: Episode) -> tuple:
+    """What sinks were told of a leg movement that a series can revise."""
+    return e.kind, e.extra.get("plm_in_series"), e.extra.get("alerted_as")
 
 
 def _leg_movement_long(ep: Episode) -> bool:
@@ -525,11 +537,12 @@ class EpisodeTracker:
         ep.level_db = round(float(ep.level_db), 1)
         tr.vol_episode = None
         tr.vol_since = None
+        updates: list[EpisodeEvent] = []
         if self.context == "sleep" and _leg_movement_long(ep):
-            self._add_plm(ep)  # in bed, any movement of that length is a candidate
+            updates = self._add_plm(ep, now=t)  # in bed, any movement of that length is a candidate
         else:
             self._others[ep.channel].append((ep.start, ep.end))
-        return [EpisodeEvent("end", ep, t)]
+        return [EpisodeEvent("end", ep, t), *updates]
 
     @staticmethod
     def _keep_window(tr: _ChannelTrack, t: float, pr: np.ndarray, lev: float) -> None:
@@ -630,11 +643,12 @@ class EpisodeTracker:
             and _leg_movement_long(ep)
             and self._leg_at_rest(c, ep.start)
         )
+        updates: list[EpisodeEvent] = []
         if leg_movement or weak:
-            self._add_plm(ep, weak=weak)
+            updates = self._add_plm(ep, weak=weak, now=now)
         elif not ep.extra.get("continued"):
             self._others[ep.channel].append((ep.start, ep.end))
-        return [EpisodeEvent("end", ep, now)]
+        return [EpisodeEvent("end", ep, now), *updates]
 
     def _final_kind(self, kind: str, dur: float, tr: _ChannelTrack) -> str:
         """Duration rules that the per-window classifier cannot see."""
@@ -647,10 +661,11 @@ class EpisodeTracker:
             kind = "spasm"
         return kind
 
-    def _add_plm(self, ep: Episode, weak: bool = False) -> None:
+    def _add_plm(self, ep: Episode, weak: bool = False, now: float = 0.0) -> list[EpisodeEvent]:
         """Add a candidate leg movement to its channel's series logic and (re)mark the members.
 
-        A weak candidate (a spasm on a leg at rest, in 'auto') may fill a series' rhythm but
+        Returns an "update" for every earlier episode whose kind or series membership changed:
+        live sinks heard its end before the series was known. A weak candidate (a spasm on a leg at rest, in 'auto') may fill a series' rhythm but
         never takes a movement out of one: the members are those of the series found with every
         candidate, plus those found without the weak ones (which then count as other activity).
         """
@@ -667,11 +682,11 @@ class EpisodeTracker:
                 self._weak.discard(first.id)
             if ep.kind == "plm":
                 ep.extra["plm_in_series"] = bool(first.extra.get("plm_in_series"))
-            return
+            return []
         if weak and eps and ep.start - eps[-1].start < PLM_MIN_INTERVAL_S:
             # too soon after the last movement to fill a rhythm; it would only break one
             self._others[ep.channel].append((ep.start, ep.end))
-            return
+            return []
         eps.append(ep)
         if not accepted:  # withdrawn by the second stage, logged as voluntary, or weak
             withdrawn.add(ep.id)
@@ -691,12 +706,17 @@ class EpisodeTracker:
         # them too (the objects already handed out, so an offline pass sees the final state).
         # Only the runs of 10-90 s intervals that hold the new movement (found with and without
         # the weak candidates) can have changed.
-        for i in {*range(max(0, len(eps) - PLM_MIN_SERIES), len(eps)), *last}:
+        updates = []
+        for i in sorted({*range(max(0, len(eps) - PLM_MIN_SERIES), len(eps)), *last}):
             for e in (eps[i], *self._lm_parts.get(eps[i].id, ())):
+                heard = _as_heard(e)
                 _mark_leg_movement(e, i in members, self._claimed)
+                if e is not ep and _as_heard(e) != heard:
+                    updates.append(EpisodeEvent("update", e, now, previous=heard[0]))
         if ep.kind == "plm":
             hours = max(ep.end or ep.start, 1e-9) / 3600.0
             ep.extra["plm_index_per_h"] = round(len(members) / hours, 1) if hours > 0 else math.nan
+        return updates
 
     def _series_members(
         self, eps: list[Episode], others: list[tuple[float, float]]

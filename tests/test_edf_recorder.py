@@ -335,3 +335,30 @@ def test_any_annotation_text_reads_back_whole_or_cut_on_a_character(tmp_path, te
     (got,) = [a.text for a in _read(rec.files[0]).annotations]
     # whole, or (too long for a record's annotation space) cut on a character boundary
     assert got == text or (text.startswith(got) and len(got.encode()) >= 90)
+
+
+def test_a_revised_kind_replaces_a_queued_annotation_and_follows_one_on_disk(tmp_path):
+    x = _adc(12_000)
+    with EdfRecorder(tmp_path, 1000, ["leg", "arm"], START, units="adc") as rec:
+        _feed(rec, x[:3000])
+        spasm = Episode("spasm", "leg", 1.0, 2.5)
+        rec.handle(EpisodeEvent("end", spasm, 2.6))
+        # still queued: the annotation itself takes the new kind
+        rec.handle(
+            EpisodeEvent("update", Episode("plm", "leg", 1.0, 2.5, id=spasm.id), 2.9, "spasm")
+        )
+        other = Episode("spasm", "leg", 2.7, 2.95)
+        rec.handle(EpisodeEvent("end", other, 2.99))
+        _feed(rec, x[3000:8000], t0=3.0)  # flushed to disk now
+        rec.handle(
+            EpisodeEvent("update", Episode("plm", "leg", 2.7, 2.95, id=other.id), 8.0, "spasm")
+        )
+        # a series mark alone changes no annotation text
+        rec.handle(EpisodeEvent("update", Episode("plm", "leg", 1.0, 2.5, id=spasm.id), 8.1, "plm"))
+        _feed(rec, x[8000:], t0=8.0)
+    (path,) = rec.files
+    assert sorted(_anns(_read(path))) == [
+        (1.0, 1.5, "plm leg"),
+        (2.7, 0.25, "plm leg (revised, was spasm)"),
+        (2.7, 0.25, "spasm leg"),
+    ]

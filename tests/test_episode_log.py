@@ -284,3 +284,22 @@ def test_any_episode_survives_log_and_both_exports(
         write_jsonl([row], buf)
         (line,) = buf.getvalue().splitlines()
         assert json.loads(line)["channel"] == channel and json.loads(line)["extra"] == extra
+
+
+def test_an_update_revises_the_row_and_keeps_when_the_alert_was_decided(tmp_path):
+    """A PLM series decided after the end that this spasm was a periodic leg movement."""
+    with EpisodeLog(tmp_path / "log.sqlite") as elog:
+        sid = elog.open_session("dev1", NIGHT1, "sleep", "v0.1", None)
+        ep = Episode("spasm", "leg", 30.0, 32.0, 0.7, 15.0, id="lm2")
+        elog.handle(EpisodeEvent("start", Episode("spasm", "leg", 30.0, id="lm2"), 30.4))
+        elog.handle(EpisodeEvent("end", ep, 32.5))
+        revised = Episode(
+            "plm", "leg", 30.0, 32.0, 0.7, 15.0, id="lm2", extra={"alerted_as": "spasm"}
+        )
+        revised.extra["plm_in_series"] = True
+        elog.handle(EpisodeEvent("update", revised, 80.0, previous="spasm"))
+        (row,) = elog.episodes(session=sid)
+    assert row.episode == revised
+    with sqlite3.connect(tmp_path / "log.sqlite") as db:
+        (decided,) = db.execute("SELECT detected_at_s FROM episodes").fetchone()
+    assert decided == 30.4

@@ -562,3 +562,85 @@ def test_a_spasm_on_a_resting_leg_never_takes_movements_out_of_a_series():
     # movement of the series (reported as PLM, having alerted as a spasm)
     segs = _night_with_busy_gaps([25] * 5, {2: [(10, "rest", 1), SPASM]})
     assert _in_series(segs) == [True] * 7
+
+
+class _Snapshot(list):
+    """Events with the episode's state copied at the moment each was emitted."""
+
+    def push_all(self, events):
+        for ev in events:
+            self.append((ev, ev.episode.kind, ev.episode.extra.get("plm_in_series")))
+
+
+def _run_snapshots(tracker, t, proba, level, usable, chunk=None):
+    got = _Snapshot()
+    chunk = chunk or len(t)
+    for i in range(0, len(t), chunk):
+        got.push_all(
+            tracker.push(
+                t[i : i + chunk], proba[i : i + chunk], level[i : i + chunk], usable[i : i + chunk]
+            )
+        )
+    got.push_all(tracker.flush())
+    return got
+
+
+def _last_heard(snapshots):
+    heard = {}
+    for ev, kind, series in snapshots:
+        heard[ev.episode.id] = (kind, series)
+    return heard
+
+
+def test_a_series_claiming_an_ended_spasm_is_sent_as_an_update():
+    # in bed, the second movement ended as a spasm: when the fourth makes a series, the first
+    # three are revised after their end, and live sinks must hear it
+    kinds = ["plm", "spasm", "plm", "plm"]
+    tracker = EpisodeTracker(["leg"], context="sleep", stage=_KindStage(kinds))
+    snaps = _run_snapshots(tracker, *stream(_plm_night([25, 25, 25])))
+    ups = [(ev.previous, kind, series) for ev, kind, series in snaps if ev.event == "update"]
+    assert ups == [("plm", "plm", True), ("spasm", "plm", True), ("plm", "plm", True)]
+    ends = [ev for ev, _, _ in snaps if ev.event == "end"]
+    assert [ev.episode.id for ev, _, _ in snaps if ev.event == "update"] == [
+        e.episode.id for e in ends[:3]
+    ]
+    # each update is decided when the fourth movement ends, after that movement's own end
+    fourth = ends[3]
+    assert all(ev.detected_at == fourth.detected_at for ev, _, _ in snaps if ev.event == "update")
+    assert [ev.event for ev, _, _ in snaps][-4:] == ["end", "update", "update", "update"]
+    final = {e.episode.id: (e.episode.kind, e.episode.extra.get("plm_in_series")) for e in ends}
+    assert _last_heard(snaps) == final
+
+
+def test_a_claimed_spasm_given_back_its_kind_is_sent_as_an_update():
+    kinds = ["plm", "spasm", "plm", "plm", "plm", "plm"]
+    tracker = EpisodeTracker(["leg"], context="auto", stage=_KindStage(kinds))
+    snaps = _run_snapshots(tracker, *stream(_plm_night([25, 25, 25, 85, 12])))
+    spasm_id = [ev for ev, _, _ in snaps if ev.event == "end"][1].episode.id
+    heard = [(ev.event, kind, ev.previous) for ev, kind, _ in snaps if ev.episode.id == spasm_id]
+    # it opened as PLM: an isolated PLM at its end, then claimed... and given back at the sixth
+    assert heard[-1] == ("update", "spasm", "plm")
+    assert _last_heard(snaps)[spasm_id] == ("spasm", None)
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("context", ["auto", "sleep"])
+def test_a_live_sink_ends_up_knowing_what_an_offline_pass_prints(seed, context):
+    """Random nights of leg movements, spasms, voluntary movements and rest, in random blocks:
+    replaying every event a sink got (start, end, update) gives the final kinds and series."""
+    rng = np.random.default_rng(seed)
+    segs = [(5, "rest", 1)]
+    for _ in range(40):
+        cls = rng.choice(["plm", "plm", "plm", "spasm", "voluntary"])
+        segs += [(float(rng.uniform(0.8, 4)), str(cls), 0.95)]
+        segs += [(float(rng.choice([rng.uniform(1, 9), rng.uniform(9, 40)])), "rest", 1)]
+    stage_kinds = [str(k) for k in rng.choice(["plm", "plm", "spasm", "none"], size=200)]
+    tracker = EpisodeTracker(["leg"], context=context, stage=_KindStage(stage_kinds))
+    snaps = _run_snapshots(tracker, *stream(segs), chunk=int(rng.integers(1, 400)))
+    final = {
+        ev.episode.id: (ev.episode.kind, ev.episode.extra.get("plm_in_series"))
+        for ev, _, _ in snaps
+    }
+    assert _last_heard(snaps) == final
+    if context == "sleep":  # every such night revises some movements after their end
+        assert any(ev.event == "update" for ev, _, _ in snaps)

@@ -21,7 +21,7 @@ from emgwatch.config import MqttConfig
 from emgwatch.domain import ALERT_KINDS
 from emgwatch.episodes import Episode, EpisodeEvent
 from emgwatch.errors import ConfigError, UsageError
-from emgwatch.sinks.mqtt import MqttSink, Topics, parse_broker_url
+from emgwatch.sinks.mqtt import MqttSink, Topics, iso_utc, parse_broker_url
 
 SESSION_START = 1_780_000_000.0  # a fixed wall-clock origin makes the ISO times checkable
 
@@ -435,4 +435,52 @@ def test_an_outbox_that_cannot_be_written_still_lets_the_alert_out(
     assert sub.wait_for(lambda ms: len(ms) == 1)
     assert sub.messages[0].json()["kind"] == "cramp"
     assert any("cannot store alert" in r.getMessage() for r in caplog.records)
+    sink.close()
+
+
+def test_an_update_after_the_end_moves_the_count_and_leaves_the_channel_state(
+    broker, subscribe, tmp_path
+):
+    """A spasm that a later PLM series claims: an update message, counts follow, and the
+    channel, busy with a new episode by then, stays in that episode."""
+    sink = make_sink(broker, tmp_path).start()
+    assert sink.wait_connected(10)
+    sub = subscribe(broker, "emgwatch/dev1/episode")
+    start, end = events_for("spasm", 30.0, 32.0, channel="leg")
+    sink.handle(start)
+    sink.handle(end)
+    (now_start, _) = events_for("plm", 80.0, 82.0, channel="leg")
+    sink.handle(now_start)
+    ep = end.episode
+    ep.kind = "plm"
+    ep.extra.update(alerted_as="spasm", plm_in_series=True)
+    sink.handle(EpisodeEvent("update", ep, 82.5, previous="spasm"))
+    assert sub.wait_for(lambda ms: len(ms) == 4)
+    msgs = episodes(sub)
+    assert [(p["event"], p["kind"]) for p in msgs] == [
+        ("start", "spasm"),
+        ("end", "spasm"),
+        ("start", "plm"),
+        ("update", "plm"),
+    ]
+    up = msgs[3]
+    assert up["previous_kind"] == "spasm" and up["id"] == ep.id
+    assert up["extra"] == {"alerted_as": "spasm", "plm_in_series": True}
+    assert up["end"] == iso_utc(SESSION_START + 32.0)
+    assert up["duration_s"] == 2.0
+    state = sink.state_payload()
+    assert state["counts"]["spasm"] == 0 and state["counts"]["plm"] == 2
+    assert state["channels"]["leg"] == "plm" and state["episode_in_progress"] is True
+    assert sink.episodes_queued == 4
+    # released again by a later movement: back to a spasm; a mark-only change moves no count
+    ep.kind = "spasm"
+    sink.handle(EpisodeEvent("update", ep, 95.0, previous="plm"))
+    assert sink.state_payload()["counts"]["spasm"] == 1
+    assert sink.state_payload()["last_kind"] == "plm"  # the newest standing is the one at 80 s
+    sink.handle(EpisodeEvent("update", now_start.episode, 96.0, previous="plm"))
+    assert sink.state_payload()["counts"] == {**state["counts"], "spasm": 1, "plm": 1}
+    # a voluntary movement a series never claimed: nothing to say
+    vol = Episode("voluntary", "leg", 100.0, 101.0)
+    sink.handle(EpisodeEvent("update", vol, 110.0, previous="voluntary"))
+    assert sink.episodes_queued == 6
     sink.close()

@@ -185,11 +185,16 @@ class AlertPrinter:
         try:
             p = json.loads(msg.payload)
             stamp = time.strftime("%H:%M:%S", time.localtime(arrived))
-            what = "ALERT" if p["event"] == "start" else "  end"
+            what = {"start": "ALERT", "end": "  end"}.get(p["event"], p["event"])
             dur = f", lasted {p['duration_s']:.1f} s" if p["event"] == "end" else ""
             late = " (delayed)" if p.get("delayed") else ""
             was = p.get("extra", {}).get("alerted_as")
-            if was and p["kind"] not in ALERT_KINDS:
+            if p["event"] == "update":  # a PLM series decided later what this episode was
+                series = p.get("extra", {}).get("plm_in_series")
+                late += f" (was {p.get('previous_kind')}" + (
+                    ", in a PLM series)" if series else ")"
+                )
+            elif was and p["kind"] not in ALERT_KINDS:
                 late += f" (alert withdrawn: it was first called {was})"
             elif was:
                 late += f" (alerted as {was})"
@@ -208,7 +213,6 @@ class AlertPrinter:
 
 # --- the command ---------------------------------------------------------------------------------
 def run(args: argparse.Namespace, cfg: Config) -> int:
-    from emgwatch.episodes import was_alerted
     from emgwatch.live import LiveSession, load_detector, stop_on_signals
     from emgwatch.sinks.mqtt import MqttSink, Topics
     from emgwatch.source import SimulatedSource
@@ -272,7 +276,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
             with stop_on_signals(stop):
                 summary = session.run(duration_s=args.duration, stop=stop)
             deadline = time.monotonic() + 3
-            want = len([e for e in summary.events if was_alerted(e.episode)])
+            want = mqtt.episodes_queued
             while len(printer.alerts) < want and time.monotonic() < deadline:
                 time.sleep(0.05)
             time.sleep(0.2)

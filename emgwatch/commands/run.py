@@ -229,9 +229,13 @@ def _print_event(status):  # noqa: ANN001, ANN202
         tag = "ALERT" if ep.kind in ALERT_KINDS else "log"
         if ev.event == "end" and ep.extra.get("alerted_as") in ALERT_KINDS:
             tag = f"ALERT ({ep.extra['alerted_as']} at start)"
+        elif ev.event == "update":  # a PLM series decided later what this episode was
+            tag = f"(was {ev.previous}" + (
+                ", PLM series)" if ep.extra.get("plm_in_series") else ")"
+            )
         extra = (
             f" duration {ep.end - ep.start:.1f} s"
-            if ev.event == "end" and ep.end is not None
+            if ev.event in ("end", "update") and ep.end is not None
             else ""
         )
         status.print(

@@ -188,12 +188,28 @@ class EdfRecorder:
         self._annotations.append((float(onset_s), max(0.0, float(duration_s)), text))
 
     def handle(self, event: EpisodeEvent) -> None:
-        """Episodes become annotations when they end (their duration is known then)."""
-        if event.event != "end":
-            return
+        """Episodes become annotations when they end (their duration is known then).
+
+        A later revision of the kind (a PLM series claimed or released the episode) replaces the
+        annotation while it is still queued; once on disk, a second annotation over the same
+        span says what the episode became ("plm ch1 (revised, was spasm)"): EDF+ files are
+        append-only, and a reader sees both.
+        """
         ep = event.episode
+        if event.event not in ("end", "update"):
+            return
+        if event.event == "update" and event.previous == ep.kind:
+            return  # only its PLM-series mark changed: the annotation's text stays true
         end = ep.end if ep.end is not None else event.detected_at
-        self.annotate(ep.start, max(0.0, end - ep.start), f"{ep.kind} {ep.channel}")
+        text = f"{ep.kind} {ep.channel}"
+        if event.event == "update":
+            old = f"{event.previous} {ep.channel}"
+            for k, (onset, dur, queued) in enumerate(self._annotations):
+                if queued == old and onset == float(ep.start):
+                    self._annotations[k] = (onset, dur, text)
+                    return
+            text += f" (revised, was {event.previous})"
+        self.annotate(ep.start, max(0.0, end - ep.start), text)
 
     def handle_quality(self, qe: Any) -> None:
         """Quality problems (lead-off, saturation, gaps) become annotated spans."""

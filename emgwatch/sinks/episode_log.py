@@ -244,7 +244,8 @@ class EpisodeLog:
         return self.session_id
 
     def handle(self, event: EpisodeEvent) -> None:
-        """Store a new episode on "start", complete it on "end" (one durable commit each)."""
+        """Store a new episode on "start", complete it on "end", revise it on "update" (one
+        durable commit each; the row keeps the moment the alert was decided)."""
         sid = self._require_session()
         e: Episode = event.episode
         params = (

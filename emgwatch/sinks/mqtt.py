@@ -4,7 +4,8 @@ This module is the one owner of every topic name and payload field (docs/MQTT.md
 for users). Topics live under ``<topic_prefix>/<device_id>/``:
 
 - ``status``   ``online`` / ``offline``, retained; the last will makes a dead monitor show offline.
-- ``episode``  JSON on episode start (as soon as it is confirmed) and end, QoS 1, not retained.
+- ``episode``  JSON on episode start (as soon as it is confirmed), end, and update (a later PLM
+  series revised an ended episode), QoS 1, not retained.
 - ``state``    JSON with the current state, retained, so a dashboard that connects late is right.
 - ``metrics``  JSON with signal quality and counts, retained, every ``metrics_interval_s``.
 
@@ -38,7 +39,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from emgwatch import __version__
 from emgwatch.config import MqttConfig
 from emgwatch.domain import ALERT_KINDS
-from emgwatch.episodes import EpisodeEvent, was_alerted
+from emgwatch.episodes import Episode, EpisodeEvent, was_alerted
 from emgwatch.errors import ConfigError, UsageError
 from emgwatch.sinks.outbox import Outbox
 
@@ -164,12 +165,22 @@ def episode_payload(event: EpisodeEvent, device_id: str, session_start: float) -
         "time": iso_utc(session_start + event.detected_at),
         "delayed": False,
     }
-    if event.event == "end" and ep.end is not None:
+    if event.event in ("end", "update") and ep.end is not None:
         payload["end"] = iso_utc(session_start + ep.end)
         payload["duration_s"] = round(ep.end - ep.start, 2)
+    if event.event == "update":
+        payload["previous_kind"] = event.previous
     if ep.extra:
         payload["extra"] = ep.extra
     return payload
+
+
+def publishes(event: EpisodeEvent) -> bool:
+    """Whether an episode event goes out as an ``episode`` message: anything that alerted, and
+    any revision to or from an alerting kind; voluntary contractions stay in the local log."""
+    if event.event == "update":
+        return event.episode.kind in ALERT_KINDS or event.previous in ALERT_KINDS
+    return was_alerted(event.episode)
 
 
 def mark_delayed(payload: dict) -> dict:
@@ -302,6 +313,7 @@ class MqttSink:
         self.status = "connecting"
         self.last_error: str | None = None
         self.episodes_sent = 0  # PUBACKs received this session
+        self.episodes_queued = 0  # episode messages put in the outbox this session
         self.counts: dict[str, int] = {k: 0 for k in ALERT_KINDS}
         self._alerted: list[tuple[str, str, str]] = []  # (id, start ISO, kind) still standing
         self._channel_state: dict[str, str] = {}
@@ -402,12 +414,15 @@ class MqttSink:
 
     # -- sink interface -------------------------------------------------------------------------
     def handle(self, event: EpisodeEvent) -> None:
-        """Queue an episode start/end durably and publish it if connected. Never blocks on I/O."""
+        """Queue an episode start/end/update durably and publish it if connected. Never blocks
+        on I/O."""
         ep = event.episode
-        if not was_alerted(ep):
+        if not publishes(event):
             return  # voluntary contractions are logged locally, never alerted
         alerted_as = ep.extra.get("alerted_as") if event.event == "end" else None
-        if event.event == "start":
+        if event.event == "update":
+            self._revise(ep, event.previous)
+        elif event.event == "start":
             self.counts[ep.kind] = self.counts.get(ep.kind, 0) + 1
             self._alerted.append((ep.id, iso_utc(self.session_start + ep.start), ep.kind))
         elif alerted_as in self.counts:
@@ -423,6 +438,7 @@ class MqttSink:
             ]
         self._alerted = self._alerted[-50:]
         payload = episode_payload(event, self.device_id, self.session_start)
+        self.episodes_queued += 1
         try:
             seq = self.outbox.put(self.topics.episode, payload, EPISODE_QOS, time.time())
         except Exception as e:  # noqa: BLE001 - disk full, storage gone: still try to alert
@@ -439,8 +455,26 @@ class MqttSink:
                 if self._ready:
                     self._pump(fresh_seq=seq)
         # the state follows the episode at once, so "episode in progress" flips with the alert
-        self._channel_state[ep.channel] = ep.kind if event.event == "start" else "idle"
+        # (an update concerns an episode that has ended: the channel may be in another one)
+        if event.event != "update":
+            self._channel_state[ep.channel] = ep.kind if event.event == "start" else "idle"
         self._publish_state()
+
+    def _revise(self, ep: Episode, previous: str | None) -> None:
+        """An ended episode's kind changed (a PLM series claimed or released it): counts and
+        the episodes still standing follow the new kind."""
+        if previous == ep.kind:
+            return  # only its series membership changed
+        if previous in self.counts:
+            self.counts[previous] -= 1
+        if ep.kind in self.counts:
+            self.counts[ep.kind] += 1
+        standing = [a for a in self._alerted if a[0] != ep.id]
+        if ep.kind in ALERT_KINDS:
+            start = iso_utc(self.session_start + ep.start)
+            at = next((k for k, a in enumerate(standing) if a[1] > start), len(standing))
+            standing.insert(at, (ep.id, start, ep.kind))
+        self._alerted = standing
 
     def update_state(self, channel_state: dict[str, str]) -> None:
         """Publish the retained ``state`` when any channel's state changed."""
