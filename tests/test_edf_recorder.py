@@ -362,3 +362,49 @@ def test_a_revised_kind_replaces_a_queued_annotation_and_follows_one_on_disk(tmp
         (2.7, 0.25, "plm leg (revised, was spasm)"),
         (2.7, 0.25, "spasm leg"),
     ]
+
+
+def test_a_revision_after_the_file_rotated_names_the_episode_where_the_new_file_is(tmp_path):
+    x = _adc(30_000)
+    with EdfRecorder(tmp_path, 1000, ["leg", "arm"], START, units="adc", rotate_s=10) as rec:
+        _feed(rec, x[:5000])
+        spasm = Episode("spasm", "leg", 2.0, 4.0)
+        rec.handle(EpisodeEvent("end", spasm, 4.5))
+        _feed(rec, x[5000:15000], t0=5.0)  # the first file ends at 10 s
+        spasm.kind = "plm"
+        rec.handle(EpisodeEvent("update", spasm, 15.0, previous="spasm"))
+        _feed(rec, x[15000:], t0=15.0)
+    first, second = (_anns(_read(f)) for f in rec.files[:2])
+    assert first == [(2.0, 2.0, "spasm leg")]
+    assert second == [(5.0, 0.0, "plm leg (revised, was spasm; episode 22:00:02-22:00:04 UTC)")]
+
+
+def test_a_queued_revision_released_again_leaves_what_the_file_says(tmp_path):
+    x = _adc(12_000)
+    with EdfRecorder(tmp_path, 1000, ["leg", "leg2"], START, units="adc") as rec:
+        _feed(rec, x[:3000])
+        ep = Episode("spasm", "leg", 1.0, 2.5)
+        rec.handle(EpisodeEvent("end", ep, 2.6))
+        twin = Episode("plm", "leg2", 1.0, 2.5)  # same onset on another channel: untouched
+        rec.handle(EpisodeEvent("end", twin, 2.6))
+        _feed(rec, x[3000:6000], t0=3.0)  # both on disk
+        ep.kind = "plm"
+        rec.handle(EpisodeEvent("update", ep, 6.1, previous="spasm"))
+        ep.kind = "clonus"
+        rec.handle(EpisodeEvent("update", ep, 6.2, previous="plm"))  # renames the queued one
+        _feed(rec, x[6000:9000], t0=6.0)
+        ep2 = Episode("spasm", "leg", 7.0, 7.5)
+        rec.handle(EpisodeEvent("end", ep2, 7.6))
+        _feed(rec, x[9000:10000], t0=9.0)
+        ep2.kind = "plm"
+        rec.handle(EpisodeEvent("update", ep2, 10.1, previous="spasm"))
+        ep2.kind = "spasm"
+        rec.handle(EpisodeEvent("update", ep2, 10.2, previous="plm"))  # back: nothing to add
+        _feed(rec, x[10000:], t0=10.0)
+    (path,) = rec.files
+    assert sorted(_anns(_read(path))) == [
+        (1.0, 1.5, "clonus leg (revised, was spasm)"),
+        (1.0, 1.5, "plm leg2"),
+        (1.0, 1.5, "spasm leg"),
+        (7.0, 0.5, "spasm leg"),
+    ]

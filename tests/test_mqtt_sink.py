@@ -484,3 +484,39 @@ def test_an_update_after_the_end_moves_the_count_and_leaves_the_channel_state(
     sink.handle(EpisodeEvent("update", vol, 110.0, previous="voluntary"))
     assert sink.episodes_queued == 6
     sink.close()
+
+
+@pytest.mark.parametrize("chunk", [1, 2000])
+@pytest.mark.parametrize("fourth", ["plm", "voluntary"])
+def test_counts_follow_the_tracker_whatever_the_blocks(tmp_path, chunk, fourth):
+    """Events from a real tracker: a spasm a series claims later, and (fourth = voluntary) a
+    movement a series claims at its own end, which never alerted as itself. Counted once each,
+    whether the sink hears every window's events at once (live) or a whole night's (batch)."""
+    from test_episodes import _KindStage, _plm_night, stream
+
+    from emgwatch.episodes import EpisodeTracker
+
+    segs = _plm_night([25, 25, 25])
+    if fourth == "voluntary":
+        segs[-2] = (2, "voluntary", 0.95)
+    t, pr, lev, us = stream(segs)
+    tracker = EpisodeTracker(
+        ["leg"], context="sleep", stage=_KindStage(["plm", "spasm", "plm", "plm"])
+    )
+    sink = MqttSink(
+        MqttConfig(url="mqtt://127.0.0.1:1"), "dev1", tmp_path / "o.sqlite", session_start=0.0
+    )
+    final = {}
+    for i in range(0, len(t), chunk):
+        for ev in tracker.push(
+            t[i : i + chunk], pr[i : i + chunk], lev[i : i + chunk], us[i : i + chunk]
+        ):
+            sink.handle(ev)
+            final[ev.episode.id] = ev.episode
+    for ev in tracker.flush():
+        sink.handle(ev)
+    assert [e.kind for e in final.values()] == ["plm"] * 4
+    state = sink.state_payload()
+    assert state["counts"] == {"spasm": 0, "cramp": 0, "clonus": 0, "plm": 4}
+    assert state["episodes_total"] == 4 and state["last_kind"] == "plm"
+    sink.outbox.close()

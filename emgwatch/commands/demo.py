@@ -330,6 +330,8 @@ def render_summary(summary, source, printer: AlertPrinter, topics) -> str:  # no
     decided = {id(ev): t for ev, t in zip(summary.events, summary.decided_at, strict=True)}
     by_key = {(ev.episode.id, ev.event): decided[id(ev)] for ev in summary.events}
     for arrived, p in printer.alerts:
+        if p["event"] == "update":  # may come more than once per episode: alerts only
+            continue
         t = by_key.get((p["id"], p["event"]))
         if t is not None:
             lat.append(arrived - t)

@@ -193,7 +193,8 @@ class EdfRecorder:
         A later revision of the kind (a PLM series claimed or released the episode) replaces the
         annotation while it is still queued; once on disk, a second annotation over the same
         span says what the episode became ("plm ch1 (revised, was spasm)"): EDF+ files are
-        append-only, and a reader sees both.
+        append-only, and a reader sees both. If the episode began in an earlier file, the
+        revision is noted where the current file is, naming the episode's wall-clock span.
         """
         ep = event.episode
         if event.event not in ("end", "update"):
@@ -202,14 +203,37 @@ class EdfRecorder:
             return  # only its PLM-series mark changed: the annotation's text stays true
         end = ep.end if ep.end is not None else event.detected_at
         text = f"{ep.kind} {ep.channel}"
-        if event.event == "update":
-            old = f"{event.previous} {ep.channel}"
-            for k, (onset, dur, queued) in enumerate(self._annotations):
-                if queued == old and onset == float(ep.start):
-                    self._annotations[k] = (onset, dur, text)
-                    return
-            text += f" (revised, was {event.previous})"
-        self.annotate(ep.start, max(0.0, end - ep.start), text)
+        if event.event == "end":
+            self.annotate(ep.start, max(0.0, end - ep.start), text)
+            return
+        old = f"{event.previous} {ep.channel}"
+        for k, (onset, dur, queued) in enumerate(self._annotations):
+            if onset != float(ep.start) or not (queued == old or queued.startswith(f"{old} (")):
+                continue
+            if queued == old:  # the end's own annotation, not written yet
+                self._annotations[k] = (onset, dur, text)
+                return
+            if queued.startswith(f"{old} (revised, was "):  # a queued revision of one on disk
+                written = queued.rsplit("was ", 1)[1].split(")")[0].split(";")[0]
+                if written == ep.kind:
+                    del self._annotations[k]  # back to what the file already says
+                else:
+                    self._annotations[k] = (onset, dur, f"{text} (revised, was {written})")
+                return
+        if ep.start >= self._file_t0:
+            self.annotate(
+                ep.start, max(0.0, end - ep.start), f"{text} (revised, was {event.previous})"
+            )
+            return
+        span = "-".join(
+            (self.start_time + timedelta(seconds=x)).astimezone(UTC).strftime("%H:%M:%S")
+            for x in (ep.start, end)
+        )
+        self.annotate(
+            max(event.detected_at, self._file_t0),
+            0.0,
+            f"{text} (revised, was {event.previous}; episode {span} UTC)",
+        )
 
     def handle_quality(self, qe: Any) -> None:
         """Quality problems (lead-off, saturation, gaps) become annotated spans."""

@@ -315,6 +315,7 @@ class MqttSink:
         self.episodes_sent = 0  # PUBACKs received this session
         self.episodes_queued = 0  # episode messages put in the outbox this session
         self.counts: dict[str, int] = {k: 0 for k in ALERT_KINDS}
+        self._counted: dict[str, str] = {}  # episode id -> the kind it is counted under
         self._alerted: list[tuple[str, str, str]] = []  # (id, start ISO, kind) still standing
         self._channel_state: dict[str, str] = {}
         self._metrics: dict | None = None
@@ -419,24 +420,7 @@ class MqttSink:
         ep = event.episode
         if not publishes(event):
             return  # voluntary contractions are logged locally, never alerted
-        alerted_as = ep.extra.get("alerted_as") if event.event == "end" else None
-        if event.event == "update":
-            self._revise(ep, event.previous)
-        elif event.event == "start":
-            self.counts[ep.kind] = self.counts.get(ep.kind, 0) + 1
-            self._alerted.append((ep.id, iso_utc(self.session_start + ep.start), ep.kind))
-        elif alerted_as in self.counts:
-            # the end revised the kind (a cramp first alerted as PLM, or a voluntary effort first
-            # alerted as a spasm): its end goes out all the same, and counts follow the final kind
-            self.counts[alerted_as] -= 1
-            if ep.kind in self.counts:
-                self.counts[ep.kind] += 1
-            self._alerted = [
-                (i, st, ep.kind if i == ep.id else k)
-                for i, st, k in self._alerted
-                if i != ep.id or ep.kind in self.counts
-            ]
-        self._alerted = self._alerted[-50:]
+        self._count(ep)
         payload = episode_payload(event, self.device_id, self.session_start)
         self.episodes_queued += 1
         try:
@@ -460,21 +444,32 @@ class MqttSink:
             self._channel_state[ep.channel] = ep.kind if event.event == "start" else "idle"
         self._publish_state()
 
-    def _revise(self, ep: Episode, previous: str | None) -> None:
-        """An ended episode's kind changed (a PLM series claimed or released it): counts and
-        the episodes still standing follow the new kind."""
-        if previous == ep.kind:
-            return  # only its series membership changed
-        if previous in self.counts:
-            self.counts[previous] -= 1
-        if ep.kind in self.counts:
-            self.counts[ep.kind] += 1
+    def _count(self, ep: Episode) -> None:
+        """Counts and the episodes still standing follow each episode's kind as it is now.
+
+        The kind an episode is counted under is kept by id, so every message reconciles it:
+        an end that revised the kind (a cramp first alerted as PLM), one that withdrew it (a
+        voluntary effort first alerted as a spasm: the count goes back), a movement a PLM series
+        claimed at its own end (it never alerted as itself), and later updates. Sinks read the
+        episode when they handle the event, so it may already show a later state: reconciling
+        to it, not applying differences, never counts twice.
+        """
+        new = ep.kind if ep.kind in ALERT_KINDS else None
+        old = self._counted.get(ep.id)
+        if new == old:
+            return
+        if old is not None:
+            self.counts[old] -= 1
+            del self._counted[ep.id]
+        if new is not None:
+            self.counts[new] = self.counts.get(new, 0) + 1
+            self._counted[ep.id] = new
         standing = [a for a in self._alerted if a[0] != ep.id]
-        if ep.kind in ALERT_KINDS:
+        if new is not None:
             start = iso_utc(self.session_start + ep.start)
             at = next((k for k, a in enumerate(standing) if a[1] > start), len(standing))
-            standing.insert(at, (ep.id, start, ep.kind))
-        self._alerted = standing
+            standing.insert(at, (ep.id, start, new))
+        self._alerted = standing[-50:]
 
     def update_state(self, channel_state: dict[str, str]) -> None:
         """Publish the retained ``state`` when any channel's state changed."""
