@@ -644,3 +644,46 @@ def test_a_live_sink_ends_up_knowing_what_an_offline_pass_prints(seed, context):
     assert _last_heard(snaps) == final
     if context == "sleep":  # every such night revises some movements after their end
         assert any(ev.event == "update" for ev, _, _ in snaps)
+
+
+class _DoubtfulStage:
+    """A second stage that doubts every episode the same: p(none) fixed, the threshold decides."""
+
+    def __init__(self, p_none: float) -> None:
+        self.p_none = p_none
+
+    def decide(self, x, reject_at=None):
+        from emgwatch.episode_stage import NONE_CLASS, EpisodeVerdict
+
+        if self.p_none >= (0.5 if reject_at is None else reject_at):
+            return EpisodeVerdict(NONE_CLASS, 1 - self.p_none)
+        return EpisodeVerdict("spasm", 1 - self.p_none)
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 7, 6000])
+def test_on_a_channel_in_use_a_doubtful_alert_is_withdrawn_sooner(chunk):
+    # a leg in use for two of the last five minutes (25 % of the windows active), then a 3-s
+    # burst the stage doubts at p(none) 0.45: withdrawn on that leg (0.4 there), an alert on a
+    # leg at rest (0.5), and on the busy leg too without the rule
+    busy = [(100, "rest", 1), (75, "voluntary", 0.95), (100, "rest", 1)]
+    burst = [(3, "spasm", 0.95), (10, "rest", 1)]
+    quiet = [(275, "rest", 1)]
+    for before, kind in ((busy, "voluntary"), (quiet, "spasm")):
+        eps = ended(
+            run(
+                EpisodeTracker(["leg"], context="auto", stage=_DoubtfulStage(0.45)),
+                *stream(before + burst),
+                chunk=chunk,
+            )
+        )
+        assert eps[-1].kind == kind
+        assert eps[-1].extra.get("alerted_as") == ("spasm" if kind == "voluntary" else None)
+    off = dataclasses.replace(params_for("auto"), busy_load=None)
+    eps = ended(
+        run(
+            EpisodeTracker(["leg"], context="auto", params=off, stage=_DoubtfulStage(0.45)),
+            *stream(busy + burst),
+            chunk=chunk,
+        )
+    )
+    assert eps[-1].kind == "spasm"
