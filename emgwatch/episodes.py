@@ -128,11 +128,12 @@ class TrackerParams:
     # None: never. 0.1 in 'auto' (below).
     spasm_at_rest_max_load: float | None = None
     rest_window_s: float = 300.0
-    # The other side of the same cue: a channel that was active in at least busy_load of its
-    # usable windows over the rest_window_s before an episode began is in use (daily activity,
-    # a workout), where most alerts the second stage doubts are voluntary efforts. There it
-    # withdraws at p(none) >= busy_reject_at, as in the declared contexts. None: never. 0.2 in
-    # 'auto' (below).
+    # The other side of the same cue: a channel whose windows looked voluntary (p(voluntary) >=
+    # 0.5) in at least busy_load of its usable windows over the rest_window_s before an episode
+    # began is in use (daily activity, a workout), where most alerts the second stage doubts
+    # are voluntary efforts. There it withdraws at p(none) >= busy_reject_at, as in the
+    # declared contexts. Involuntary activity does not count: spasms come in clusters, and a
+    # cluster must not make its own next spasm look doubtful. None: never. 0.1 in 'auto'.
     busy_load: float | None = None
     busy_reject_at: float | None = None
 
@@ -175,14 +176,15 @@ CONTEXT_PARAMS = {
     # 65 / 71 / 71 %). Checked on the outside simulators, all in 'auto': false alarms
     # 160 / 160 / 164, leg movements 326 / 346 / 346 of 413, PLM index 13.2 / 15.9 / 16.6 vs 15.8/h.
     # busy_load chosen on the same sets plus dev-exercise and dev-exercise-dense (32.3 h, all in
-    # 'auto'), withdrawing at 0.4 there: never / 0.3 / 0.2 (and 0.3 withdrawing at 0.3), false
-    # alarms 87 / 81 / 76 (69), alerting episodes found 595 / 591 / 589 (578). Checked on the
-    # outside simulators in 'auto': false alarms 160 / 153 / 146, none of their episodes lost.
+    # 'auto'), withdrawing at 0.4 there: never / voluntary windows >= 0.2 / >= 0.1, false
+    # alarms 87 / 84 / 78, alerting episodes found 595 / 592 / 592; counting every active window
+    # instead (spasms too) at 0.3 / 0.2: 81 / 76, found 591 / 589 (docs/ACCURACY.md). Checked on
+    # the outside simulators in 'auto': false alarms 160 -> 155, none of their episodes lost.
     "auto": TrackerParams(
         revive_min_conf=0.3,
         series_max_others_between=1,
         spasm_at_rest_max_load=0.1,
-        busy_load=0.2,
+        busy_load=0.1,
         busy_reject_at=STRICT_REJECT_AT,
     ),
     "sleep": TrackerParams(on=0.7, confirm_s=0.5, smooth_hops=3, reject_at=STRICT_REJECT_AT),
@@ -277,7 +279,8 @@ def _split_where_busy(
 
 
 class _ActivityLoad:
-    """How busy each channel has been: its active and its usable windows counted, kept for
+    """How busy each channel has been: its windows of one sort (active, or voluntary-looking)
+    and its usable windows counted, kept for
     ``window_s`` plus a margin before the newest block (a movement is judged when it closes,
     after its onset, possibly inside a block the detector hands over whole)."""
 
@@ -372,6 +375,7 @@ class EpisodeTracker:
         # the order they closed (a lead-in closes before the episode it leads into)
         self._others: dict[str, list[tuple[float, float]]] = {c: [] for c in self.channel_names}
         self._load = _ActivityLoad(len(self.channel_names), self.p.rest_window_s)
+        self._use = _ActivityLoad(len(self.channel_names), self.p.rest_window_s)  # voluntary
         self._rest_idx = WINDOW_CLASSES.index("rest")
         self._t_last = 0.0
 
@@ -392,7 +396,13 @@ class EpisodeTracker:
         if len(t) == 0:
             return events
         proba = self._apply_context(np.asarray(proba, dtype=float))
-        if self.p.spasm_at_rest_max_load is not None or self.p.busy_load is not None:
+        if self.p.busy_load is not None:
+            self._use.push(
+                np.asarray(t, dtype=float),
+                proba[:, :, self._vol_idx] >= 0.5,
+                np.asarray(usable, dtype=bool),
+            )
+        if self.p.spasm_at_rest_max_load is not None:
             self._load.push(
                 np.asarray(t, dtype=float),
                 proba[:, :, self._rest_idx] < 0.5,
@@ -595,7 +605,7 @@ class EpisodeTracker:
         # (a cramp's continuation keeps its first part's verdict: its own activity is no cue)
         limit = self.p.busy_load
         if not continued:
-            tr.busy = limit is not None and self._load.fraction(c, ep.start) >= limit
+            tr.busy = limit is not None and self._use.fraction(c, ep.start) >= limit
         tr.episode = ep
         tr.pending_since = None
         tr.quiet_since = None

@@ -662,7 +662,7 @@ class _DoubtfulStage:
 
 @pytest.mark.parametrize("chunk", [None, 1, 7, 6000])
 def test_on_a_channel_in_use_a_doubtful_alert_is_withdrawn_sooner(chunk):
-    # a leg in use for two of the last five minutes (25 % of the windows active), then a 3-s
+    # a leg in voluntary use for 75 s of the last five minutes (27 % of its windows), then a 3-s
     # burst the stage doubts at p(none) 0.45: withdrawn on that leg (0.4 there), an alert on a
     # leg at rest (0.5), and on the busy leg too without the rule
     busy = [(100, "rest", 1), (75, "voluntary", 0.95), (100, "rest", 1)]
@@ -678,6 +678,17 @@ def test_on_a_channel_in_use_a_doubtful_alert_is_withdrawn_sooner(chunk):
         )
         assert eps[-1].kind == kind
         assert eps[-1].extra.get("alerted_as") == ("spasm" if kind == "voluntary" else None)
+    # a cluster of spasms before it is no voluntary use: the doubtful burst stays an alert
+    # (8 spasms of 8 s: 21 % of the last five minutes active, but none of it voluntary)
+    cluster = [(100, "rest", 1)] + [(8, "spasm", 0.95), (5, "rest", 1)] * 8 + [(100, "rest", 1)]
+    eps = ended(
+        run(
+            EpisodeTracker(["leg"], context="auto", stage=_DoubtfulStage(0.45)),
+            *stream(cluster + burst),
+            chunk=chunk,
+        )
+    )
+    assert [e.kind for e in eps] == ["spasm"] * 9
     off = dataclasses.replace(params_for("auto"), busy_load=None)
     eps = ended(
         run(

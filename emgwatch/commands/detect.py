@@ -26,8 +26,10 @@ belongs to a PLM series (4 or more, 10-90 s apart: "periodic"; each line then ca
 plm_index_per_h), in every context; without --context sleep the series must also keep a steady
 pace, with the leg at rest between its movements (at most one other episode in a gap); there a
 brief "spasm" on a leg that was active in at most 10 % of the last 5 minutes can be a leg
-movement of a series, as in bed (printed as "plm" with "alerted_as": "spasm"). --all also prints
-voluntary episodes and isolated leg movements.
+movement of a series, as in bed (printed as "plm" with "alerted_as": "spasm"). On a channel
+that was active in at least 20 % of the 5 minutes before an episode (daily activity, a workout)
+a doubtful alert is withdrawn sooner, as with --context exercise. --all also prints voluntary
+episodes (withdrawn alerts among them, with "alerted_as") and isolated leg movements.
 
 Signal problems that last more than 1 % of the recording (lead-off or a flat line, clipping,
 mains hum, gaps) are reported on stderr, one warning per channel and problem: nothing can be
