@@ -27,8 +27,8 @@ plm_index_per_h), in every context; without --context sleep the series must also
 pace, with the leg at rest between its movements (at most one other episode in a gap); there a
 brief "spasm" on a leg that was active in at most 10 % of the last 5 minutes can be a leg
 movement of a series, as in bed (printed as "plm" with "alerted_as": "spasm"). On a channel
-that was active in at least 20 % of the 5 minutes before an episode (daily activity, a workout)
-a doubtful alert is withdrawn sooner, as with --context exercise. --all also prints voluntary
+whose activity looked voluntary in at least 10 % of the 5 minutes before an episode (daily
+activity, a workout) a doubtful alert is withdrawn sooner, as with --context exercise. --all also prints voluntary
 episodes (withdrawn alerts among them, with "alerted_as") and isolated leg movements.
 
 Signal problems that last more than 1 % of the recording (lead-off or a flat line, clipping,
