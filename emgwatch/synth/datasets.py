@@ -146,9 +146,11 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-# Float rounding differs between CPUs (SIMD paths of numpy and scipy): a few recordings in
-# volts then quantise one 16-bit step differently here and there, so their EDF bytes differ
-# while the signal is the same to within 1e-9 of its spread. Beside the byte checksums the
+# The same code and libraries gave other EDF bytes for 5 of 169 recordings on another machine
+# (2026-11-30; all in physical units, every truth file identical). The likely cause is float
+# rounding that differs between CPUs (SIMD paths of numpy and scipy): a value near a 16-bit
+# step then lands on the other side, changing the signal by far less than 1e-6 of its spread.
+# Beside the byte checksums the
 # manifest keeps a summary of every EDF (samples, mean and spread of each channel, a hash of
 # its annotations); a file whose bytes differ but whose summary agrees this closely is the same
 # recording. Any real change (a generator edit, a damaged file) moves the summary far more.
@@ -227,7 +229,10 @@ def _edf_status(path: Path, digest: str, item: dict) -> tuple[bool, str]:
     except Exception:  # noqa: BLE001 - any file edfio cannot read is simply not the recording
         return False, "CHECKSUM MISMATCH (not a readable EDF)"
     if same_recording(summary, item.get("edf_summary")):
-        return True, "ok (same signal; bytes differ by float rounding on this CPU)"
+        return (
+            True,
+            "ok (same signal to 1e-6 of its spread; bytes differ, as float rounding on another CPU makes them)",
+        )
     return False, "CHECKSUM MISMATCH"
 
 
