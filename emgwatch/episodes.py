@@ -279,38 +279,42 @@ def _split_where_busy(
 
 
 class _ActivityLoad:
-    """How busy each channel has been: its windows of one sort (active, or voluntary-looking)
-    and its usable windows counted, kept for
-    ``window_s`` plus a margin before the newest block (a movement is judged when it closes,
-    after its onset, possibly inside a block the detector hands over whole)."""
+    """How busy each channel has been: its windows of each sort (active, voluntary-looking...)
+    and its usable windows counted, kept for ``window_s`` plus a margin before the newest block
+    (a movement is judged when it closes, after its onset, possibly inside a block the detector
+    hands over whole). One time axis serves every sort."""
 
     MARGIN_S = 120.0
 
-    def __init__(self, n_channels: int, window_s: float) -> None:
+    def __init__(self, n_channels: int, window_s: float, n_sorts: int = 1) -> None:
         self.window_s = window_s
         self.t = np.zeros(0)
-        # counts before each window, (n, 2, channels): [active, usable]
-        self.before = np.zeros((0, 2, n_channels))
-        self.total = np.zeros((2, n_channels))
+        # counts before each window, (n, sorts + 1, channels): [sort 0, sort 1, ..., usable]
+        self.before = np.zeros((0, n_sorts + 1, n_channels))
+        self.total = np.zeros((n_sorts + 1, n_channels))
 
-    def push(self, t: np.ndarray, active: np.ndarray, usable: np.ndarray) -> None:
-        x = np.stack([active & usable, usable], axis=1).astype(float)
+    def push(self, t: np.ndarray, sorts: np.ndarray, usable: np.ndarray) -> None:
+        """Windows at times t (n,); ``sorts`` (n, sorts, channels) and ``usable`` (n, channels)."""
+        x = np.concatenate([sorts & usable[:, None, :], usable[:, None, :]], axis=1).astype(float)
         before = self.total + np.cumsum(x, axis=0) - x
         self.total = before[-1] + x[-1]
         keep = int(np.searchsorted(self.t, t[0] - self.window_s - self.MARGIN_S))
         self.t = np.concatenate([self.t[keep:], t])
         self.before = np.concatenate([self.before[keep:], before])
 
-    def fraction(self, c: int, t1: float) -> float:
-        """Share of the usable windows in (t1 - window_s, t1] that were active (0 before any;
-        1 when none was usable: a leg nothing is known about is not known to be at rest)."""
+    def fraction(self, c: int, t1: float, sort: int = 0) -> float:
+        """Share of the usable windows in (t1 - window_s, t1] that were of the sort (0 before
+        any; 1 when none was usable: a leg nothing is known about is not known to be at rest)."""
         i0 = int(np.searchsorted(self.t, t1 - self.window_s, side="right"))
         i1 = int(np.searchsorted(self.t, t1, side="right"))
         if i1 <= i0:
             return 0.0
         end = self.before[i1, :, c] if i1 < len(self.t) else self.total[:, c]
-        active, usable = end - self.before[i0, :, c]
-        return float(active / usable) if usable > 0 else 1.0
+        counts = end - self.before[i0, :, c]
+        return float(counts[sort] / counts[-1]) if counts[-1] > 0 else 1.0
+
+
+_ACTIVE, _VOLUNTARY = 0, 1  # the sorts of window EpisodeTracker._load counts
 
 
 class _ChannelTrack:
@@ -374,8 +378,8 @@ class EpisodeTracker:
         # (start, end) of the other episodes of each channel (not leg-movement candidates), in
         # the order they closed (a lead-in closes before the episode it leads into)
         self._others: dict[str, list[tuple[float, float]]] = {c: [] for c in self.channel_names}
-        self._load = _ActivityLoad(len(self.channel_names), self.p.rest_window_s)
-        self._use = _ActivityLoad(len(self.channel_names), self.p.rest_window_s)  # voluntary
+        # windows active (p(rest) < 0.5) and voluntary-looking (p(voluntary) >= 0.5) per channel
+        self._load = _ActivityLoad(len(self.channel_names), self.p.rest_window_s, n_sorts=2)
         self._rest_idx = WINDOW_CLASSES.index("rest")
         self._t_last = 0.0
 
@@ -396,18 +400,11 @@ class EpisodeTracker:
         if len(t) == 0:
             return events
         proba = self._apply_context(np.asarray(proba, dtype=float))
-        if self.p.busy_load is not None:
-            self._use.push(
-                np.asarray(t, dtype=float),
-                proba[:, :, self._vol_idx] >= 0.5,
-                np.asarray(usable, dtype=bool),
+        if self.p.spasm_at_rest_max_load is not None or self.p.busy_load is not None:
+            sorts = np.stack(
+                [proba[:, :, self._rest_idx] < 0.5, proba[:, :, self._vol_idx] >= 0.5], axis=1
             )
-        if self.p.spasm_at_rest_max_load is not None:
-            self._load.push(
-                np.asarray(t, dtype=float),
-                proba[:, :, self._rest_idx] < 0.5,
-                np.asarray(usable, dtype=bool),
-            )
+            self._load.push(np.asarray(t, dtype=float), sorts, np.asarray(usable, dtype=bool))
         p_alert = proba[:, :, self._alert_idx].sum(axis=2)
         p_alert = np.where(usable, p_alert, 0.0)
         p_vol = np.where(usable, proba[:, :, self._vol_idx], 0.0)
@@ -444,7 +441,7 @@ class EpisodeTracker:
     def _leg_at_rest(self, c: int, t: float) -> bool:
         """Whether the channel was mostly at rest before t (only asked when a limit is set)."""
         limit = self.p.spasm_at_rest_max_load
-        return limit is not None and self._load.fraction(c, t) <= limit
+        return limit is not None and self._load.fraction(c, t, _ACTIVE) <= limit
 
     @staticmethod
     def _idle(tr: _ChannelTrack) -> bool:
@@ -605,7 +602,7 @@ class EpisodeTracker:
         # (a cramp's continuation keeps its first part's verdict: its own activity is no cue)
         limit = self.p.busy_load
         if not continued:
-            tr.busy = limit is not None and self._use.fraction(c, ep.start) >= limit
+            tr.busy = limit is not None and self._load.fraction(c, ep.start, _VOLUNTARY) >= limit
         tr.episode = ep
         tr.pending_since = None
         tr.quiet_since = None
@@ -634,8 +631,8 @@ class EpisodeTracker:
             if self.candidates is not None:
                 self.candidates.append((ep, x))
             if self.stage is not None:
-                reject_at = self.p.busy_reject_at if tr.busy else self.p.reject_at
-                reject_at = self.p.reject_at if reject_at is None else reject_at
+                busy = tr.busy and self.p.busy_reject_at is not None
+                reject_at = self.p.busy_reject_at if busy else self.p.reject_at
                 verdict = self.stage.decide(x, reject_at)
                 conf = verdict.p_alert
                 kind = "voluntary" if verdict.kind == NONE_CLASS else verdict.kind
@@ -699,9 +696,10 @@ class EpisodeTracker:
         """Add a candidate leg movement to its channel's series logic and (re)mark the members.
 
         Returns an "update" for every earlier episode whose kind or series membership changed:
-        live sinks heard its end before the series was known. A weak candidate (a spasm on a leg at rest, in 'auto') may fill a series' rhythm but
-        never takes a movement out of one: the members are those of the series found with every
-        candidate, plus those found without the weak ones (which then count as other activity).
+        live sinks heard its end before the series was known. A weak candidate (a spasm on a leg
+        at rest, in 'auto') may fill a series' rhythm but never takes a movement out of one: the
+        members are those of the series found with every candidate, plus those found without the
+        weak ones (which then count as other activity).
         """
         eps = self._plm_episodes[ep.channel]
         withdrawn = self._withdrawn_lm

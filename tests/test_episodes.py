@@ -530,7 +530,7 @@ def test_how_busy_a_leg_was_is_counted_over_the_last_five_minutes_whatever_the_b
     while i < n:
         k = int(rng.integers(1, 3000))
         first = t[i]
-        load.push(t[i : i + k], active[i : i + k], usable[i : i + k])
+        load.push(t[i : i + k], active[i : i + k, None], usable[i : i + k])
         i = min(i + k, n)
         # anything from 2 min before the newest block on: a movement is judged when it closes
         for q in rng.uniform(max(0.0, first - 120), t[i - 1], size=3):
