@@ -208,7 +208,7 @@ class EdfRecorder:
             return
         old = f"{event.previous} {ep.channel}"
         for k, (onset, dur, queued) in enumerate(self._annotations):
-            if onset != float(ep.start) or not (queued == old or queued.startswith(f"{old} (")):
+            if onset != float(ep.start):
                 continue
             if queued == old:  # the end's own annotation, not written yet
                 self._annotations[k] = (onset, dur, text)

@@ -219,21 +219,27 @@ def manifest_dict(
     }
 
 
-def _edf_status(path: Path, digest: str, item: dict) -> tuple[bool, str]:
-    """(ok, status) of a built EDF against its manifest entry: byte-identical, or the same
-    recording with floats rounded otherwise (another CPU), or a real mismatch."""
-    if _sha256(path) == digest:
+MISMATCH = "CHECKSUM MISMATCH"
+
+
+def _file_status(path: Path, kind: str, digest: str, item: dict) -> tuple[bool, str]:
+    """(ok, status) of a built file whose sha256 is ``digest`` against its manifest entry:
+    byte-identical; for an EDF, the same recording with floats rounded otherwise (another
+    CPU); or a real mismatch."""
+    if digest == item.get("sha256", {}).get(kind):
         return True, "ok"
+    if kind != "edf":
+        return False, MISMATCH
     try:
         summary = edf_summary(path)
     except Exception:  # noqa: BLE001 - any file edfio cannot read is simply not the recording
-        return False, "CHECKSUM MISMATCH (not a readable EDF)"
+        return False, f"{MISMATCH} (not a readable EDF)"
     if same_recording(summary, item.get("edf_summary")):
         return (
             True,
             "ok (same signal to 1e-6 of its spread; bytes differ, as float rounding on another CPU makes them)",
         )
-    return False, "CHECKSUM MISMATCH"
+    return False, MISMATCH
 
 
 def load_manifest(path: str | Path) -> dict:
@@ -305,12 +311,11 @@ def build(
             summaries[e.name] = edf_summary(entry_files(e, out)["edf"])
         if manifest is not None:
             item = items.get(e.name, {})
-            want = item.get("sha256", {})
-            ok, status = want == sums, "ok"
-            if not ok and want.get("truth") == sums["truth"] and "edf" in want:
-                ok, status = _edf_status(entry_files(e, out)["edf"], want["edf"], item)
-            elif not ok:
-                status = "CHECKSUM MISMATCH"
+            files = entry_files(e, out)
+            truth_ok, _ = _file_status(files["truth"], "truth", sums["truth"], item)
+            ok, status = _file_status(files["edf"], "edf", sums["edf"], item)
+            if not truth_ok:
+                ok, status = False, MISMATCH
             bad += not ok
         report(
             f"{e.name:28s} {e.scenario:8s} {e.duration_s / 60:4.0f} min {e.fs:6.0f} Hz "
@@ -343,15 +348,12 @@ def verify(
     for item in manifest["entries"]:
         if split is not None and item["split"] != split:
             continue
-        for kind, digest in item.get("sha256", {}).items():
+        for kind in item.get("sha256", {}):
             p = out / (f"{item['name']}.edf" if kind == "edf" else f"{item['name']}.truth.json")
             if not p.exists():
                 status, ok = "missing", False
-            elif kind == "edf":
-                ok, status = _edf_status(p, digest, item)
             else:
-                ok = _sha256(p) == digest
-                status = "ok" if ok else "CHECKSUM MISMATCH"
+                ok, status = _file_status(p, kind, _sha256(p), item)
             bad += not ok
             report(f"{p.name:40s} {status}")
     return bad
