@@ -28,8 +28,9 @@ pace, with the leg at rest between its movements (at most one other episode in a
 brief "spasm" on a leg that was active in at most 10 % of the last 5 minutes can be a leg
 movement of a series, as in bed (printed as "plm" with "alerted_as": "spasm"). On a channel
 whose activity looked voluntary in at least 10 % of the 5 minutes before an episode (daily
-activity, a workout) a doubtful alert is withdrawn sooner, as with --context exercise. --all also prints voluntary
-episodes (withdrawn alerts among them, with "alerted_as") and isolated leg movements.
+activity, a workout) a doubtful alert is withdrawn sooner, as with --context exercise. --all
+also prints voluntary episodes (withdrawn alerts among them, with "alerted_as") and isolated
+leg movements.
 
 Signal problems that last more than 1 % of the recording (lead-off or a flat line, clipping,
 mains hum, gaps) are reported on stderr, one warning per channel and problem: nothing can be
