@@ -70,6 +70,7 @@ from emgwatch.domain import (  # noqa: E402
     ALERT_KINDS,
     PLM_AUTO_MAX_INTERVAL_JITTER,
     PLM_MAX_DURATION_S,
+    PLM_MAX_INTERVAL_S,
     PLM_MERGE_GAP_S,
     PLM_MIN_DURATION_S,
     PLM_MIN_INTERVAL_S,
@@ -378,6 +379,9 @@ class EpisodeTracker:
         # (start, end) of the other episodes of each channel (not leg-movement candidates), in
         # the order they closed (a lead-in closes before the episode it leads into)
         self._others: dict[str, list[tuple[float, float]]] = {c: [] for c in self.channel_names}
+        # movements in series among those forgotten (before a gap of more than 90 s, which no
+        # series spans), so that a monitor running for days keeps a bounded history
+        self._frozen_members: dict[str, int] = {c: 0 for c in self.channel_names}
         # windows active (p(rest) < 0.5) and voluntary-looking (p(voluntary) >= 0.5) per channel
         self._load = _ActivityLoad(len(self.channel_names), self.p.rest_window_s, n_sorts=2)
         self._rest_idx = WINDOW_CLASSES.index("rest")
@@ -719,21 +723,14 @@ class EpisodeTracker:
             # too soon after the last movement to fill a rhythm; it would only break one
             self._others[ep.channel].append((ep.start, ep.end))
             return []
+        if eps and ep.start - eps[-1].start > PLM_MAX_INTERVAL_S:
+            self._forget_movements(ep.channel, before=ep.start)
         eps.append(ep)
         if not accepted:  # withdrawn by the second stage, logged as voluntary, or weak
             withdrawn.add(ep.id)
         if weak:
             self._weak.add(ep.id)
-        others = self._others[ep.channel]
-        members, last = self._series_members(eps, others)
-        strong = [i for i, e in enumerate(eps) if e.id not in self._weak]
-        if len(strong) < len(eps):
-            sub = [eps[i] for i in strong]
-            parts = self._lm_parts
-            as_others = [(e.start, _movement_end(e, parts)) for e in eps if e.id in self._weak]
-            m, lst = self._series_members(sub, [*others, *as_others])
-            members |= {strong[j] for j in m}
-            last |= {strong[j] for j in lst}
+        members, last = self._members(eps, self._others[ep.channel])
         # the first movements of a series only become part of it when later ones arrive: mark
         # them too (the objects already handed out, so an offline pass sees the final state).
         # Only the runs of 10-90 s intervals that hold the new movement (found with and without
@@ -747,8 +744,42 @@ class EpisodeTracker:
                     updates.append(EpisodeEvent("update", e, now, previous=heard[0]))
         if ep.kind == "plm":
             hours = max(ep.end or ep.start, 1e-9) / 3600.0
-            ep.extra["plm_index_per_h"] = round(len(members) / hours, 1) if hours > 0 else math.nan
+            n = self._frozen_members[ep.channel] + len(members)
+            ep.extra["plm_index_per_h"] = round(n / hours, 1) if hours > 0 else math.nan
         return updates
+
+    def _members(
+        self, eps: list[Episode], others: list[tuple[float, float]]
+    ) -> tuple[set[int], set[int]]:
+        """Indices of ``eps`` in a series, found with every candidate and without the weak ones
+        (which then count as other activity), and of the runs holding the last movement."""
+        members, last = self._series_members(eps, others)
+        strong = [i for i, e in enumerate(eps) if e.id not in self._weak]
+        if len(strong) < len(eps):
+            sub = [eps[i] for i in strong]
+            parts = self._lm_parts
+            as_others = [(e.start, _movement_end(e, parts)) for e in eps if e.id in self._weak]
+            m, lst = self._series_members(sub, [*others, *as_others])
+            members |= {strong[j] for j in m}
+            last |= {strong[j] for j in lst}
+        return members, last
+
+    def _forget_movements(self, channel: str, before: float) -> None:
+        """Count the channel's series members so far and forget those movements: a movement
+        more than 90 s after the last one starts afresh (no series spans that gap, with or
+        without the weak candidates), so nothing before it can change. Other episodes that
+        ended before it (less the 0.5 s that joins them to a movement) cannot either."""
+        eps = self._plm_episodes[channel]
+        others = self._others[channel]
+        members, _ = self._members(eps, others)
+        self._frozen_members[channel] += len(members)
+        for e in eps:
+            self._withdrawn_lm.discard(e.id)
+            self._weak.discard(e.id)
+            for part in (e, *self._lm_parts.pop(e.id, ())):
+                self._claimed.pop(part.id, None)
+        eps.clear()
+        others[:] = [o for o in others if o[1] >= before - PLM_MERGE_GAP_S]
 
     def _series_members(
         self, eps: list[Episode], others: list[tuple[float, float]]

@@ -159,6 +159,36 @@ def _plm_night(gaps):
     return segs
 
 
+@pytest.mark.parametrize("context", ["sleep", "auto"])
+def test_a_monitor_running_for_hours_forgets_movements_no_series_can_reach(context):
+    """Movements before a gap of more than 90 s can no longer join a series: a tracker left
+    running for days keeps only the movements since the last such gap, and still counts every
+    series member in the PLM index."""
+    rng = np.random.default_rng(3)
+    gaps = []
+    for _ in range(12):  # twelve series of 5-8 movements, 2-5 minutes apart
+        gaps += [float(g) for g in rng.integers(20, 40, int(rng.integers(4, 7)))]
+        gaps.append(float(rng.integers(120, 300)))
+    tracker = EpisodeTracker(["leg"], context=context)
+    kept = []
+    events = []
+    t, pr, lev, us = stream(_plm_night(gaps[:-1]))
+    for i in range(0, len(t), 2000):
+        events += tracker.push(
+            t[i : i + 2000], pr[i : i + 2000], lev[i : i + 2000], us[i : i + 2000]
+        )
+        kept.append(len(tracker._plm_episodes["leg"]))
+    events += tracker.flush()
+    eps = ended(events)
+    assert len(eps) == len(gaps) and max(kept) <= 8
+    in_series = [e for e in eps if e.kind == "plm" and e.extra.get("plm_in_series")]
+    assert len(in_series) == len(eps)  # every series is kept whole
+    last = eps[-1]
+    assert last.extra["plm_index_per_h"] == pytest.approx(
+        len(in_series) / (last.end / 3600), abs=0.1
+    )
+
+
 def test_first_movements_of_a_series_are_marked_when_the_fourth_arrives():
     eps = ended(run(EpisodeTracker(["leg"], context="sleep"), *stream(_plm_night([25, 25, 25]))))
     assert [e.kind for e in eps] == ["plm"] * 4
