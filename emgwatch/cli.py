@@ -120,6 +120,21 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as e:  # a file that cannot be read or written: the system's reason, the path
+        if args.debug:
+            raise
+        where = e.filename or "output"
+        print(f"emgwatch {args.command}: error: {where}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    except UnicodeDecodeError as e:  # a text file (a sidecar, a config) in another encoding
+        if args.debug:
+            raise
+        print(
+            f"emgwatch {args.command}: error: byte {e.start}: expected UTF-8 text, got "
+            f"{e.object[e.start : e.start + 1]!r}",
+            file=sys.stderr,
+        )
+        return 1
     except Exception as e:  # last resort: one line, never a traceback unless asked
         if args.debug:
             raise

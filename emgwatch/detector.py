@@ -18,7 +18,7 @@ from emgwatch.block import Block
 from emgwatch.domain import fs_out_of_range
 from emgwatch.episodes import Episode, EpisodeEvent, EpisodeTracker, TrackerParams
 from emgwatch.errors import InputError
-from emgwatch.features import FeatureExtractor, FeatureFrame
+from emgwatch.features import FeatureConfig, FeatureExtractor, FeatureFrame
 from emgwatch.model import WindowClassifier, load_model
 from emgwatch.quality import QualityEvent, QualityEventTracker, feeds_detection
 from emgwatch.recording import Recording
@@ -106,6 +106,9 @@ class Detector:
         return events
 
 
+MAX_ABS_VALUE = 1e30  # 10 V is 1e7 uV: anything near this is a corrupt file, not a signal
+
+
 def detect_recording(
     rec: Recording,
     *,
@@ -132,6 +135,27 @@ def detect_recording(
     if (problem := fs_out_of_range(rec.fs)) is not None:  # say which file, and what to do
         raise InputError(
             rec.path or "<recording>", None, f"{problem}; if the rate is wrong, pass --fs"
+        )
+    if rec.duration_s < (need := FeatureConfig().warmup_s + 1.0):
+        # the first seconds teach each channel its resting level: with less, nothing can be
+        # found, and an empty output would read as "no spasms"
+        raise InputError(
+            rec.path or "<recording>",
+            None,
+            f"only {rec.duration_s:.3g} s of signal; detection needs at least {need:g} s",
+        )
+    peak = max(  # in slices: a copy of a whole night would double the memory
+        (
+            float(np.nanmax(np.abs(rec.data[i : i + 1_000_000]), initial=0.0))
+            for i in range(0, rec.n_samples, 1_000_000)
+        ),
+        default=0.0,
+    )
+    if peak > MAX_ABS_VALUE:  # squared on the way to a level, it would overflow
+        raise InputError(
+            rec.path or "<recording>",
+            None,
+            f"values up to {peak:.3g}: beyond any sensor's range in any unit (a corrupt file?)",
         )
     det = Detector(rec.fs, rec.channel_names, context=context, model=model, sensor=sensor or "auto")
     done: list[Episode] = []

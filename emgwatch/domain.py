@@ -10,15 +10,18 @@ from __future__ import annotations
 FS_DEFAULT_HZ = 1000.0
 FS_MIN_HZ = 500.0
 FS_MAX_HZ = 4000.0
+FS_TOLERANCE = 0.005  # clock error accepted at the ends of that range
 
 
 def fs_out_of_range(fs_hz: float) -> str | None:
     """Why a sampling rate cannot be analysed (None if it can): one wording for every entry."""
-    if FS_MIN_HZ <= fs_hz <= FS_MAX_HZ:
+    # a board's crystal or a logger's clock is off by up to a few 0.1 %: a nominal 500 Hz
+    # logger that measures 499.9 Hz is a 500 Hz logger
+    if FS_MIN_HZ * (1 - FS_TOLERANCE) <= fs_hz <= FS_MAX_HZ * (1 + FS_TOLERANCE):
         return None
     return (
-        f"sampling rate {fs_hz:g} Hz is outside the {FS_MIN_HZ:g}-{FS_MAX_HZ:g} Hz that surface "
-        "EMG needs (most power is at 50-150 Hz)"
+        f"sampling rate {fs_hz:.6g} Hz is outside the {FS_MIN_HZ:g}-{FS_MAX_HZ:g} Hz that "
+        "surface EMG needs (most power is at 50-150 Hz)"
     )
 
 

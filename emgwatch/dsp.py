@@ -294,8 +294,8 @@ def sensor_evidence(x: np.ndarray, fs_hz: float) -> float:
     score = 0.0  # > 0: raw; each channel adds log-evidence, clamped, so a clear channel wins
     for c in range(x.shape[0]):
         xc = x[c][np.isfinite(x[c])]
-        if xc.size < 16:
-            continue
+        if xc.size < 16 or np.ptp(xc) == 0:
+            continue  # a dead or unplugged channel (flat, empty) says nothing about the sensor
         if looks_like_adc_counts(xc):
             # the median sits at mid-rail (raw) or near 0 V (envelope): a factor of 2 either side
             # of a quarter of the range is already clear, hence the steeper scale
@@ -340,6 +340,7 @@ class Conditioner:
         self._step = 0  # index into DECISION_STEPS_S of the checkpoint being waited for
         self._last = np.zeros(self.n_channels)  # last finite value (non-finite replacement)
         self._have_last = np.zeros(self.n_channels, dtype=bool)
+        self._bad: np.ndarray | None = None  # which samples of the last block were not finite
         self._expected_t0: float | None = None
         self._seg_t0 = 0.0
         self._aa = SosFilter(antialias_sos(self.fs_hz))
@@ -388,7 +389,8 @@ class Conditioner:
             n_bad = int(x.size - finite.sum())
             self.stats["nonfinite"] += n_bad
             first_bad = int(np.argmin(finite.all(axis=0)))
-            log.warning(
+            continuing = self._bad is not None and bool(first_bad == 0) and self._bad[:, -1].any()
+            (log.debug if continuing else log.warning)(  # a long empty stretch: one line
                 "%d non-finite samples from t=%.3f s replaced by the last finite value",
                 n_bad,
                 t0 + first_bad / self.fs_hz,

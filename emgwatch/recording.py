@@ -7,6 +7,7 @@ raise :class:`emgwatch.errors.InputError` with file and location on anything unu
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import math
@@ -249,6 +250,17 @@ def _common_units(path: Path, units: list[str | None], data: np.ndarray) -> str:
     return target
 
 
+def _distinct(names: list[str]) -> list[str]:
+    """Channel names told apart: a repeated one gets its column's rank ("emg", "emg#2"), so
+    every output line says which column it came from and --channel can name each."""
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n}#{seen[n]}")
+    return out
+
+
 def _pick_channel(path: Path, names: list[str], channel: str | int | None) -> int | None:
     """Index of the channel asked for, by name (case-insensitive) or 1-based index."""
     if channel is None:
@@ -260,7 +272,7 @@ def _pick_channel(path: Path, names: list[str], channel: str | int | None) -> in
         for i, n in enumerate(names):
             if n.lower() == channel.strip().lower():
                 return i
-        if not channel.strip().isdigit():
+        if not (channel.strip().isascii() and channel.strip().isdigit()):
             raise InputError(
                 path, None, f"no channel named '{channel}' (channels: {', '.join(names)})"
             )
@@ -276,8 +288,9 @@ def _pick_channel(path: Path, names: list[str], channel: str | int | None) -> in
 
 
 _NUMBER = re.compile(
-    r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|nan(?:\(\w*\))?|inf(?:inity)?)", re.IGNORECASE
-)  # what np.fromstring accepts as one number
+    r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|nan(?:\(\w*\))?|inf(?:inity)?)",
+    re.IGNORECASE | re.ASCII,
+)  # what np.fromstring accepts as one number (ASCII digits only, as it reads them)
 
 
 def _is_number(token: str) -> bool:
@@ -517,6 +530,11 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     raw = path.read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # "Unicode text" from a spreadsheet
+        try:
+            raw = raw.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InputError(path, f"byte {e.start}", "UTF-16 text that does not decode") from None
     if b"\r" in raw[:65536] and b"\n" not in raw[:65536]:
         raw = raw.replace(b"\r", b"\n")  # classic Mac line ends
     if not raw[:65536].strip() and not raw.strip():
@@ -591,8 +609,18 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
             )
     if not chan_cols:
         raise InputError(path, None, "no signal column (only a time column)")
+    # a delimiter at the end of every line (many loggers write one) makes an unnamed column
+    # with nothing in it: not a channel
+    unnamed = [
+        i
+        for i in chan_cols
+        if (not lay.has_header or names[i] == f"col{i + 1}") and np.isnan(table[:, i]).all()
+    ]
+    if unnamed and len(unnamed) < len(chan_cols):
+        chan_cols = [i for i in chan_cols if i not in unnamed]
+        log.info("%s: empty unnamed column(s) %s ignored", path, [i + 1 for i in unnamed])
     said = [_split_unit_suffix(names[i]) for i in chan_cols]
-    chan_names = [name for name, _, _ in said]
+    chan_names = _distinct([name for name, _, _ in said])
     chan_units = [unit for _, unit, _ in said]
     sensors = [sensor or _sensor_from_name(name) for name, _, sensor in said]
     pick = _pick_channel(path, chan_names, channel)
@@ -897,7 +925,9 @@ def _take_clock_column(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numpy's note that a "Z" or offset was applied
         try:
-            us = text.astype("datetime64[us]").astype(np.int64)
+            # via str: numpy 2.4 crashes (SIGSEGV) casting 500+ byte strings to datetime64
+            # when one has a "Z"/offset or does not parse; the str cast raises as it should
+            us = text.astype("U").astype("datetime64[us]").astype(np.int64)
         except ValueError:
             for j, t in enumerate(text):
                 try:
@@ -1032,7 +1062,8 @@ def _raise_first_bad_cell(
         if not any(b > 32 for b in raw_lines[k]):
             continue  # blank in the file, so skipped by the fast path too
         text = line.decode("utf-8", errors="replace")
-        cells = [c.strip() for c in text.split(delim)] if delim else text.split()
+        # only the blanks the fast parse skips: a no-break space is part of the cell
+        cells = [c.strip(" \t\r") for c in text.split(delim)] if delim else text.split()
         where = f"line {first_line + k}"
         if len(cells) != n_cols:
             shown = text.strip()[:60]
@@ -1114,6 +1145,9 @@ def _coarse_clock_tick(times: np.ndarray, d: np.ndarray) -> float | None:
     resid = win - win.mean(axis=1, keepdims=True) - slope[:, None] * x
     steady = (resid.max(axis=1) - resid.min(axis=1)) <= 1.5 * tick
     return tick if np.count_nonzero(steady) >= 0.9 * len(pick) else None
+
+
+_MAX_GAP_S = 86_400.0  # a pause in a recording longer than a day is taken for a corrupt time
 
 
 def _find_gaps(
@@ -1226,6 +1260,15 @@ def _regularise_times(
             "%s: time column starts at %.6g s; recording times count from there", path, times[0]
         )
     if gaps.size:
+        jumps = times[gaps + 1] - times[gaps]
+        if jumps.max() > _MAX_GAP_S:  # filling it would take memory for days of samples
+            j = int(np.argmax(jumps))
+            raise InputError(
+                path,
+                f"line {row_lines(int(gaps[j]) + 1)}",
+                f"time '{time_name}' jumps by {jumps[j]:.4g} s (more than a day): a corrupted "
+                "timestamp? fix it, split the file there, or drop the time column and pass --fs",
+            )
         # each gap holds whole missing periods; every other interval is one period (its jitter
         # must not move a sample into its neighbour's slot)
         shift = np.zeros(n, dtype=np.int64)
@@ -1260,8 +1303,14 @@ def _regularise_times(
 def _read_sidecar(side: Path) -> list[Annotation]:
     if not side.exists():
         return []
+    if side.is_dir():
+        raise InputError(side, None, "expected the recording's annotation file, found a directory")
+    try:
+        text = side.read_text(encoding="utf-8-sig")  # a spreadsheet may have added a BOM
+    except UnicodeDecodeError as e:
+        raise InputError(side, f"byte {e.start}", "expected UTF-8 text") from None
     out: list[Annotation] = []
-    with side.open(newline="", encoding="utf-8") as f:
+    with io.StringIO(text, newline="") as f:
         reader = csv.DictReader(f)
         fields = set(reader.fieldnames or [])
         if not {"onset", "description"} <= fields:
@@ -1511,7 +1560,14 @@ def _check_edf_header(path: Path) -> None:
                 path, f"byte {len(head)}", f"not an EDF file: header is 256 bytes, file has {size}"
             )
         bdf = head[:8] == b"\xffBIOSEMI"
-        if head[:8] != b"0       " and not bdf:
+        if bdf:  # 24-bit samples; read as 16-bit EDF they would be noise
+            raise InputError(
+                path,
+                "byte 0",
+                "a BDF (24-bit) file; emgwatch reads EDF and EDF+ (16-bit): convert it, "
+                "e.g. with EDFbrowser",
+            )
+        if head[:8] != b"0       ":
             raise InputError(path, "byte 0", f"not an EDF file (version field {head[:8]!r})")
 
         def field(a: int, b: int, what: str) -> int:
@@ -1533,19 +1589,61 @@ def _check_edf_header(path: Path) -> None:
                 f"byte {256 + len(sig)}",
                 f"signal headers are truncated (file has {size} bytes, header needs {header_bytes})",
             )
-    off = ns * 216
+
+    def number(i: int, field_off: int, width: int, what: str, kind: type = float) -> float:
+        at = 256 + ns * field_off + width * i
+        text = sig[ns * field_off + width * i : ns * field_off + width * (i + 1)]
+        text = text.decode("ascii", errors="replace").strip()
+        try:
+            value = kind(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise InputError(
+                path, f"byte {at}", f"{what} of signal {i + 1} is not a number: '{text}'"
+            )
+        return value
+
     spr = []
     for i in range(ns):
-        text = sig[off + 8 * i : off + 8 * i + 8].decode("ascii", errors="replace").strip()
-        try:
-            spr.append(int(text))
-        except ValueError:
+        pmin = number(i, 104, 8, "physical minimum")
+        pmax = number(i, 112, 8, "physical maximum")
+        dmin = number(i, 120, 8, "digital minimum", int)
+        dmax = number(i, 128, 8, "digital maximum", int)
+        n = int(number(i, 216, 8, "samples per record", int))
+        if pmin == pmax:
+            at = 256 + ns * 104 + 8 * i
+            raise InputError(path, f"byte {at}", f"signal {i + 1}: physical minimum = maximum")
+        if not -32768 <= dmin < dmax <= 32767:
+            at = 256 + ns * 120 + 8 * i
             raise InputError(
                 path,
-                f"byte {256 + off + 8 * i}",
-                f"samples per record of signal {i + 1} is not a number: '{text}'",
-            ) from None
-    record_bytes = sum(spr) * (3 if bdf else 2)
+                f"byte {at}",
+                f"signal {i + 1}: digital range {dmin:g}..{dmax:g} is not a 16-bit min < max",
+            )
+        if n < 1:
+            at = 256 + ns * 216 + 8 * i
+            raise InputError(path, f"byte {at}", f"signal {i + 1}: {n} samples per record")
+        spr.append(n)
+    said_bytes = field(184, 192, "number of header bytes")
+    if said_bytes != header_bytes:
+        raise InputError(
+            path,
+            "byte 184",
+            f"header size says {said_bytes} bytes; with {ns} signals it is {header_bytes}",
+        )
+    duration = head[244:252].decode("ascii", errors="replace").strip()
+    try:
+        record_s = float(duration)
+    except ValueError:
+        record_s = math.nan
+    labels = [sig[16 * i : 16 * i + 16].strip() for i in range(ns)]
+    only_annotations = all(lab == b"EDF Annotations" for lab in labels)  # may last 0 s (EDF+)
+    if not (math.isfinite(record_s) and record_s > 0) and n_records != 0 and not only_annotations:
+        raise InputError(
+            path, "byte 244", f"record duration must be a number of seconds > 0, got '{duration}'"
+        )
+    record_bytes = sum(spr) * 2
     if n_records >= 0:
         expected = header_bytes + n_records * record_bytes
         if size < expected:
@@ -1555,6 +1653,14 @@ def _check_edf_header(path: Path) -> None:
                 f"byte {size}",
                 f"file is truncated: header promises {n_records} data records ({expected} bytes), "
                 f"file has {size} bytes ({max(0, complete)} complete records)",
+            )
+        if n_records > 0 and size - expected >= record_bytes:
+            raise InputError(
+                path,
+                "byte 236",
+                f"header promises {n_records} data records of {record_bytes} bytes, but the file "
+                f"holds {(size - header_bytes) / record_bytes:.4g}: the number of records or the "
+                "samples per record are wrong",
             )
 
 
@@ -1635,6 +1741,16 @@ def _read_edf_checked(path: Path, *, fs: float | None, channel: str | int | None
         if skipped:
             log.info(
                 "%s: kept %s at %g Hz; skipped %s", path, [labels[i] for i in chosen], top, skipped
+            )
+        slower = [f"{labels[i]} ({rates[i]:g} Hz)" for i in pool if i not in chosen]
+        if slower:  # signals the user may have meant: say so where it is seen
+            log.warning(
+                "%s: analysing %s at %g Hz; not %s, sampled at another rate: pass --channel "
+                "NAME to analyse one of those",
+                path,
+                ", ".join(labels[i] for i in chosen),
+                top,
+                ", ".join(slower),
             )
     rate = float(f"{rates[chosen[0]]:.10g}")  # 500, not 499.99999999999994 from 137 / 0.274
     if fs is not None and abs(fs - rate) > _TIMING_TOLERANCE * rate:

@@ -4,9 +4,12 @@ import argparse
 import csv
 import json
 import sys
+from typing import TextIO
 
 from emgwatch.config import Config
 from emgwatch.domain import ALERT_KINDS, CONTEXTS
+from emgwatch.errors import EmgwatchError
+from emgwatch.outfile import check_output, written_when_done
 
 HELP = "find episodes in a CSV or EDF recording; one JSON line per episode"
 DESCRIPTION = """\
@@ -75,6 +78,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     from emgwatch.model import load_model
     from emgwatch.recording import read_recording
 
+    out_path = check_output(args.output, reading=(args.recording,)) if args.output else None
     rec = read_recording(args.recording, fs=args.fs, channel=args.channel)
     model = load_model(args.model or cfg.detection.model or None)
     sensor = args.sensor or cfg.detection.sensor
@@ -93,27 +97,33 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     _warn_quality(args.recording, quality, rec.duration_s)
     if not args.all:
         episodes = [e for e in episodes if e.kind in ALERT_KINDS]
-    out = open(args.output, "w", newline="") if args.output else sys.stdout
-    try:
-        if args.format == "jsonl":
-            for e in episodes:
-                d = e.to_dict()
-                d["start"], d["end"] = round(d["start"], 3), round(d["end"], 3)
-                out.write(
-                    json.dumps(
-                        {k: d[k] for k in FIELDS} | {k: v for k, v in d.items() if k not in FIELDS}
-                    )
-                    + "\n"
+    if out_path is None:
+        if sys.stdout is None:  # started with standard output closed
+            raise EmgwatchError("standard output is closed; name a file with -o")
+        _write(sys.stdout, episodes, args.format)
+    else:
+        with written_when_done(out_path, newline="") as out:
+            _write(out, episodes, args.format)
+    return 0
+
+
+def _write(out: TextIO, episodes: list, fmt: str) -> None:
+    if fmt == "jsonl":
+        for e in episodes:
+            d = e.to_dict()
+            d["start"], d["end"] = round(d["start"], 3), round(d["end"], 3)
+            out.write(
+                json.dumps(
+                    {k: d[k] for k in FIELDS} | {k: v for k, v in d.items() if k not in FIELDS}
                 )
-        else:
-            w = csv.writer(out)
-            w.writerow(FIELDS)
-            for e in episodes:
-                d = e.to_dict()
-                w.writerow([round(d[k], 3) if k in ("start", "end") else d[k] for k in FIELDS])
-    finally:
-        if out is not sys.stdout:
-            out.close()
+                + "\n"
+            )
+    else:
+        w = csv.writer(out)
+        w.writerow(FIELDS)
+        for e in episodes:
+            d = e.to_dict()
+            w.writerow([round(d[k], 3) if k in ("start", "end") else d[k] for k in FIELDS])
     return 0
 
 
