@@ -10,14 +10,24 @@ if it exists.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
 import tomllib
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emgwatch.domain import CONTEXTS, FS_DEFAULT_HZ
+from emgwatch.domain import (
+    CONTEXTS,
+    FS_DEFAULT_HZ,
+    FS_MAX_HZ,
+    FS_MIN_HZ,
+    MAINS_CHOICES_HZ,
+    fs_out_of_range,
+)
 from emgwatch.errors import ConfigError
 from emgwatch.protocol import BAUDRATE_DEFAULT
 
@@ -91,6 +101,34 @@ class Config:
         return p if p.is_absolute() else self.storage_dir / p
 
 
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # an MQTT topic level and a file name
+
+
+def valid_name(text: str) -> bool:
+    """A device id or topic prefix: one MQTT topic level (no '/', '+', '#') that is also a safe
+    file name (calibrations are stored under it), 1-64 letters, digits, '_', '.', '-'."""
+    return _NAME.fullmatch(text) is not None
+
+
+def _finite_positive(v: float) -> bool:
+    return math.isfinite(v) and v > 0
+
+
+# what each number must satisfy, and how to say it: checked when a config file is read
+_CHECKS: dict[tuple[str, str], tuple[Callable[[Any], bool], str]] = {
+    ("device", "id"): (valid_name, "1-64 letters, digits, '_', '.', '-' (an MQTT topic level)"),
+    ("mqtt", "topic_prefix"): (valid_name, "1-64 letters, digits, '_', '.', '-'"),
+    ("device", "fs_hz"): (lambda v: fs_out_of_range(v) is None, f"{FS_MIN_HZ:g}-{FS_MAX_HZ:g} Hz"),
+    ("source", "speed"): (lambda v: _finite_positive(v) and v <= 1000, "a number > 0 and <= 1000"),
+    ("mqtt", "keepalive_s"): (lambda v: 5 <= v <= 65535, "5-65535 seconds"),
+    ("mqtt", "metrics_interval_s"): (lambda v: math.isfinite(v) and v >= 1, "at least 1 second"),
+    ("mqtt", "reconnect_max_s"): (lambda v: math.isfinite(v) and v >= 1, "at least 1 second"),
+    ("mqtt", "drain_timeout_s"): (lambda v: math.isfinite(v) and v >= 0, "0 seconds or more"),
+    ("storage", "rotate_s"): (lambda v: math.isfinite(v) and v >= 60, "at least 60 seconds"),
+    ("detection", "mains_hz"): (lambda v: v in (0.0, *MAINS_CHOICES_HZ), "0, 50 or 60"),
+}
+
+
 _CHOICES = {
     ("detection", "context"): CONTEXTS,
     ("detection", "sensor"): ("raw", "envelope", "auto"),
@@ -141,6 +179,9 @@ def _apply(cfg: Config, data: dict, source: str) -> None:
             choices = _CHOICES.get((section, key))
             if choices and value not in choices:
                 raise ConfigError(f"{where}: expected one of {', '.join(choices)}, got {value!r}")
+            check = _CHECKS.get((section, key))
+            if check and not check[0](value):
+                raise ConfigError(f"{where}: expected {check[1]}, got {value!r}")
             setattr(obj, key, value)
 
 
@@ -202,3 +243,28 @@ def _toml_value(v: Any) -> str:
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     s = str(v).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{s}"'
+
+
+# --- command-line values: the same limits as the file's, said by argparse (exit 2) -----------
+
+
+def _arg(check: Callable[[Any], bool], convert: Callable[[str], Any], expected: str):
+    def parse(text: str) -> Any:
+        import argparse
+
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not check(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    parse.__name__ = expected  # what argparse names in "invalid ... value"
+    return parse
+
+
+arg_name = _arg(valid_name, str, _CHECKS[("device", "id")][1])
+arg_speed = _arg(_CHECKS[("source", "speed")][0], float, _CHECKS[("source", "speed")][1])
+arg_seed = _arg(lambda v: 0 <= v < 2**32, int, "an integer 0 to 2**32-1")
+arg_seconds = _arg(lambda v: math.isfinite(v) and v >= 0, float, "a number of seconds >= 0")

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from emgwatch.config import Config
+from emgwatch.config import Config, arg_name
 
 HELP = "guided rest + maximal-contraction calibration (levels in %%MVC)"
 DESCRIPTION = """\
@@ -26,7 +26,11 @@ examples:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", help="serial:PORT|auto or sim (default: the configured source)")
-    p.add_argument("--device-id", help="device id to store the calibration under (default: config)")
+    p.add_argument(
+        "--device-id",
+        type=arg_name,
+        help="device id to store the calibration under (default: config)",
+    )
     p.add_argument(
         "--rest",
         type=float,
@@ -88,12 +92,12 @@ def _from_source(spec: str, cfg: Config, args) -> tuple[np.ndarray, np.ndarray, 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
     from emgwatch.calibration import (
-        LEVEL_FEATURE,
         calibration_path,
         save_calibration,
         summarise,
         synthetic_session,
     )
+    from emgwatch.detector import LEVEL_FEATURE
     from emgwatch.features import extract_features
 
     spec = args.source or cfg.source.spec

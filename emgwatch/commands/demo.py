@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from emgwatch.config import Config
+from emgwatch.config import Config, arg_name, arg_seed, arg_speed
 from emgwatch.domain import ALERT_KINDS, NON_ALERT_KINDS
 from emgwatch.errors import EmgwatchError
 
@@ -51,11 +51,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--scenario", default="daily", help="simulator scenario (default daily)")
     p.add_argument(
-        "--seed", type=int, default=DEMO_SEED, help=f"simulator seed (default {DEMO_SEED})"
+        "--seed", type=arg_seed, default=DEMO_SEED, help=f"simulator seed (default {DEMO_SEED})"
     )
     p.add_argument(
         "--speed",
-        type=float,
+        type=arg_speed,
         default=1.0,
         metavar="N",
         help="pace relative to real time (default 1)",
@@ -63,6 +63,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--broker", metavar="URL", help="use this broker instead of a private mosquitto")
     p.add_argument(
         "--device-id",
+        type=arg_name,
         default=DEMO_DEVICE_ID,
         help=f"device id in the topics (default {DEMO_DEVICE_ID})",
     )

@@ -7,8 +7,8 @@ import sys
 from typing import TextIO
 
 from emgwatch.config import Config
-from emgwatch.domain import ALERT_KINDS, CONTEXTS
-from emgwatch.errors import EmgwatchError
+from emgwatch.domain import ALERT_KINDS, CONTEXTS, fs_out_of_range
+from emgwatch.errors import EmgwatchError, UsageError
 from emgwatch.outfile import check_output, written_when_done
 
 HELP = "find episodes in a CSV or EDF recording; one JSON line per episode"
@@ -78,6 +78,8 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     from emgwatch.model import load_model
     from emgwatch.recording import read_recording
 
+    if args.fs is not None and (problem := fs_out_of_range(args.fs)) is not None:
+        raise UsageError(f"--fs {args.fs:g}: {problem}")  # before reading a long file
     out_path = check_output(args.output, reading=(args.recording,)) if args.output else None
     rec = read_recording(args.recording, fs=args.fs, channel=args.channel)
     model = load_model(args.model or cfg.detection.model or None)

@@ -116,6 +116,10 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
             raise UsageError(f"unknown kind {unknown[0]!r} (known: {', '.join(EPISODE_KINDS)})")
     if args.format and args.action != "export":
         raise UsageError("--format applies to 'export' only")
+    if args.output:  # never the database being read, and checked before reading it
+        from emgwatch.outfile import check_output
+
+        check_output(args.output, reading=(db,))
     with EpisodeLog(db, create=False) as elog:
         if args.action == "sessions":
             return _sessions(elog, sys.stdout)

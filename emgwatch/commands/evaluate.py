@@ -3,7 +3,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from emgwatch.config import Config
 from emgwatch.domain import CONTEXTS
@@ -98,6 +97,15 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     from emgwatch.model import load_model
     from emgwatch.scoring import format_report
 
+    json_out = None
+    if args.json_out:  # checked before a long evaluation, and never one of its inputs
+        from emgwatch.outfile import check_output
+
+        from emgwatch.synth.output import truth_path_for
+
+        truths = [args.truth] if args.truth else [truth_path_for(p) for p in args.recordings]
+        reading = (*args.recordings, *truths)
+        json_out = check_output(args.json_out, reading=reading)
     model = load_model(args.model or cfg.detection.model or None)
     if args.recordings:
         from emgwatch.recording import read_recording
@@ -136,6 +144,9 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
             report["groups"][g] = sub
             print(f"\n== {args.by} = {g} ==")
             print(format_report(sub))
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(report, indent=1, default=str))
+    if json_out is not None:
+        from emgwatch.outfile import written_when_done
+
+        with written_when_done(json_out) as f:
+            f.write(json.dumps(report, indent=1, default=str))
     return 0

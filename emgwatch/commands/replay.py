@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 
-from emgwatch.config import Config
+from emgwatch.config import Config, arg_seconds, arg_speed
 
 HELP = "stream a recording through a pseudo-terminal as the firmware would (no hardware needed)"
 DESCRIPTION = """\
@@ -34,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--speed",
-        type=float,
+        type=arg_speed,
         default=1.0,
         metavar="N",
         help="pace relative to real time (default 1)",
@@ -44,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--linger",
-        type=float,
+        type=arg_seconds,
         default=2.0,
         metavar="S",
         help="keep the pty open this long after the last sample (default 2)",

@@ -48,6 +48,16 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
 
     t0 = time.perf_counter()
     path = Path(args.source)
+    if args.output:  # the page and its JSON beside it: neither may be the recording read
+        from emgwatch.outfile import check_output
+
+        html = Path(args.output)
+        for out in (html, html.with_suffix(".json")):
+            check_output(out, reading=(path,) if path.exists() else ())
+        if html.with_suffix(".json").name.endswith(".truth.json"):
+            raise UsageError(
+                f"{html}: its JSON summary would overwrite a truth file; name it otherwise"
+            )
     if path.exists():
         model = None
         if cfg.detection.model:

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from emgwatch.config import Config
+from emgwatch.config import Config, arg_name, arg_seed, arg_speed
 from emgwatch.domain import CONTEXTS
 from emgwatch.errors import UsageError
 
@@ -71,6 +71,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--device-id",
+        type=arg_name,
         metavar="ID",
         help="device id in topics and the episode log (default: device.id)",
     )
@@ -90,11 +91,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--speed",
-        type=float,
+        type=arg_speed,
         metavar="N",
         help="sim/replay pace relative to real time (default: source.speed)",
     )
-    p.add_argument("--seed", type=int, help="simulator seed")
+    p.add_argument("--seed", type=arg_seed, help="simulator seed")
     p.add_argument("--no-record", action="store_true", help="do not write the raw signal to EDF+")
     p.add_argument(
         "--outbox",

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from emgwatch.config import Config
+from emgwatch.config import Config, arg_seed
 from emgwatch.domain import FS_DEFAULT_HZ
 from emgwatch.errors import UsageError
 
@@ -100,7 +100,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="sampling rate in Hz, 500-4000 (default %(default)g)",
     )
     p.add_argument(
-        "--seed", type=int, default=0, help="random seed; same seed, same recording (default 0)"
+        "--seed",
+        type=arg_seed,
+        default=0,
+        help="random seed; same seed, same recording (default 0)",
     )
     p.add_argument("-o", "--output", metavar="FILE", help="recording to write (.edf or .csv)")
     p.add_argument(
@@ -200,11 +203,14 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     s = stream(args.scenario, duration, args.fs, args.seed, **params)
     t0 = time.perf_counter()
     if args.output:
-        out = Path(args.output)
-        if not out.parent.exists():
-            raise UsageError(f"{out}: directory {out.parent} does not exist")
+        from emgwatch.outfile import check_output
+        from emgwatch.recording import annotations_sidecar
+
+        out = check_output(args.output)
+        truth_path = check_output(args.truth) if args.truth else truth_path_for(out)
+        if truth_path.resolve() in (out.resolve(), annotations_sidecar(out).resolve()):
+            raise UsageError(f"{truth_path}: the truth file would overwrite the recording's files")
         write_stream(out, s, _progress(duration))
-        truth_path = Path(args.truth) if args.truth else truth_path_for(out)
         save_truth(truth_path, s.truth)
         print(
             f"wrote {out} ({s.duration_s:g} s, {s.fs:g} Hz, {len(s.channel_names)} ch, {s.units}) "

@@ -6,7 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-from emgwatch.config import Config
+from emgwatch.config import Config, arg_seed
 
 HELP = "train the window classifier and its episode stage from datasets/ or annotated recordings"
 DESCRIPTION = """\
@@ -55,7 +55,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "instead of --stage-split, or of the window model's own recordings",
     )
     p.add_argument("-o", "--output", help="model path (default models/emgwatch-default.skops)")
-    p.add_argument("--random-state", type=int, default=0)
+    p.add_argument("--random-state", type=arg_seed, default=0)
     stage = p.add_mutually_exclusive_group()
     stage.add_argument(
         "--no-episode-stage", action="store_true", help="train the window classifier only"
@@ -78,11 +78,31 @@ def _pairs_from_files(paths: list[str], truth: str | None, fs: float | None):
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
     from emgwatch.model import DEFAULT_MODEL
-    from emgwatch.synth.datasets import DEFAULT_MANIFEST, iter_dataset, load_manifest
-    from emgwatch.training import train_episode_stage, train_model
 
     log = logging.getLogger("emgwatch.train")
     out = Path(args.output) if args.output else DEFAULT_MODEL
+    from emgwatch.episode_stage import stage_path
+    from emgwatch.outfile import check_output
+
+    check_output(out, reading=tuple(args.recordings or ()) + tuple(args.stage_recordings or ()))
+    # a model is its window classifier, its second stage and their cards: a run that fails
+    # half-way (bad stage recordings, Ctrl-C) puts back the set that was there
+    files = [out, out.with_suffix(".json"), stage_path(out), stage_path(out).with_suffix(".json")]
+    before = {f: f.read_bytes() for f in files if f.exists()}
+    try:
+        return _train(args, out, log)
+    except BaseException:
+        for f in files:
+            if f in before:
+                f.write_bytes(before[f])
+            else:
+                f.unlink(missing_ok=True)
+        raise
+
+
+def _train(args: argparse.Namespace, out: Path, log: logging.Logger) -> int:
+    from emgwatch.synth.datasets import DEFAULT_MANIFEST, iter_dataset, load_manifest
+    from emgwatch.training import train_episode_stage, train_model
 
     def progress(k, rec):
         print(

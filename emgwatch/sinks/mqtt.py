@@ -301,7 +301,19 @@ class MqttSink:
         for key in ("ca_file", "cert_file", "key_file"):
             path = getattr(cfg, key)
             if path and not Path(os.path.expanduser(path)).is_file():
-                raise ConfigError(f"mqtt.{key}: file not found: {path}")
+                raise ConfigError(f"mqtt.{key}: not a file: {path}")
+        if self.tls:  # load them now: a bad file must stop the start, not the alert thread later
+            try:
+                ctx = ssl.create_default_context(cafile=os.path.expanduser(cfg.ca_file) or None)
+                if cfg.cert_file:
+                    ctx.load_cert_chain(
+                        os.path.expanduser(cfg.cert_file), os.path.expanduser(cfg.key_file) or None
+                    )
+            except (ssl.SSLError, OSError, ValueError) as e:
+                raise ConfigError(
+                    f"mqtt TLS files ({cfg.ca_file or 'system CAs'}, {cfg.cert_file or 'no cert'}): "
+                    f"cannot be loaded: {e}"
+                ) from None
         self.topics = Topics.for_device(cfg.topic_prefix, device_id, cfg.discovery_prefix)
         self.session_start = time.time() if session_start is None else session_start
         self.model_version = model_version

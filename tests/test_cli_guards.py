@@ -1,0 +1,95 @@
+"""Options and config values that once crashed a command, hung it, or destroyed a file
+(found by fuzzing every subcommand, session 15)."""
+
+from __future__ import annotations
+
+import pytest
+
+from emgwatch.cli import main
+from emgwatch.config import load_config
+from emgwatch.errors import ConfigError
+from emgwatch.model import DEFAULT_MODEL
+
+
+def _run(capsys, *args: str) -> tuple[int, str]:
+    try:
+        rc = main([*map(str, args)])
+    except SystemExit as e:  # argparse refuses a value: exit 2 with one line
+        rc = int(e.code or 0)
+    err = capsys.readouterr().err
+    return rc, err
+
+
+@pytest.mark.parametrize(
+    ("args", "say"),
+    [
+        (["run", "--no-mqtt", "--speed", "nan"], "argument --speed: expected a number > 0"),
+        (["demo", "--speed", "inf"], "argument --speed: expected a number > 0"),
+        (["run", "--device-id", "a/#"], "argument --device-id: expected 1-64 letters"),
+        (["calibrate", "--device-id", "../../x"], "argument --device-id: expected 1-64 letters"),
+        (["simulate", "--seed", "-1", "-o", "x.edf"], "argument --seed: expected an integer 0"),
+        (["train", "--random-state", "-1"], "argument --random-state: expected an integer 0"),
+    ],
+)
+def test_silly_option_values_are_refused_by_the_parser(capsys, args, say):
+    rc, err = _run(capsys, *args)
+    assert rc == 2 and say in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("toml", "say"),
+    [
+        ('[device]\nid = "a/#"\n', "device.id: expected 1-64 letters"),
+        ("[mqtt]\nkeepalive_s = -5\n", "mqtt.keepalive_s: expected 5-65535 seconds"),
+        ("[mqtt]\nmetrics_interval_s = 0\n", "mqtt.metrics_interval_s: expected at least 1"),
+        ("[storage]\nrotate_s = 0\n", "storage.rotate_s: expected at least 60 seconds"),
+        ("[device]\nfs_hz = -1000\n", "device.fs_hz: expected 500-4000 Hz"),
+        ("[source]\nspeed = nan\n", "source.speed: expected a number > 0"),
+    ],
+)
+def test_config_values_out_of_range_name_the_file_and_key(tmp_path, toml, say):
+    p = tmp_path / "c.toml"
+    p.write_text(toml)
+    with pytest.raises(ConfigError, match=f"{p}: {say}"):
+        load_config(p)
+
+
+def test_a_tls_file_that_is_not_a_certificate_stops_the_start(tmp_path):
+    from emgwatch.sinks.mqtt import MqttSink
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text("garbage\n")
+    cfg = load_config(None).mqtt
+    cfg.ca_file = str(ca)
+    with pytest.raises(ConfigError, match="mqtt TLS files .* cannot be loaded"):
+        MqttSink(cfg, "dev1", outbox=tmp_path / "outbox.sqlite")
+
+
+@pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model")
+def test_calibrate_runs_with_a_simulated_person(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("EMGWATCH_CONFIG", raising=False)
+    rc, err = _run(
+        capsys, "calibrate", "--source", "sim", "--rest", "2", "--contractions", "1", "--hold", "1"
+    )
+    assert rc == 0, err
+    saved = list(tmp_path.rglob("calibration/*.json"))
+    assert len(saved) == 1 and "mvc" in saved[0].read_text().lower()
+
+
+def test_outputs_never_overwrite_what_a_command_reads(tmp_path, capsys):
+    rec = tmp_path / "e.edf"
+    assert _run(capsys, "simulate", "--duration", "20s", "-o", rec)[0] == 0
+    before = rec.read_bytes()
+    truth = tmp_path / "e.truth.json"
+    for args in (
+        ["evaluate", rec, "--json", rec],
+        ["evaluate", rec, "--json", truth],
+        ["report", rec, "-o", rec],
+        ["report", rec, "-o", tmp_path / "e.truth.html"],
+        ["simulate", "--duration", "10s", "-o", tmp_path / "s.edf", "--truth", tmp_path / "s.edf"],
+    ):
+        rc, err = _run(capsys, *args)
+        assert rc in (1, 2) and len(err.strip().splitlines()) == 1, (args, err)
+    assert rec.read_bytes() == before and truth.exists()
+    assert not (tmp_path / "s.edf").exists()
