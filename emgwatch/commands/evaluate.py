@@ -100,7 +100,6 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     json_out = None
     if args.json_out:  # checked before a long evaluation, and never one of its inputs
         from emgwatch.outfile import check_output
-
         from emgwatch.synth.output import truth_path_for
 
         truths = [args.truth] if args.truth else [truth_path_for(p) for p in args.recordings]
