@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import platform
 import warnings
 import zipfile
@@ -208,10 +209,28 @@ def load_model(path: str | Path | None = None, *, with_stage: bool = True) -> Wi
     model, is loaded with it and checked the same way (``with_stage=False``: the window model
     alone, as training the stage needs it).
     """
-    from emgwatch.episode_stage import FEATURE_NAMES, REJECT_AT, EpisodeStage, stage_path
+    from emgwatch.domain import WINDOW_CLASSES
+    from emgwatch.episode_stage import (
+        EPISODE_CLASSES,
+        FEATURE_NAMES,
+        REJECT_AT,
+        EpisodeStage,
+        stage_path,
+    )
+    from emgwatch.features import FEATURE_NAMES as WINDOW_FEATURES
 
     p = Path(path) if path else DEFAULT_MODEL
     pipeline, card = _load_checked(p, default=not path)
+    if card["features"] != list(WINDOW_FEATURES) or card["classes"] != list(WINDOW_CLASSES):
+        what = "an episode stage" if card["classes"] == list(EPISODE_CLASSES) else "another model"
+        raise InputError(
+            p,
+            None,
+            f"{what}, not a window model for the {len(WINDOW_FEATURES)} features and "
+            f"{len(WINDOW_CLASSES)} "
+            f"classes this emgwatch uses (its card: {len(card['features'])} features, classes "
+            f"{', '.join(map(str, card['classes']))}); give the window model",
+        )
     model = WindowClassifier(pipeline=pipeline, card=card, path=p)
     sp = stage_path(p)
     if with_stage and sp.exists():
@@ -231,10 +250,18 @@ def load_model(path: str | Path | None = None, *, with_stage: bool = True) -> Wi
                 "ignoring it (retrain with 'emgwatch train --episode-stage-only')",
                 stacklevel=2,
             )
+        elif stage_card["classes"] != list(EPISODE_CLASSES):
+            raise InputError(sp, None, f"second stage with classes {stage_card['classes']}")
         else:
-            model.stage = EpisodeStage(
-                stage_pipe, stage_card, reject_at=float(stage_card.get("reject_at", REJECT_AT))
-            )
+            try:
+                reject_at = float(stage_card.get("reject_at", REJECT_AT))
+            except (TypeError, ValueError):
+                reject_at = math.nan
+            if not 0 < reject_at <= 1:
+                raise InputError(
+                    sp.with_suffix(".json"), "key 'reject_at'", "expected a probability 0-1"
+                )
+            model.stage = EpisodeStage(stage_pipe, stage_card, reject_at=reject_at)
     return model
 
 
@@ -259,6 +286,17 @@ def _load_checked(p: Path, *, default: bool) -> tuple[Pipeline, dict]:
         raise InputError(
             card_path, f"line {e.lineno}", f"model card is not valid JSON ({e.msg})"
         ) from None
+    except UnicodeDecodeError as e:
+        raise InputError(card_path, f"byte {e.start}", "model card is not UTF-8 text") from None
+    if not isinstance(card, dict):
+        raise InputError(card_path, None, "model card: expected a JSON object")
+    for key, tp, what in (
+        ("versions", dict, "an object"),
+        ("classes", list, "a list"),
+        ("features", list, "a list"),
+    ):
+        if not isinstance(card.get(key), tp):
+            raise InputError(card_path, f"key '{key}'", f"expected {what}, got {card.get(key)!r}")
     pipeline = _load_listed(p, card.get("skops_types"))
     if pipeline is None:
         try:
@@ -274,17 +312,32 @@ def _load_checked(p: Path, *, default: bool) -> tuple[Pipeline, dict]:
             raise InputError(p, None, f"cannot load model ({type(e).__name__}: {e})") from None
     if not isinstance(pipeline, Pipeline) or not hasattr(pipeline, "predict_proba"):
         raise InputError(p, None, "file does not hold an emgwatch classifier pipeline")
-    trained = card.get("versions", {}).get("scikit-learn", "?")
+    trained = str(card["versions"].get("scikit-learn", "?"))
     if trained.split(".")[:2] != sklearn.__version__.split(".")[:2]:
         warnings.warn(
             f"{p}: model trained with scikit-learn {trained}, running {sklearn.__version__}; "
             "checking its predictions against the stored probe",
             stacklevel=2,
         )
-    probe = card.get("probe")
+    # whatever else the card says: the pipeline must take rows of its card's features and give
+    # one probability per class of its card (a model of something else, or unfitted, does not)
+    probe = card.get("probe") or {}
+    try:
+        rows = np.asarray(probe.get("X", np.zeros((1, len(card["features"])))), dtype=float)
+        got = pipeline.predict_proba(rows)
+        want = np.asarray(probe.get("proba", got), dtype=float)
+        # a model fitted where some classes never occurred gives fewer columns: its classes_
+        fitted = [str(c) for c in getattr(pipeline, "classes_", card["classes"])]
+        if not set(fitted) <= set(map(str, card["classes"])):
+            raise ValueError(f"it predicts {', '.join(fitted)}")
+        if got.shape != (len(rows), len(fitted)) or want.shape != got.shape:
+            raise ValueError(f"{got.shape[-1]} probabilities per row for {len(fitted)} classes")
+    except Exception as e:
+        raise InputError(
+            p, None, f"not a model for its card's {len(card['features'])} features: {e}"
+        ) from None
     if probe:
-        got = pipeline.predict_proba(np.asarray(probe["X"], dtype=float))
-        if not np.allclose(got, np.asarray(probe["proba"]), atol=1e-4):
+        if not np.allclose(got, want, atol=1e-4):
             raise InputError(
                 p,
                 None,

@@ -93,3 +93,27 @@ def test_outputs_never_overwrite_what_a_command_reads(tmp_path, capsys):
         assert rc in (1, 2) and len(err.strip().splitlines()) == 1, (args, err)
     assert rec.read_bytes() == before and truth.exists()
     assert not (tmp_path / "s.edf").exists()
+
+
+@pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model")
+def test_model_files_that_are_not_our_window_model_are_named(tmp_path):
+    import json
+    import shutil
+
+    from emgwatch.episode_stage import stage_path
+    from emgwatch.errors import InputError
+    from emgwatch.model import load_model
+
+    stage = stage_path(DEFAULT_MODEL)
+    if stage.exists():  # the second stage given where the window model belongs
+        with pytest.raises(InputError, match="an episode stage, not a window model"):
+            load_model(stage)
+    for card, say in (([1, 2], "model card: expected a JSON object"), ({"versions": "x"}, "key")):
+        m = tmp_path / "m.skops"
+        shutil.copy(DEFAULT_MODEL, m)
+        good = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())
+        m.with_suffix(".json").write_text(
+            json.dumps(card if isinstance(card, list) else good | card)
+        )
+        with pytest.raises(InputError, match=say):
+            load_model(m, with_stage=False)

@@ -84,6 +84,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     from emgwatch.episode_stage import stage_path
     from emgwatch.outfile import check_output
 
+    out.parent.mkdir(parents=True, exist_ok=True)  # models/ of a fresh checkout, or a new one
     check_output(out, reading=tuple(args.recordings or ()) + tuple(args.stage_recordings or ()))
     # a model is its window classifier, its second stage and their cards: a run that fails
     # half-way (bad stage recordings, Ctrl-C) puts back the set that was there
