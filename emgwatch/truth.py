@@ -140,8 +140,13 @@ def truth_from_dict(data: Any, path: str | Path = "<truth>") -> Truth:
 
     def num(obj: dict, key: str, where: str, default: float | None = None) -> float:
         v = obj.get(key, default)
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            raise InputError(path, f"{where}.{key}", f"expected a finite number, got {v!r}")
+        try:
+            ok = not isinstance(v, bool) and isinstance(v, int | float) and math.isfinite(v)
+        except OverflowError:  # an integer too large for a float
+            ok = False
+        if not ok:
+            shown = repr(v) if len(repr(v)) < 40 else repr(v)[:37] + "..."
+            raise InputError(path, f"{where}.{key}", f"expected a finite number, got {shown}")
         return float(v)
 
     def text(obj: dict, key: str, where: str, default: str | None = None) -> str:
@@ -211,4 +216,36 @@ def load_truth(path: str | Path) -> Truth:
         data = json.loads(raw)
     except json.JSONDecodeError as e:
         raise InputError(p, f"line {e.lineno}", f"malformed JSON: {e.msg}") from None
+    except (RecursionError, ValueError) as e:  # nested beyond reason, an integer of 5000 digits
+        raise InputError(p, None, f"not a truth file ({type(e).__name__})") from None
     return truth_from_dict(data, p)
+
+
+def check_truth_fits(
+    truth: Truth, duration_s: float, channels: list[str], path: str | Path
+) -> None:
+    """Refuse a truth that cannot be this recording's: scored anyway, it gives figures that
+    look like results. The lengths must agree (to 1 s or 1 %), every labelled channel must be
+    one of the recording's (when the truth names them), and no episode may lie beyond it."""
+    tol = max(1.0, 0.01 * duration_s)
+    if abs(truth.duration_s - duration_s) > tol:
+        raise InputError(
+            path,
+            "key 'duration_s'",
+            f"the truth covers {truth.duration_s:g} s, the recording {duration_s:.6g} s: "
+            "not this recording's truth",
+        )
+    known = set(channels)
+    for i, e in enumerate(truth.episodes):
+        if e.end > duration_s + tol:
+            raise InputError(
+                path,
+                f"episodes[{i}]",
+                f"ends at {e.end:g} s, after the recording ({duration_s:.6g} s)",
+            )
+        if truth.channels and e.channel not in known:
+            raise InputError(
+                path,
+                f"episodes[{i}].channel",
+                f"no channel {e.channel!r} in the recording ({', '.join(channels)})",
+            )

@@ -117,3 +117,22 @@ def test_model_files_that_are_not_our_window_model_are_named(tmp_path):
         )
         with pytest.raises(InputError, match=say):
             load_model(m, with_stage=False)
+
+
+def test_evaluate_refuses_a_truth_that_cannot_be_the_recordings(tmp_path, capsys):
+    import json
+
+    rec = tmp_path / "e.edf"
+    assert _run(capsys, "simulate", "--duration", "30s", "-o", rec)[0] == 0
+    truth = json.loads((tmp_path / "e.truth.json").read_text())
+    cases = (
+        ({"duration_s": 10.0}, "key 'duration_s': the truth covers 10 s"),
+        ({"episodes": [{"start": 1, "end": 2, "kind": "spasm", "channel": "leg"}]}, "no channel"),
+        ({"episodes": [{"start": 100, "end": 102, "kind": "spasm"}]}, "after the recording"),
+        ({"duration_s": 10**400}, "expected a finite number"),
+    )
+    for change, say in cases:
+        t = tmp_path / "t.json"
+        t.write_text(json.dumps(truth | change))
+        rc, err = _run(capsys, "evaluate", rec, "--truth", t)
+        assert rc == 1 and len(err.strip().splitlines()) == 1 and say in err, err

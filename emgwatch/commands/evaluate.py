@@ -109,12 +109,16 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     if args.recordings:
         from emgwatch.recording import read_recording
         from emgwatch.synth.output import truth_path_for
-        from emgwatch.truth import load_truth
+        from emgwatch.truth import check_truth_fits, load_truth
 
-        pairs = (
-            (read_recording(p, fs=args.fs), load_truth(args.truth or truth_path_for(p)))
-            for p in args.recordings
-        )
+        def pair(p: str) -> tuple:
+            rec = read_recording(p, fs=args.fs)
+            tp = args.truth or truth_path_for(p)
+            truth = load_truth(tp)
+            check_truth_fits(truth, rec.duration_s, rec.channel_names, tp)
+            return rec, truth
+
+        pairs = (pair(p) for p in args.recordings)
     else:
         from emgwatch.synth.datasets import iter_dataset
 
