@@ -52,6 +52,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         from emgwatch.outfile import check_output
 
         html = Path(args.output)
+        html.parent.mkdir(parents=True, exist_ok=True)  # as the report always did
         for out in (html, html.with_suffix(".json")):
             check_output(out, reading=(path,) if path.exists() else ())
         if html.with_suffix(".json").name.endswith(".truth.json"):

@@ -301,7 +301,12 @@ class MqttSink:
         for key in ("ca_file", "cert_file", "key_file"):
             path = getattr(cfg, key)
             if path and not Path(os.path.expanduser(path)).is_file():
-                raise ConfigError(f"mqtt.{key}: not a file: {path}")
+                why = (
+                    "is a directory"
+                    if Path(os.path.expanduser(path)).is_dir()
+                    else "file not found"
+                )
+                raise ConfigError(f"mqtt.{key}: {why}: {path}")
         if self.tls:  # load them now: a bad file must stop the start, not the alert thread later
             try:
                 ctx = ssl.create_default_context(cafile=os.path.expanduser(cfg.ca_file) or None)
