@@ -126,6 +126,19 @@ _CHECKS: dict[tuple[str, str], tuple[Callable[[Any], bool], str]] = {
     ("mqtt", "drain_timeout_s"): (lambda v: math.isfinite(v) and v >= 0, "0 seconds or more"),
     ("storage", "rotate_s"): (lambda v: math.isfinite(v) and v >= 60, "at least 60 seconds"),
     ("detection", "mains_hz"): (lambda v: v in (0.0, *MAINS_CHOICES_HZ), "0, 50 or 60"),
+    ("device", "channels"): (
+        lambda v: 0 < len(v) == len(set(v)) and all(v),
+        "a list of distinct, non-empty channel names",
+    ),
+    ("source", "baudrate"): (lambda v: v > 0, "a positive baud rate"),
+    ("storage", "dir"): (
+        lambda v: not Path(os.path.expanduser(v)).exists() or Path(os.path.expanduser(v)).is_dir(),
+        "a directory (this path exists and is not one)",
+    ),
+    ("storage", "database"): (
+        lambda v: not Path(os.path.expanduser(v)).is_dir(),
+        "a database file name (this path is a directory)",
+    ),
 }
 
 

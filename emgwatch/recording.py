@@ -1365,7 +1365,7 @@ class CsvWriter:
         names = [_csv_header_name(n, units, sensor) for n in channel_names]
         for n in names:
             if any(c in n for c in ',;\t\n"'):
-                raise ValueError(f"channel name {n!r} cannot be a CSV column name")
+                raise UsageError(f"channel name {n!r} cannot be a CSV column name")
         sep = "\t" if self.path.suffix.lower() == ".tsv" else ","
         self._row_fmt = "%.12g" + f"{sep}%.7g" * self.n_channels + "\n"
         self._tmp = self.path.with_name(self.path.name + ".partial")

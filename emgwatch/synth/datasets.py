@@ -250,12 +250,19 @@ def load_manifest(path: str | Path) -> dict:
         raise InputError(p, None, "manifest not found") from None
     except json.JSONDecodeError as e:
         raise InputError(p, f"line {e.lineno}", f"malformed JSON: {e.msg}") from None
+    except UnicodeDecodeError as e:
+        raise InputError(p, f"byte {e.start}", "not UTF-8 text") from None
     if (
         not isinstance(data, dict)
         or data.get("version") != MANIFEST_VERSION
         or "entries" not in data
     ):
         raise InputError(p, None, f"not a version-{MANIFEST_VERSION} dataset manifest")
+    if not isinstance(data["entries"], list):
+        raise InputError(p, "key 'entries'", "expected a list")
+    for i, item in enumerate(data["entries"]):
+        if not (isinstance(item, dict) and isinstance(item.get("name"), str)):
+            raise InputError(p, f"entries[{i}]", "expected an object with a name")
     return data
 
 
@@ -344,11 +351,15 @@ def verify(
     """Check already-built files against the manifest without regenerating them."""
     manifest = load_manifest(manifest_path)
     check_manifest_matches_code(manifest, manifest_path)
-    bad = 0
-    for item in manifest["entries"]:
-        if split is not None and item["split"] != split:
+    bad = checked = 0
+    for i, item in enumerate(manifest["entries"]):
+        if split is not None and item.get("split") != split:
             continue
-        for kind in item.get("sha256", {}):
+        sums = item.get("sha256")
+        if not (isinstance(sums, dict) and sums):
+            raise InputError(manifest_path, f"entries[{i}].sha256", "expected the files' checksums")
+        for kind in sums:
+            checked += 1
             p = out / (f"{item['name']}.edf" if kind == "edf" else f"{item['name']}.truth.json")
             if not p.exists():
                 status, ok = "missing", False
@@ -356,4 +367,8 @@ def verify(
                 ok, status = _file_status(p, kind, _sha256(p), item)
             bad += not ok
             report(f"{p.name:40s} {status}")
+    if not checked:  # passing on nothing checked would read as "all is well"
+        raise InputError(
+            manifest_path, None, f"no recording{f' of split {split!r}' if split else ''} to check"
+        )
     return bad
