@@ -1,7 +1,8 @@
 """Configuration: one TOML file, CLI flags on top, defaults that work out of the box.
 
 The schema is the dataclasses below; every key a user can set is a field here with its default,
-type and meaning, so `emgwatch config show` and docs/CONFIG.md cannot drift from the code.
+type and meaning, so `emgwatch config show` cannot drift from the code; the limits a value must
+keep (`_CHECKS`) are checked when a file is read, and the same limits on the command line.
 Resolution order (later wins): built-in defaults < config file < CLI flags.
 The file is ``--config PATH``, else ``$EMGWATCH_CONFIG``, else ``~/.config/emgwatch/config.toml``
 if it exists.

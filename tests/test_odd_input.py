@@ -36,6 +36,13 @@ def _csv(path: Path, header: str, rows: list[str]) -> Path:
     return path
 
 
+def _signal_csv(path: Path, header: str, row) -> Path:
+    """The signal with its times as a CSV, each row written by ``row(t, x)``."""
+    x = _signal()
+    t = np.arange(x.size) / FS
+    return _csv(path, header, [row(a, b) for a, b in zip(t, x, strict=True)])
+
+
 def _detect(capsys, *args: str) -> tuple[int, list[dict], list[str]]:
     rc = main(["detect", *map(str, args)])
     out, err = capsys.readouterr()
@@ -48,33 +55,21 @@ def _one_spasm(found: list[dict]) -> bool:
 
 
 def test_a_flat_or_empty_second_channel_does_not_hide_the_first_ones_episode(tmp_path, capsys):
-    x = _signal()
-    t = np.arange(x.size) / FS
-    flat = _csv(
-        tmp_path / "flat.csv",
-        "time_s,emg_uV,emg2_uV",
-        [f"{a:.3f},{b:.2f},0" for a, b in zip(t, x, strict=True)],
+    flat = _signal_csv(
+        tmp_path / "flat.csv", "time_s,emg_uV,emg2_uV", lambda a, b: f"{a:.3f},{b:.2f},0"
     )
     rc, found, _ = _detect(capsys, flat)
     assert rc == 0 and _one_spasm(found)
     # a delimiter at the end of every line (many loggers) is not a channel
-    trailing = _csv(
-        tmp_path / "trail.csv",
-        "time_s,emg_uV,",
-        [f"{a:.3f},{b:.2f}," for a, b in zip(t, x, strict=True)],
+    trailing = _signal_csv(
+        tmp_path / "trail.csv", "time_s,emg_uV,", lambda a, b: f"{a:.3f},{b:.2f},"
     )
     rc, found, err = _detect(capsys, trailing)
     assert rc == 0 and _one_spasm(found) and not any("col3" in e for e in err)
 
 
 def test_output_naming_the_recording_is_refused_and_the_recording_kept(tmp_path, capsys):
-    x = _signal()
-    t = np.arange(x.size) / FS
-    p = _csv(
-        tmp_path / "night.csv",
-        "time_s,emg_uV",
-        [f"{a:.3f},{b:.2f}" for a, b in zip(t, x, strict=True)],
-    )
+    p = _signal_csv(tmp_path / "night.csv", "time_s,emg_uV", lambda a, b: f"{a:.3f},{b:.2f}")
     before = p.read_bytes()
     rc, _, err = _detect(capsys, p, "-o", p)
     assert rc == 1 and p.read_bytes() == before
@@ -156,13 +151,7 @@ def test_spreadsheet_exports_are_read(tmp_path, capsys):
 
 
 def test_repeated_column_names_are_told_apart(tmp_path, capsys):
-    x = _signal()
-    t = np.arange(x.size) / FS
-    p = _csv(
-        tmp_path / "dup.csv",
-        "time_s,emg,emg",
-        [f"{a:.3f},{b:.2f},{b:.2f}" for a, b in zip(t, x, strict=True)],
-    )
+    p = _signal_csv(tmp_path / "dup.csv", "time_s,emg,emg", lambda a, b: f"{a:.3f},{b:.2f},{b:.2f}")
     rc, found, _ = _detect(capsys, p)
     assert rc == 0 and sorted(e["channel"] for e in found) == ["emg", "emg#2"]
     rc, found, _ = _detect(capsys, p, "--channel", "emg#2")
