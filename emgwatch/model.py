@@ -290,13 +290,6 @@ def _load_checked(p: Path, *, default: bool) -> tuple[Pipeline, dict]:
         raise InputError(card_path, f"byte {e.start}", "model card is not UTF-8 text") from None
     if not isinstance(card, dict):
         raise InputError(card_path, None, "model card: expected a JSON object")
-    for key, tp, what in (
-        ("versions", dict, "an object"),
-        ("classes", list, "a list"),
-        ("features", list, "a list"),
-    ):
-        if not isinstance(card.get(key), tp):
-            raise InputError(card_path, f"key '{key}'", f"expected {what}, got {card.get(key)!r}")
     pipeline = _load_listed(p, card.get("skops_types"))
     if pipeline is None:
         try:
@@ -312,6 +305,13 @@ def _load_checked(p: Path, *, default: bool) -> tuple[Pipeline, dict]:
             raise InputError(p, None, f"cannot load model ({type(e).__name__}: {e})") from None
     if not isinstance(pipeline, Pipeline) or not hasattr(pipeline, "predict_proba"):
         raise InputError(p, None, "file does not hold an emgwatch classifier pipeline")
+    for key, tp, what in (
+        ("versions", dict, "an object"),
+        ("classes", list, "a list"),
+        ("features", list, "a list"),
+    ):
+        if not isinstance(card.get(key), tp):
+            raise InputError(card_path, f"key '{key}'", f"expected {what}, got {card.get(key)!r}")
     trained = str(card["versions"].get("scikit-learn", "?"))
     if trained.split(".")[:2] != sklearn.__version__.split(".")[:2]:
         warnings.warn(
