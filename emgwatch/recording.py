@@ -647,6 +647,16 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
             rate, data = _regularise_times(
                 path, times, data, fs, row_lines, time_name, counter=counted
             )
+        stated = lay.rate_hz
+        if stated and not counted and abs(rate - stated) > _TIMING_TOLERANCE * rate:
+            log.warning(  # two statements of the rate: say which one is used
+                "%s: a comment line says %g Hz, the time column '%s' gives %.6g Hz; using the "
+                "time column",
+                path,
+                stated,
+                time_name,
+                rate,
+            )
 
     units = _common_units(path, chan_units, data)  # values are the detector's to judge
     known_sensors = {s for s in sensors if s}

@@ -136,3 +136,19 @@ def test_evaluate_refuses_a_truth_that_cannot_be_the_recordings(tmp_path, capsys
         t.write_text(json.dumps(truth | change))
         rc, err = _run(capsys, "evaluate", rec, "--truth", t)
         assert rc == 1 and len(err.strip().splitlines()) == 1 and say in err, err
+
+
+def test_reading_commands_leave_another_programs_database_alone(tmp_path, capsys):
+    import sqlite3
+
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as c:
+        c.execute("create table foo(x)")
+    before = other.read_bytes()
+    empty = tmp_path / "empty.sqlite"
+    empty.write_bytes(b"")
+    for db in (other, empty):
+        rc, err = _run(capsys, "episodes", "list", "--db", db)
+        assert rc == 1 and "not an emgwatch episode log" in err
+    assert other.read_bytes() == before and empty.read_bytes() == b""
+    assert not list(tmp_path.glob("*-wal"))

@@ -203,3 +203,13 @@ def test_edf_header_fields_that_make_no_sense_are_named_by_byte(
     rc, found, err = _detect(capsys, p)
     assert rc == 1 and not found
     assert len(err) == 1 and say in err[0], err
+
+
+def test_a_comment_rate_that_disagrees_with_the_time_column_is_told(tmp_path, caplog):
+    from emgwatch.recording import read_recording
+
+    p = _signal_csv(tmp_path / "r.csv", "time_s,emg", lambda a, b: f"{a:.3f},{b:.2f}")
+    p.write_text("# fs = 2000 Hz\n" + p.read_text())
+    with caplog.at_level("WARNING", logger="emgwatch.recording"):
+        assert read_recording(p).fs == FS
+    assert any("a comment line says 2000 Hz" in r.getMessage() for r in caplog.records)

@@ -188,6 +188,11 @@ class EpisodeLog:
             if version > SCHEMA_VERSION:
                 self._conn.close()
                 raise _newer_schema(self.path, version)
+            if version == 0 and not create:  # an empty file or another program's database:
+                self._conn.close()  # reading it must not write emgwatch's tables into it
+                raise InputError(
+                    self.path, None, "not an emgwatch episode log (no emgwatch tables)"
+                )
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             migrate(self._conn, self.path)
