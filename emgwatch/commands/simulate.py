@@ -76,11 +76,19 @@ def parse_params(items: list[str]) -> dict[str, float]:
             if not sep:
                 raise ValueError
             out[key.strip()] = float(value)
+            if not math.isfinite(out[key.strip()]):
+                raise ValueError
         except ValueError:
             raise UsageError(
                 f"--param expects NAME=NUMBER (e.g. spasm_per_h=4), got {item!r}"
             ) from None
+        # a rate far beyond any scenario's would only fill the recording (or never finish)
+        if key.strip().endswith("_per_h") and not 0 <= out[key.strip()] <= MAX_RATE_PER_H:
+            raise UsageError(f"--param {item}: a rate per hour must be 0-{MAX_RATE_PER_H:g}")
     return out
+
+
+MAX_RATE_PER_H = 600.0  # one every 6 s; beyond, the recording is only that
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
