@@ -225,7 +225,7 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
         except OSError as e:
             raise ConfigError(f"{p}: cannot read config file ({e.strerror})") from None
         try:
-            data = tomllib.loads(raw.decode("utf-8"))
+            data = tomllib.loads(raw.decode("utf-8-sig"))  # an editor may add a BOM
         except UnicodeDecodeError as e:
             raise ConfigError(f"{p}: byte {e.start}: not UTF-8 text") from None
         except tomllib.TOMLDecodeError as e:

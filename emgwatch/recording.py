@@ -629,6 +629,8 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         chan_units, sensors = [chan_units[pick]], [sensors[pick]]
     data = np.ascontiguousarray(table[:, chan_cols])
     times = table[:, time_col] * time_scale if time_col is not None else None
+    if times is not None and n_rows > 1 and not counted:
+        _warn_other_clocks(path, names, table, roles, time_col, float(times[-1] - times[0]))
     del table, values
 
     n_nan = int(np.count_nonzero(np.isnan(data)))
@@ -670,6 +672,28 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         start_time=start_time,
         path=path,
     )
+
+
+def _warn_other_clocks(
+    path: Path, names: list[str], table: np.ndarray, roles: dict[int, float], used: int, span: float
+) -> None:
+    """A second time column that tells another rate than the one used: say which one is used
+    (two clocks of one logger agree; when they do not, one is mislabelled)."""
+    n = table.shape[0]
+    for i, scale in roles.items():
+        if i == used or scale <= 0 or span <= 0:
+            continue
+        other = float(table[-1, i] - table[0, i]) * scale
+        if other > 0 and abs(other - span) > 0.01 * span:
+            log.warning(
+                "%s: time columns '%s' (%.6g Hz) and '%s' (%.6g Hz) disagree; using '%s'",
+                path,
+                names[used],
+                (n - 1) / span,
+                names[i],
+                (n - 1) / other,
+                names[used],
+            )
 
 
 def _time_roles(names: list[str]) -> dict[int, float]:

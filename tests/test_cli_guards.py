@@ -152,3 +152,9 @@ def test_reading_commands_leave_another_programs_database_alone(tmp_path, capsys
         assert rc == 1 and "not an emgwatch episode log" in err
     assert other.read_bytes() == before and empty.read_bytes() == b""
     assert not list(tmp_path.glob("*-wal"))
+
+
+def test_a_config_file_with_a_bom_is_read(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_bytes('\ufeff[device]\nid = "bed"\n'.encode())
+    assert load_config(p).device.id == "bed"

@@ -213,3 +213,17 @@ def test_a_comment_rate_that_disagrees_with_the_time_column_is_told(tmp_path, ca
     with caplog.at_level("WARNING", logger="emgwatch.recording"):
         assert read_recording(p).fs == FS
     assert any("a comment line says 2000 Hz" in r.getMessage() for r in caplog.records)
+
+
+def test_two_time_columns_that_disagree_are_told(tmp_path, caplog):
+    from emgwatch.recording import read_recording
+
+    p = _signal_csv(
+        tmp_path / "two.csv", "time_s,time_ms,emg", lambda a, b: f"{a:.3f},{a * 500:.1f},{b:.2f}"
+    )
+    with caplog.at_level("WARNING", logger="emgwatch.recording"):
+        rec = read_recording(p)
+    assert rec.fs == FS and rec.channel_names == ["emg"]
+    assert any(
+        "'time_s' (1000 Hz) and 'time_ms' (2000 Hz)" in r.getMessage() for r in caplog.records
+    )
