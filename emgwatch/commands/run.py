@@ -128,7 +128,10 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     if cfg.mqtt.enabled:
         from emgwatch.sinks.mqtt import parse_broker_url
 
-        parse_broker_url(cfg.mqtt.url)  # a typo in the URL is a usage error before anything starts
+        try:  # a typo in the URL is a usage error before anything starts; say where it came from
+            parse_broker_url(cfg.mqtt.url)
+        except UsageError as e:
+            raise UsageError(f"{'--broker' if args.broker else 'mqtt.url'}: {e}") from None
     spec = cfg.source.spec
     pty_server = None
     channel_names = None
