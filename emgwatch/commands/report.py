@@ -52,6 +52,8 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         from emgwatch.outfile import check_output
 
         html = Path(args.output)
+        if html.suffix.lower() == ".json":  # the page and its summary would be one file
+            raise UsageError(f"{html}: name the HTML page; its JSON summary is written beside it")
         html.parent.mkdir(parents=True, exist_ok=True)  # as the report always did
         for out in (html, html.with_suffix(".json")):
             check_output(out, reading=(path,) if path.exists() else ())
