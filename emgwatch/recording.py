@@ -1802,8 +1802,14 @@ def _read_edf_checked(path: Path, *, fs: float | None, channel: str | int | None
     by_length = sorted(labels, key=len, reverse=True)
     try:
         edf_annotations = list(edf.annotations)
-    except Exception as e:
-        raise InputError(path, None, f"EDF+ annotations are unreadable: {e}") from None
+    except Exception as e:  # the signal does not need them: read it, and say what is lost
+        log.warning(
+            "%s: the EDF+ annotations are unreadable (%s: %s); the signal is read without them",
+            path,
+            type(e).__name__,
+            e,
+        )
+        edf_annotations = []
     annotations = []
     for a in edf_annotations:
         text = a.text.strip()

@@ -227,3 +227,21 @@ def test_two_time_columns_that_disagree_are_told(tmp_path, caplog):
     assert any(
         "'time_s' (1000 Hz) and 'time_ms' (2000 Hz)" in r.getMessage() for r in caplog.records
     )
+
+
+def test_unreadable_edf_annotations_do_not_stop_the_signal_being_read(tmp_path, caplog):
+    from emgwatch.recording import read_recording
+
+    p = _edf(tmp_path)
+    raw = bytearray(p.read_bytes())
+    ns = int(raw[252:256])
+    spr = [int(raw[256 + ns * 216 + 8 * i : 256 + ns * 216 + 8 * i + 8]) for i in range(ns)]
+    labels = [raw[256 + 16 * i : 256 + 16 * i + 16].strip() for i in range(ns)]
+    k = labels.index(b"EDF Annotations")
+    tal = 256 * (ns + 1) + 2 * sum(spr[:k])  # the first record's annotation bytes
+    raw[tal : tal + 12] = bytes(12)
+    p.write_bytes(bytes(raw))
+    with caplog.at_level("WARNING", logger="emgwatch.recording"):
+        rec = read_recording(p)
+    assert rec.n_samples >= 15 * FS and rec.annotations == []
+    assert any("annotations are unreadable" in r.getMessage() for r in caplog.records)
