@@ -272,7 +272,8 @@ def _pick_channel(path: Path, names: list[str], channel: str | int | None) -> in
         for i, n in enumerate(names):
             if n.lower() == channel.strip().lower():
                 return i
-        if not (channel.strip().isascii() and channel.strip().isdigit()):
+        number = channel.strip().removeprefix("-")
+        if not (number.isascii() and number.isdigit()):
             raise InputError(
                 path, None, f"no channel named '{channel}' (channels: {', '.join(names)})"
             )
