@@ -11,6 +11,7 @@ import argparse
 import importlib
 import logging
 import sys
+import warnings
 
 from emgwatch import __version__
 from emgwatch.errors import EmgwatchError, UsageError
@@ -96,6 +97,13 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    # a Python warning (a model from another scikit-learn, a stage set aside) is one log line
+    # like every other message, not two lines with a source path
+    warnings.showwarning = _warning_as_log_line
+
+
+def _warning_as_log_line(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    logging.getLogger("emgwatch").warning("%s", message)
 
 
 def main(argv: list[str] | None = None) -> int:

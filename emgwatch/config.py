@@ -282,3 +282,7 @@ arg_name = _arg(valid_name, str, _CHECKS[("device", "id")][1])
 arg_speed = _arg(_CHECKS[("source", "speed")][0], float, _CHECKS[("source", "speed")][1])
 arg_seed = _arg(lambda v: 0 <= v < 2**32, int, "an integer 0 to 2**32-1")
 arg_seconds = _arg(lambda v: math.isfinite(v) and v >= 0, float, "a number of seconds >= 0")
+arg_positive_seconds = _arg(
+    lambda v: math.isfinite(v) and 0 < v <= 600, float, "seconds, > 0 and <= 600"
+)
+arg_contractions = _arg(lambda v: 1 <= v <= 20, int, "1 to 20 contractions")

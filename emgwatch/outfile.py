@@ -8,6 +8,8 @@ the data. And a run that fails while writing must leave an existing file as it w
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,16 +38,27 @@ def check_output(path: str | Path, *, reading: tuple[str | Path, ...] = ()) -> P
 def written_when_done(path: Path, newline: str | None = None) -> Iterator[TextIO]:
     """A text file that replaces ``path`` only if the block completes (else it is removed).
 
-    A path that exists and is not a regular file (a pipe, /dev/stdout, a device) is written
-    in place: replacing it would swap the device for a file.
+    Only a plain file (or a new name) is replaced that way, keeping its permissions. A symlink
+    is followed to its target; a target that is not a plain file (a pipe, /dev/stdout, a
+    device) or has other hard links is written in place, as replacing it would swap the
+    device for a file or cut the links.
     """
-    in_place = path.exists() and not path.is_file()
-    tmp = path if in_place else path.with_name(path.name + ".partial")
+    target = path.resolve() if path.is_symlink() else path
+    in_place = target.exists() and (not target.is_file() or target.stat().st_nlink > 1)
+    tmp = target
     try:
+        if not in_place:
+            fd, name = tempfile.mkstemp(
+                dir=target.parent, prefix=f".{target.name}.", suffix=".partial"
+            )
+            os.close(fd)
+            tmp = Path(name)
+            if target.exists():
+                shutil.copymode(target, tmp)
         with tmp.open("w", encoding="utf-8", newline=newline) as f:
             yield f
         if not in_place:
-            os.replace(tmp, path)
+            os.replace(tmp, target)
     except OSError as e:
         raise InputError(path, None, f"cannot be written: {e.strerror or e}") from None
     finally:

@@ -7,6 +7,7 @@ raise :class:`emgwatch.errors.InputError` with file and location on anything unu
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import logging
@@ -87,7 +88,9 @@ _TIME_SCALE_BY_NAME = {
     **dict.fromkeys(("us", "micros"), 1e-6),
     **{f"{w}_us": 1e-6 for w in _TIME_WORDS},
 }
-_COMMENT_PREFIXES = ("#", "%", "//")  # shell/Python, OpenBCI and MATLAB exports, C-style loggers
+# shell/Python, OpenBCI and MATLAB exports, C-style loggers; Excel's "sep=;" first line (the
+# delimiter is found from the header anyway)
+_COMMENT_PREFIXES = ("#", "%", "//", "sep=")
 # "Sample Rate = 250 Hz" (OpenBCI), "# fs=1000", "sampling frequency: 2 kHz" in a comment line
 # The number must follow the words directly ("fs unknown, gain = 1000" states no rate) and must
 # not go on as a thousands group, an exponent or another unit ("1,000", "2e3", "1 MHz").
@@ -529,6 +532,11 @@ def _plotter_as_csv(path: Path, raw: bytes) -> bytes | None:
 
 def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Recording:
     raw = path.read_bytes()
+    if raw.startswith(b"\x1f\x8b"):  # a gzip-compressed export: read what it holds
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as e:
+            raise InputError(path, None, f"gzip file that does not decompress ({e})") from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # "Unicode text" from a spreadsheet
@@ -536,6 +544,8 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
             raw = raw.decode("utf-16").encode("utf-8")
         except UnicodeDecodeError as e:
             raise InputError(path, f"byte {e.start}", "UTF-16 text that does not decode") from None
+    if raw.endswith(b"\x00"):  # an SD-card log padded with NUL bytes to its block size
+        raw = raw.rstrip(b"\x00")
     if b"\r" in raw[:65536] and b"\n" not in raw[:65536]:
         raw = raw.replace(b"\r", b"\n")  # classic Mac line ends
     if not raw[:65536].strip() and not raw.strip():

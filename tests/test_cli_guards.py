@@ -158,3 +158,16 @@ def test_a_config_file_with_a_bom_is_read(tmp_path):
     p = tmp_path / "c.toml"
     p.write_bytes('\ufeff[device]\nid = "bed"\n'.encode())
     assert load_config(p).device.id == "bed"
+
+
+@pytest.mark.parametrize(
+    ("args", "say"),
+    [
+        (["--rest", "-1"], "argument --rest: expected seconds, > 0"),
+        (["--hold", "inf"], "argument --hold: expected seconds, > 0"),
+        (["--contractions", "100000"], "argument --contractions: expected 1 to 20"),
+    ],
+)
+def test_calibrate_refuses_phases_it_cannot_run(capsys, args, say):
+    rc, err = _run(capsys, "calibrate", "--source", "sim", *args)
+    assert rc == 2 and say in err

@@ -245,3 +245,43 @@ def test_unreadable_edf_annotations_do_not_stop_the_signal_being_read(tmp_path, 
         rec = read_recording(p)
     assert rec.n_samples >= 15 * FS and rec.annotations == []
     assert any("annotations are unreadable" in r.getMessage() for r in caplog.records)
+
+
+def test_an_output_through_a_link_keeps_the_link_and_a_plain_file_its_mode(tmp_path, capsys):
+    import os
+
+    src = _signal_csv(tmp_path / "r.csv", "time_s,emg", lambda a, b: f"{a:.3f},{b:.2f}")
+    real = tmp_path / "real.jsonl"
+    real.write_text("old\n")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(real)
+    assert _detect(capsys, src, "-o", link)[0] == 0
+    assert link.is_symlink() and _one_spasm([json.loads(x) for x in real.read_text().splitlines()])
+    hard = tmp_path / "hard.jsonl"
+    os.link(real, hard)  # another name for the same file: written in place, both see it
+    real.chmod(0o600)
+    assert _detect(capsys, src, "-o", real)[0] == 0
+    assert hard.read_text() == real.read_text() and (real.stat().st_mode & 0o777) == 0o600
+    mine = tmp_path / "out.jsonl.partial"
+    mine.write_text("mine\n")  # a user's file of that name is not ours to delete
+    assert _detect(capsys, src, "-o", tmp_path / "out.jsonl")[0] == 0
+    assert mine.read_text() == "mine\n"
+    rc, found, _ = _detect(capsys, src, "-o", "-")
+    assert rc == 0 and _one_spasm(found)
+
+
+@pytest.mark.parametrize("form", ["gzip", "nul", "excel"])
+def test_logger_and_spreadsheet_quirks_are_read(tmp_path, capsys, form):
+    import gzip
+
+    p = _signal_csv(tmp_path / "r.csv", "time_s,emg", lambda a, b: f"{a:.3f};{b:.2f}")
+    text = p.read_bytes().replace(b"time_s,emg", b"time_s;emg")
+    if form == "gzip":
+        text = gzip.compress(text)
+    if form == "nul":  # an SD card's last block
+        text += bytes(512)
+    if form == "excel":
+        text = b"sep=;\n" + text
+    p.write_bytes(text)
+    rc, found, err = _detect(capsys, p)
+    assert rc == 0 and _one_spasm(found), err

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from emgwatch.config import Config, arg_name
+from emgwatch.config import Config, arg_contractions, arg_name, arg_positive_seconds
 
 HELP = "guided rest + maximal-contraction calibration (levels in %%MVC)"
 DESCRIPTION = """\
@@ -33,17 +33,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--rest",
-        type=float,
+        type=arg_positive_seconds,
         default=30.0,
         metavar="S",
         help="rest phase length in seconds (default 30)",
     )
     p.add_argument(
-        "--contractions", type=int, default=3, metavar="N", help="number of MVCs (default 3)"
+        "--contractions",
+        type=arg_contractions,
+        default=3,
+        metavar="N",
+        help="number of MVCs (default 3)",
     )
     p.add_argument(
         "--hold",
-        type=float,
+        type=arg_positive_seconds,
         default=5.0,
         metavar="S",
         help="length of each MVC in seconds (default 5)",

@@ -80,7 +80,8 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
 
     if args.fs is not None and (problem := fs_out_of_range(args.fs)) is not None:
         raise UsageError(f"--fs {args.fs:g}: {problem}")  # before reading a long file
-    out_path = check_output(args.output, reading=(args.recording,)) if args.output else None
+    to_file = args.output not in (None, "", "-")  # "-" is standard output, as for most tools
+    out_path = check_output(args.output, reading=(args.recording,)) if to_file else None
     rec = read_recording(args.recording, fs=args.fs, channel=args.channel)
     model = load_model(args.model or cfg.detection.model or None)
     sensor = args.sensor or cfg.detection.sensor
