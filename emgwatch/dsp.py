@@ -290,13 +290,24 @@ def sensor_evidence(x: np.ndarray, fs_hz: float) -> float:
     an envelope output (cut off at 2-10 Hz) has almost none. Channels add their log-evidence, so
     one clear channel outweighs an ambiguous one; a tie goes to "raw".
     """
+    return float(sum(e for e in channel_evidence(x, fs_hz) if e is not None))
+
+
+def channel_evidence(
+    x: np.ndarray, fs_hz: float, *, spectral_only: bool = False
+) -> list[float | None]:
+    """Each channel's log-evidence for a raw sensor, clamped to +-3 (None: no evidence).
+
+    ``spectral_only``: from the spectrum even for ADC counts, whose median (mid-rail or near
+    0 V) decides otherwise but misleads for an envelope board with a large offset."""
     x = np.asarray(x, dtype=float)
-    score = 0.0  # > 0: raw; each channel adds log-evidence, clamped, so a clear channel wins
+    out: list[float | None] = []
     for c in range(x.shape[0]):
         xc = x[c][np.isfinite(x[c])]
         if xc.size < 16 or np.ptp(xc) == 0:
-            continue  # a dead or unplugged channel (flat, empty) says nothing about the sensor
-        if looks_like_adc_counts(xc):
+            out.append(None)  # a dead or unplugged channel (flat, empty) says nothing
+            continue
+        if looks_like_adc_counts(xc) and not spectral_only:
             # the median sits at mid-rail (raw) or near 0 V (envelope): a factor of 2 either side
             # of a quarter of the range is already clear, hence the steeper scale
             ratio = (max(float(np.median(xc)), 0.5) / (ADC_MIDRAIL / 2)) ** 3
@@ -305,11 +316,12 @@ def sensor_evidence(x: np.ndarray, fs_hz: float) -> float:
             f, p = signal.welch(xc, fs_hz, nperseg=min(xc.size, int(fs_hz / 2)))
             total = p[(f >= 3) & (f <= ANALYSIS_BAND_HZ[1])].sum()
             if total <= 0:
-                continue  # flat: no evidence
+                out.append(None)  # flat: no evidence
+                continue
             high = p[(f >= EMG_BAND_HZ[0]) & (f <= ANALYSIS_BAND_HZ[1])].sum()
             ratio = max(high / total, 1e-6) / 0.45
-        score += float(np.clip(np.log(ratio), -3.0, 3.0))
-    return score
+        out.append(float(np.clip(np.log(ratio), -3.0, 3.0)))
+    return out
 
 
 class Conditioner:
@@ -454,6 +466,25 @@ class Conditioner:
                 first.shape[1] / self.fs_hz,
                 self.sensor,
             )
+            # both readings of each channel must disagree between channels: the median of ADC
+            # counts alone misreads an envelope board with a large offset, the spectrum alone a
+            # raw channel at rest at low gain
+            split = all(
+                any(e is not None and e >= 0.5 for e in ev)
+                and any(e is not None and e <= -0.5 for e in ev)
+                for ev in (
+                    channel_evidence(first, self.fs_hz),
+                    channel_evidence(first, self.fs_hz, spectral_only=True),
+                )
+            )
+            if split:
+                # one sensor type serves all channels: a MyoWare's RAW and ENV columns side by
+                # side cannot both be read right, and the minority's episodes may be lost
+                log.warning(
+                    "channels look like different sensor types (raw and envelope outputs); all "
+                    "are analysed as %s: analyse each on its own (--channel NAME, --sensor)",
+                    self.sensor,
+                )
         if self.mains_hz is None:
             found = detect_mains(first, self.fs_hz) if self.sensor == "raw" else 0.0
             self.mains_hz = found or MAINS_DEFAULT_HZ

@@ -285,3 +285,21 @@ def test_logger_and_spreadsheet_quirks_are_read(tmp_path, capsys, form):
     p.write_bytes(text)
     rc, found, err = _detect(capsys, p)
     assert rc == 0 and _one_spasm(found), err
+
+
+def test_raw_and_envelope_columns_side_by_side_are_told(caplog):
+    from scipy import signal
+
+    from emgwatch.block import Block
+    from emgwatch.dsp import Conditioner, channel_evidence
+
+    raw = _signal()
+    env = signal.sosfilt(signal.butter(2, 3, fs=FS, output="sos"), np.abs(raw)) + 100.0
+    x = np.stack([raw, env])  # a MyoWare's RAW and ENV outputs logged together
+    ev = channel_evidence(x[:, : 2 * FS], FS)
+    assert ev[0] > 0.5 and ev[1] < -0.5
+    with caplog.at_level("WARNING", logger="emgwatch.dsp"):
+        c = Conditioner(FS, 2)
+        c.push(Block(0.0, FS, x.T.copy()))
+        c.flush()
+    assert any("different sensor types" in r.getMessage() for r in caplog.records)
