@@ -237,6 +237,10 @@ def check_truth_fits(
         )
     known = set(channels)
     for i, e in enumerate(truth.episodes):
+        if e.start < -tol:
+            raise InputError(
+                path, f"episodes[{i}]", f"starts at {e.start:g} s, before the recording"
+            )
         if e.end > duration_s + tol:
             raise InputError(
                 path,

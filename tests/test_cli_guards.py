@@ -129,6 +129,7 @@ def test_evaluate_refuses_a_truth_that_cannot_be_the_recordings(tmp_path, capsys
         ({"duration_s": 10.0}, "key 'duration_s': the truth covers 10 s"),
         ({"episodes": [{"start": 1, "end": 2, "kind": "spasm", "channel": "leg"}]}, "no channel"),
         ({"episodes": [{"start": 100, "end": 102, "kind": "spasm"}]}, "after the recording"),
+        ({"episodes": [{"start": -10, "end": -5, "kind": "spasm"}]}, "before the recording"),
         ({"duration_s": 10**400}, "expected a finite number"),
     )
     for change, say in cases:
