@@ -309,6 +309,8 @@ def _delimiter_of(line: str) -> str | None:
 
 
 def _cells(line: str, delim: str | None) -> list[str]:
+    if delim and '"' in line:  # a quoted name may hold the delimiter: "EMG, left calf"
+        return [c.strip() for c in next(csv.reader([line], delimiter=delim))]
     return [c.strip().strip("\"'") for c in (line.split(delim) if delim else line.split())]
 
 

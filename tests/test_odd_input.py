@@ -303,3 +303,14 @@ def test_raw_and_envelope_columns_side_by_side_are_told(caplog):
         c.push(Block(0.0, FS, x.T.copy()))
         c.flush()
     assert any("different sensor types" in r.getMessage() for r in caplog.records)
+
+
+def test_a_quoted_column_name_may_hold_the_delimiter(tmp_path, capsys):
+    p = _signal_csv(
+        tmp_path / "q.csv",
+        '"time_s","EMG, left calf","EMG, right calf"',
+        lambda a, b: f"{a:.3f},{b:.2f},{b / 10:.2f}",
+    )
+    rc, found, err = _detect(capsys, p)
+    assert rc == 0, err
+    assert {e["channel"] for e in found} >= {"EMG, left calf"}
