@@ -278,7 +278,17 @@ def looks_like_adc_counts(x: np.ndarray) -> bool:
 
 def detect_sensor(x: np.ndarray, fs_hz: float) -> str:
     """ "raw" or "envelope" from the decision window (channels, n); see ``sensor_evidence``."""
-    return "envelope" if sensor_evidence(x, fs_hz) < 0 else "raw"
+    return sensor_from(channel_evidence(x, fs_hz))
+
+
+def sensor_from(evidence: list[float | None]) -> str:
+    """The decision from each channel's evidence (``channel_evidence``): their sum < 0 is an
+    envelope output; a tie goes to "raw"."""
+    return "envelope" if _total(evidence) < 0 else "raw"
+
+
+def _total(evidence: list[float | None]) -> float:
+    return float(sum(e for e in evidence if e is not None))
 
 
 def sensor_evidence(x: np.ndarray, fs_hz: float) -> float:
@@ -290,7 +300,7 @@ def sensor_evidence(x: np.ndarray, fs_hz: float) -> float:
     an envelope output (cut off at 2-10 Hz) has almost none. Channels add their log-evidence, so
     one clear channel outweighs an ambiguous one; a tie goes to "raw".
     """
-    return float(sum(e for e in channel_evidence(x, fs_hz) if e is not None))
+    return _total(channel_evidence(x, fs_hz))
 
 
 def channel_evidence(
@@ -460,7 +470,8 @@ class Conditioner:
         n_dec = self._checkpoint_n()
         first = np.concatenate([h[0] for h in self._held], axis=1)[:, :n_dec]
         if self.sensor is None:
-            self.sensor = detect_sensor(first, self.fs_hz)
+            evidence = channel_evidence(first, self.fs_hz)
+            self.sensor = sensor_from(evidence)
             log.info(
                 "sensor type detected from the first %.1f s: %s",
                 first.shape[1] / self.fs_hz,
@@ -472,10 +483,7 @@ class Conditioner:
             split = all(
                 any(e is not None and e >= 0.5 for e in ev)
                 and any(e is not None and e <= -0.5 for e in ev)
-                for ev in (
-                    channel_evidence(first, self.fs_hz),
-                    channel_evidence(first, self.fs_hz, spectral_only=True),
-                )
+                for ev in (evidence, channel_evidence(first, self.fs_hz, spectral_only=True))
             )
             if split:
                 # one sensor type serves all channels: a MyoWare's RAW and ENV columns side by

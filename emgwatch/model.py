@@ -227,9 +227,9 @@ def load_model(path: str | Path | None = None, *, with_stage: bool = True) -> Wi
             p,
             None,
             f"{what}, not a window model for the {len(WINDOW_FEATURES)} features and "
-            f"{len(WINDOW_CLASSES)} "
-            f"classes this emgwatch uses (its card: {len(card['features'])} features, classes "
-            f"{', '.join(map(str, card['classes']))}); give the window model",
+            f"{len(WINDOW_CLASSES)} classes this emgwatch uses (its card: "
+            f"{len(card['features'])} features, classes {', '.join(map(str, card['classes']))}); "
+            "give the window model",
         )
     model = WindowClassifier(pipeline=pipeline, card=card, path=p)
     sp = stage_path(p)
@@ -336,12 +336,11 @@ def _load_checked(p: Path, *, default: bool) -> tuple[Pipeline, dict]:
         raise InputError(
             p, None, f"not a model for its card's {len(card['features'])} features: {e}"
         ) from None
-    if probe:
-        if not np.allclose(got, want, atol=1e-4):
-            raise InputError(
-                p,
-                None,
-                f"model predicts differently under scikit-learn {sklearn.__version__} than when trained "
-                f"({trained}); retrain it with 'emgwatch train'",
-            )
+    if probe and not np.allclose(got, want, atol=1e-4):
+        raise InputError(
+            p,
+            None,
+            f"model predicts differently under scikit-learn {sklearn.__version__} than when trained "
+            f"({trained}); retrain it with 'emgwatch train'",
+        )
     return pipeline, card

@@ -35,13 +35,14 @@ def check_output(path: str | Path, *, reading: tuple[str | Path, ...] = ()) -> P
 
 
 @contextmanager
-def written_when_done(path: Path, newline: str | None = None) -> Iterator[TextIO]:
-    """A text file that replaces ``path`` only if the block completes (else it is removed).
+def replaced_when_done(path: Path) -> Iterator[Path]:
+    """The path to write instead of ``path``; it replaces ``path`` only if the block completes
+    (else it is removed).
 
-    Only a plain file (or a new name) is replaced that way, keeping its permissions. A symlink
-    is followed to its target; a target that is not a plain file (a pipe, /dev/stdout, a
-    device) or has other hard links is written in place, as replacing it would swap the
-    device for a file or cut the links.
+    Only a plain file (or a new name) is replaced that way, keeping its permissions, through a
+    private temporary name beside it. A symlink is followed to its target; a target that is not
+    a plain file (a pipe, /dev/stdout, a device) or has other hard links is written in place,
+    as replacing it would swap the device for a file or cut the links.
     """
     target = path.resolve() if path.is_symlink() else path
     in_place = target.exists() and (not target.is_file() or target.stat().st_nlink > 1)
@@ -55,8 +56,7 @@ def written_when_done(path: Path, newline: str | None = None) -> Iterator[TextIO
             tmp = Path(name)
             if target.exists():
                 shutil.copymode(target, tmp)
-        with tmp.open("w", encoding="utf-8", newline=newline) as f:
-            yield f
+        yield tmp
         if not in_place:
             os.replace(tmp, target)
     except OSError as e:
@@ -64,3 +64,10 @@ def written_when_done(path: Path, newline: str | None = None) -> Iterator[TextIO
     finally:
         if not in_place:
             tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def written_when_done(path: Path, newline: str | None = None) -> Iterator[TextIO]:
+    """A text file that replaces ``path`` only if the block completes (``replaced_when_done``)."""
+    with replaced_when_done(path) as tmp, tmp.open("w", encoding="utf-8", newline=newline) as f:
+        yield f

@@ -27,6 +27,7 @@ import numpy as np
 from emgwatch.block import Block
 from emgwatch.domain import ADC_MAX, FS_READABLE_MIN_HZ
 from emgwatch.errors import InputError, UsageError
+from emgwatch.outfile import replaced_when_done
 
 
 @dataclass(frozen=True)
@@ -1589,12 +1590,8 @@ def _write_edf(path: Path, rec: Recording) -> None:
         kwargs["starttime"] = rec.start_time.time().replace(microsecond=0)
         kwargs["recording"] = edfio.Recording(startdate=rec.start_time.date())
     edf = edfio.Edf(signals, data_record_duration=record_s, annotations=annotations, **kwargs)
-    tmp = path.with_name(path.name + ".partial")
-    try:
+    with replaced_when_done(path) as tmp:
         edf.write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _check_edf_header(path: Path) -> None:
@@ -1606,8 +1603,7 @@ def _check_edf_header(path: Path) -> None:
             raise InputError(
                 path, f"byte {len(head)}", f"not an EDF file: header is 256 bytes, file has {size}"
             )
-        bdf = head[:8] == b"\xffBIOSEMI"
-        if bdf:  # 24-bit samples; read as 16-bit EDF they would be noise
+        if head[:8] == b"\xffBIOSEMI":  # 24-bit samples; read as 16-bit EDF they would be noise
             raise InputError(
                 path,
                 "byte 0",
@@ -1637,40 +1633,40 @@ def _check_edf_header(path: Path) -> None:
                 f"signal headers are truncated (file has {size} bytes, header needs {header_bytes})",
             )
 
-    def number(i: int, field_off: int, width: int, what: str, kind: type = float) -> float:
-        at = 256 + ns * field_off + width * i
-        text = sig[ns * field_off + width * i : ns * field_off + width * (i + 1)]
-        text = text.decode("ascii", errors="replace").strip()
+    def at(field_off: int, i: int) -> str:
+        """Where signal i's 8-byte field starts (each field holds all signals in turn)."""
+        return f"byte {256 + ns * field_off + 8 * i}"
+
+    def number(i: int, field_off: int, what: str, kind: type = float) -> float:
+        start = ns * field_off + 8 * i
+        text = sig[start : start + 8].decode("ascii", errors="replace").strip()
         try:
             value = kind(text)
         except ValueError:
             value = math.nan
         if not math.isfinite(value):
             raise InputError(
-                path, f"byte {at}", f"{what} of signal {i + 1} is not a number: '{text}'"
+                path, at(field_off, i), f"{what} of signal {i + 1} is not a number: '{text}'"
             )
         return value
 
     spr = []
     for i in range(ns):
-        pmin = number(i, 104, 8, "physical minimum")
-        pmax = number(i, 112, 8, "physical maximum")
-        dmin = number(i, 120, 8, "digital minimum", int)
-        dmax = number(i, 128, 8, "digital maximum", int)
-        n = int(number(i, 216, 8, "samples per record", int))
+        pmin = number(i, 104, "physical minimum")
+        pmax = number(i, 112, "physical maximum")
+        dmin = number(i, 120, "digital minimum", int)
+        dmax = number(i, 128, "digital maximum", int)
+        n = int(number(i, 216, "samples per record", int))
         if pmin == pmax:
-            at = 256 + ns * 104 + 8 * i
-            raise InputError(path, f"byte {at}", f"signal {i + 1}: physical minimum = maximum")
+            raise InputError(path, at(104, i), f"signal {i + 1}: physical minimum = maximum")
         if not -32768 <= dmin < dmax <= 32767:
-            at = 256 + ns * 120 + 8 * i
             raise InputError(
                 path,
-                f"byte {at}",
+                at(120, i),
                 f"signal {i + 1}: digital range {dmin:g}..{dmax:g} is not a 16-bit min < max",
             )
         if n < 1:
-            at = 256 + ns * 216 + 8 * i
-            raise InputError(path, f"byte {at}", f"signal {i + 1}: {n} samples per record")
+            raise InputError(path, at(216, i), f"signal {i + 1}: {n} samples per record")
         spr.append(n)
     said_bytes = field(184, 192, "number of header bytes")
     if said_bytes != header_bytes:

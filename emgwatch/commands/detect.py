@@ -127,7 +127,6 @@ def _write(out: TextIO, episodes: list, fmt: str) -> None:
         for e in episodes:
             d = e.to_dict()
             w.writerow([round(d[k], 3) if k in ("start", "end") else d[k] for k in FIELDS])
-    return 0
 
 
 QUALITY_WARN_FRACTION = 0.01  # conditions holding longer than this share of a recording are told

@@ -96,11 +96,11 @@ def pooled_score(records: list[dict]) -> dict:
 def run(args: argparse.Namespace, cfg: Config) -> int:
     from emgwatch.model import load_model
     from emgwatch.scoring import format_report
+    from emgwatch.synth.output import truth_path_for
 
     json_out = None
     if args.json_out:  # checked before a long evaluation, and never one of its inputs
         from emgwatch.outfile import check_output
-        from emgwatch.synth.output import truth_path_for
 
         truths = [args.truth] if args.truth else [truth_path_for(p) for p in args.recordings]
         reading = (*args.recordings, *truths)
@@ -108,7 +108,6 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     model = load_model(args.model or cfg.detection.model or None)
     if args.recordings:
         from emgwatch.recording import read_recording
-        from emgwatch.synth.output import truth_path_for
         from emgwatch.truth import check_truth_fits, load_truth
 
         def pair(p: str) -> tuple:

@@ -77,13 +77,12 @@ def _pairs_from_files(paths: list[str], truth: str | None, fs: float | None):
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
+    from emgwatch.episode_stage import stage_path
     from emgwatch.model import DEFAULT_MODEL
+    from emgwatch.outfile import check_output
 
     log = logging.getLogger("emgwatch.train")
     out = Path(args.output) if args.output else DEFAULT_MODEL
-    from emgwatch.episode_stage import stage_path
-    from emgwatch.outfile import check_output
-
     out.parent.mkdir(parents=True, exist_ok=True)  # models/ of a fresh checkout, or a new one
     check_output(out, reading=tuple(args.recordings or ()) + tuple(args.stage_recordings or ()))
     # a model is its window classifier, its second stage and their cards: a run that fails
