@@ -379,6 +379,22 @@ def test_a_revision_after_the_file_rotated_names_the_episode_where_the_new_file_
     assert second == [(5.0, 0.0, "plm leg (revised, was spasm; episode 22:00:02-22:00:04 UTC)")]
 
 
+def test_a_queued_revision_of_an_earlier_files_episode_is_revised_in_place(tmp_path):
+    x = _adc(30_000)
+    with EdfRecorder(tmp_path, 1000, ["leg", "arm"], START, units="adc", rotate_s=10) as rec:
+        _feed(rec, x[:5000])
+        spasm = Episode("spasm", "leg", 2.0, 4.0)
+        rec.handle(EpisodeEvent("end", spasm, 4.5))
+        _feed(rec, x[5000:15000], t0=5.0)
+        spasm.kind = "plm"
+        rec.handle(EpisodeEvent("update", spasm, 15.0, previous="spasm"))
+        spasm.kind = "clonus"  # revised again before the note reached the disk: one note
+        rec.handle(EpisodeEvent("update", spasm, 15.2, previous="plm"))
+        _feed(rec, x[15000:], t0=15.0)
+    second = _anns(_read(rec.files[1]))
+    assert second == [(5.0, 0.0, "clonus leg (revised, was spasm; episode 22:00:02-22:00:04 UTC)")]
+
+
 def test_a_queued_revision_released_again_leaves_what_the_file_says(tmp_path):
     x = _adc(12_000)
     with EdfRecorder(tmp_path, 1000, ["leg", "leg2"], START, units="adc") as rec:

@@ -24,6 +24,7 @@ import logging
 import math
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,27 @@ def _tal(onset_s: float, duration_s: float, text: str) -> bytes:
     clean = "".join(c for c in text if c not in "\x00\x14\x15")
     dur = f"\x15{duration_s:.3f}".rstrip("0").rstrip(".") if duration_s > 0 else ""
     return f"{_onset(onset_s)}{dur}\x14{clean}\x14\x00".encode()
+
+
+@dataclass
+class _Note:
+    """An annotation waiting for the next flush. ``episode`` (its id) and ``written`` (the kind
+    the file already holds for it, None when nothing is on disk yet) let a later revision of the
+    episode replace it while it is still queued."""
+
+    onset_s: float  # session time
+    duration_s: float
+    text: str
+    episode: str | None = None
+    written: str | None = None
+    span: str = ""  # "; episode HH:MM:SS-HH:MM:SS UTC" for a revision of one in an earlier file
+
+    def say(self, kind_channel: str) -> None:
+        """The text for what the episode is now, against what the file already says."""
+        if self.written is None:
+            self.text = kind_channel
+        else:
+            self.text = f"{kind_channel} (revised, was {self.written}{self.span})"
 
 
 class EdfRecorder:
@@ -155,7 +177,7 @@ class EdfRecorder:
         self._segment_t0 = 0.0
         self._chunks: list[np.ndarray] = []
         self._n_pending = 0
-        self._annotations: list[tuple[float, float, str]] = []  # session time, duration, text
+        self._annotations: list[_Note] = []
         self._open_quality: dict[tuple[str, str], float] = {}
 
     # --- conversion ---------------------------------------------------------------------------
@@ -183,9 +205,11 @@ class EdfRecorder:
 
     def annotate(self, onset_s: float, duration_s: float, text: str) -> None:
         """Add an EDF+ annotation; it is on disk with the next flush (<= ``flush_s``)."""
-        if self.status != "recording":
-            return
-        self._annotations.append((float(onset_s), max(0.0, float(duration_s)), text))
+        self._queue(_Note(float(onset_s), max(0.0, float(duration_s)), text))
+
+    def _queue(self, note: _Note) -> None:
+        if self.status == "recording":
+            self._annotations.append(note)
 
     def handle(self, event: EpisodeEvent) -> None:
         """Episodes become annotations when they end (their duration is known then).
@@ -202,38 +226,36 @@ class EdfRecorder:
         if event.event == "update" and event.previous == ep.kind:
             return  # only its PLM-series mark changed: the annotation's text stays true
         end = ep.end if ep.end is not None else event.detected_at
+        dur = max(0.0, end - ep.start)
         text = f"{ep.kind} {ep.channel}"
         if event.event == "end":
-            self.annotate(ep.start, max(0.0, end - ep.start), text)
+            self._queue(_Note(float(ep.start), dur, text, ep.id))
             return
-        old = f"{event.previous} {ep.channel}"
-        for k, (onset, dur, queued) in enumerate(self._annotations):
-            if onset != float(ep.start):
-                continue
-            if queued == old:  # the end's own annotation, not written yet
-                self._annotations[k] = (onset, dur, text)
-                return
-            if queued.startswith(f"{old} (revised, was "):  # a queued revision of one on disk
-                written = queued.rsplit("was ", 1)[1].split(")")[0].split(";")[0]
-                if written == ep.kind:
-                    del self._annotations[k]  # back to what the file already says
-                else:
-                    self._annotations[k] = (onset, dur, f"{text} (revised, was {written})")
-                return
+        queued = next((n for n in self._annotations if n.episode == ep.id), None)
+        if queued is not None:  # not on disk yet: say it once, as it is now
+            if queued.written == ep.kind:
+                # back to what the file already says
+                self._annotations = [n for n in self._annotations if n is not queued]
+            else:
+                queued.say(text)
+            return
         if ep.start >= self._file_t0:
-            self.annotate(
-                ep.start, max(0.0, end - ep.start), f"{text} (revised, was {event.previous})"
+            note = _Note(float(ep.start), dur, "", ep.id, event.previous)
+        else:  # begun in an earlier file: noted here, naming the episode's wall-clock span
+            span = "-".join(
+                (self.start_time + timedelta(seconds=x)).astimezone(UTC).strftime("%H:%M:%S")
+                for x in (ep.start, end)
             )
-            return
-        span = "-".join(
-            (self.start_time + timedelta(seconds=x)).astimezone(UTC).strftime("%H:%M:%S")
-            for x in (ep.start, end)
-        )
-        self.annotate(
-            max(event.detected_at, self._file_t0),
-            0.0,
-            f"{text} (revised, was {event.previous}; episode {span} UTC)",
-        )
+            note = _Note(
+                max(event.detected_at, self._file_t0),
+                0.0,
+                "",
+                ep.id,
+                event.previous,
+                f"; episode {span} UTC",
+            )
+        note.say(text)
+        self._queue(note)
 
     def handle_quality(self, qe: Any) -> None:
         """Quality problems (lead-off, saturation, gaps) become annotated spans."""
@@ -319,7 +341,8 @@ class EdfRecorder:
         for i in range(k):
             tals = self._timekeeping(self._file_records + i)
             while self._annotations:
-                tal = self._annotation_tal(*self._annotations[0])
+                note = self._annotations[0]
+                tal = self._annotation_tal(note.onset_s, note.duration_s, note.text)
                 if len(tals) + len(tal) > ANNOTATION_BYTES:
                     break
                 tals += tal
