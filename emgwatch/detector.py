@@ -18,7 +18,8 @@ from emgwatch.block import Block
 from emgwatch.domain import fs_out_of_range
 from emgwatch.episodes import Episode, EpisodeEvent, EpisodeTracker, TrackerParams
 from emgwatch.errors import InputError
-from emgwatch.features import FeatureConfig, FeatureExtractor, FeatureFrame
+from emgwatch.features import FeatureConfig, FeatureFrame
+from emgwatch.mixed_sensors import MixedSensorFeatures
 from emgwatch.model import WindowClassifier, load_model
 from emgwatch.quality import QualityEvent, QualityEventTracker, feeds_detection
 from emgwatch.recording import Recording
@@ -54,8 +55,8 @@ class Detector:
         self.model_version = self.model.version + (
             f"+stage-{self.model.stage.version}" if self.model.stage is not None else ""
         )
-        self.features = FeatureExtractor(
-            self.fs, len(self.channel_names), sensor=sensor, mains_hz=mains_hz
+        self.features = MixedSensorFeatures(
+            self.fs, self.channel_names, sensor=sensor, mains_hz=mains_hz
         )
         self.tracker = EpisodeTracker(
             self.channel_names, context=context, params=params, stage=self.model.stage

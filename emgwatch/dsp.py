@@ -287,6 +287,29 @@ def sensor_from(evidence: list[float | None]) -> str:
     return "envelope" if _total(evidence) < 0 else "raw"
 
 
+def split_sensors(
+    evidence: list[float | None], spectral: list[float | None], pooled: str
+) -> list[str] | None:
+    """Each channel's own sensor type when the channels clearly disagree, else None.
+
+    ``evidence`` is ``channel_evidence`` as decided, ``spectral`` the same from the spectrum
+    alone (they are one reading except for ADC counts, where the median decides). A channel is
+    surely raw when both readings say so: the median alone misreads an envelope board with a
+    large offset. It is surely an envelope when the decided reading says so: an envelope output
+    at rest is flat but for the ADC's flicker, whose spectrum is white, so the spectrum cannot
+    confirm it, while a raw front end never sits near 0 V. A channel that is neither (flat,
+    empty, ambiguous) takes the pooled decision.
+    """
+    raw = [
+        e is not None and s is not None and e >= 0.5 and s >= 0.5
+        for e, s in zip(evidence, spectral, strict=True)
+    ]
+    env = [e is not None and e <= -0.5 for e in evidence]
+    if not (any(raw) and any(env)):
+        return None
+    return ["raw" if r else "envelope" if v else pooled for r, v in zip(raw, env, strict=True)]
+
+
 def _total(evidence: list[float | None]) -> float:
     return float(sum(e for e in evidence if e is not None))
 
@@ -354,6 +377,9 @@ class Conditioner:
         self.fs_hz = float(fs_hz)
         self.n_channels = int(n_channels)
         self.sensor: str | None = None if sensor == "auto" else sensor
+        # per channel, when the channels clearly came from different sensor types (a MyoWare's
+        # RAW and ENV outputs side by side); None when one type serves them all
+        self.channel_sensors: list[str] | None = None
         self.mains_hz: float | None = float(mains_hz) if mains_hz else None
         self.q: np.ndarray | None = None  # quantisation step per channel, once decided
         self.stats = {"nonfinite": 0, "gaps": 0, "overlap_dropped": 0}
@@ -477,22 +503,9 @@ class Conditioner:
                 first.shape[1] / self.fs_hz,
                 self.sensor,
             )
-            # both readings of each channel must disagree between channels: the median of ADC
-            # counts alone misreads an envelope board with a large offset, the spectrum alone a
-            # raw channel at rest at low gain
-            split = all(
-                any(e is not None and e >= 0.5 for e in ev)
-                and any(e is not None and e <= -0.5 for e in ev)
-                for ev in (evidence, channel_evidence(first, self.fs_hz, spectral_only=True))
+            self.channel_sensors = split_sensors(
+                evidence, channel_evidence(first, self.fs_hz, spectral_only=True), self.sensor
             )
-            if split:
-                # one sensor type serves all channels: a MyoWare's RAW and ENV columns side by
-                # side cannot both be read right, and the minority's episodes may be lost
-                log.warning(
-                    "channels look like different sensor types (raw and envelope outputs); all "
-                    "are analysed as %s: analyse each on its own (--channel NAME, --sensor)",
-                    self.sensor,
-                )
         if self.mains_hz is None:
             found = detect_mains(first, self.fs_hz) if self.sensor == "raw" else 0.0
             self.mains_hz = found or MAINS_DEFAULT_HZ

@@ -297,6 +297,11 @@ class FeatureExtractor:
         return self._cond.sensor if self._cond.decided else None
 
     @property
+    def channel_sensors(self) -> list[str] | None:
+        """Each channel's own type, once decided, when the channels clearly differ (else None)."""
+        return self._cond.channel_sensors if self._cond.decided else None
+
+    @property
     def mains_hz(self) -> float | None:
         return self._cond.mains_hz if self._cond.decided else None
 
