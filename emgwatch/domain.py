@@ -34,6 +34,9 @@ MAINS_CHOICES_HZ = (50.0, 60.0)
 ADC_BITS = 10
 ADC_MAX = (1 << ADC_BITS) - 1  # 1023 on an ATmega328P
 ADC_MIDRAIL = (ADC_MAX + 1) / 2  # EMG front ends bias the signal to mid-rail
+# Full scales of the ADC counts found in recordings: 10 bits (ATmega328P, this firmware) and
+# 12 bits (ESP32, SAMD21, STM32 boards; BITalino/PLUX files with "Resolution: 12")
+ADC_FULL_SCALES = (ADC_MAX, (1 << 12) - 1)
 
 # --- episode kinds ---------------------------------------------------------------------------
 # Window classes predicted by the classifier (order is the model's label order).

@@ -28,8 +28,7 @@ from scipy import signal
 
 from emgwatch.block import Block
 from emgwatch.domain import (
-    ADC_MAX,
-    ADC_MIDRAIL,
+    ADC_FULL_SCALES,
     EMG_BAND_HZ,
     MAINS_CHOICES_HZ,
     fs_out_of_range,
@@ -270,10 +269,17 @@ def quantisation_step(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def looks_like_adc_counts(x: np.ndarray) -> bool:
-    """Integer samples within the 10-bit range: an Arduino-class board's raw counts."""
+def adc_full_scale(x: np.ndarray) -> int | None:
+    """The smallest ADC full scale (``ADC_FULL_SCALES``) that integer samples >= 0 fit, or None
+    when they are not ADC counts: an Arduino-class board's raw counts."""
     v = x[np.isfinite(x)]
-    return bool(v.size) and bool(np.all(v == np.round(v))) and v.min() >= 0 and v.max() <= ADC_MAX
+    if not v.size or v.min() < 0 or not np.all(v == np.round(v)):
+        return None
+    return next((full for full in ADC_FULL_SCALES if v.max() <= full), None)
+
+
+def looks_like_adc_counts(x: np.ndarray) -> bool:
+    return adc_full_scale(x) is not None
 
 
 def detect_sensor(x: np.ndarray, fs_hz: float) -> str:
@@ -340,10 +346,11 @@ def channel_evidence(
         if xc.size < 16 or np.ptp(xc) == 0:
             out.append(None)  # a dead or unplugged channel (flat, empty) says nothing
             continue
-        if looks_like_adc_counts(xc) and not spectral_only:
+        full = None if spectral_only else adc_full_scale(xc)
+        if full is not None:
             # the median sits at mid-rail (raw) or near 0 V (envelope): a factor of 2 either side
             # of a quarter of the range is already clear, hence the steeper scale
-            ratio = (max(float(np.median(xc)), 0.5) / (ADC_MIDRAIL / 2)) ** 3
+            ratio = (max(float(np.median(xc)), 0.5) / ((full + 1) / 4)) ** 3
         else:
             xc = xc - np.median(xc)
             f, p = signal.welch(xc, fs_hz, nperseg=min(xc.size, int(fs_hz / 2)))

@@ -111,6 +111,19 @@ def test_sensor_detection_tells_raw_adc_counts_from_an_envelope_output():
     assert detect_sensor(env, fs) == "envelope"
 
 
+def test_sensor_detection_reads_12_bit_counts_by_their_own_mid_rail():
+    """An ESP32's (or a BITalino file's) 12-bit raw counts sit at 2048: at rest with baseline
+    wander their spectrum looks like an envelope's, their median does not."""
+    fs = 1000.0
+    wander = signal.sosfilt(signal.butter(2, 8.0, fs=fs, output="sos"), noise(4000, seed=12))
+    emg = signal.sosfilt(signal.butter(4, (20, 200), "bandpass", fs=fs, output="sos"), noise(4000))
+    raw12 = np.round(2048 + 1.0 * emg + 40.0 * wander)
+    assert detect_sensor(raw12 - 2048 + 0.5, fs) == "envelope"  # spectrum alone: misread
+    assert detect_sensor(raw12, fs) == "raw"
+    env12 = np.round(60 + np.abs(signal.lfilter([0.02], [1, -0.98], 5000 * noise(4000, seed=3))))
+    assert env12.max() > 1023 and detect_sensor(env12, fs) == "envelope"
+
+
 def test_sensor_detection_in_microvolts_uses_the_spectrum():
     fs = 1000.0
     sos = signal.butter(4, (20, 200), "bandpass", fs=fs, output="sos")
