@@ -542,7 +542,7 @@ class EpisodeTracker:
                         kind="voluntary",
                         channel=self.channel_names[c],
                         start=tr.vol_since,
-                        confidence=pv,
+                        confidence=round(float(pv), 3),
                         level_db=lev,
                     )
                     tr.vol_episode = ep

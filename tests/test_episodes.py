@@ -122,6 +122,8 @@ def test_voluntary_is_logged_but_never_an_alert_kind():
         )
     )
     assert [e.kind for e in eps] == ["voluntary"]
+    (ep,) = ended(run(EpisodeTracker(["ch1"]), *stream([(5, "rest", 1), (3, "voluntary", 0.8765)])))
+    assert ep.confidence == 0.876 or ep.confidence == 0.877  # three decimals, as every episode's
 
 
 def test_exercise_context_never_reports_plm():
