@@ -25,7 +25,13 @@ import edfio
 import numpy as np
 
 from emgwatch.block import Block
-from emgwatch.domain import ADC_MAX, FS_READABLE_MIN_HZ
+from emgwatch.domain import (
+    ADC_MAX,
+    FS_MAX_HZ,
+    FS_MIN_HZ,
+    FS_READABLE_MIN_HZ,
+    fs_out_of_range,
+)
 from emgwatch.errors import InputError, UsageError
 from emgwatch.outfile import replaced_when_done
 
@@ -457,10 +463,13 @@ def _csv_layout(path: Path, raw: bytes) -> _CsvLayout:
         if pos >= len(raw):
             raise InputError(path, None, "no data (only blank or comment lines)")
     delim = _delimiter_of(text)
-    first = _cells(text, delim)
+    # a tab at the end of every line (OpenSignals, many loggers) is an empty last cell, as a
+    # trailing comma is: strip only what can never be a delimiter
+    first = _cells(raw[pos:end].decode("utf-8", errors="replace").strip(" \r\n"), delim)
     decimal_comma = delim in ("\t", ";") and b"," in raw[end : end + 4096]
-    if described is not None and len(described[0]) == len(first):
+    if described is not None and len(described[0]) in (len(first), len(first) - (first[-1] == "")):
         names, said_rate, signals = described
+        names = names + [f"col{i + 1}" for i in range(len(names), len(first))]
         return _CsvLayout(
             names, True, delim, decimal_comma, pos, line_no, rate or said_rate, signals
         )
@@ -567,6 +576,7 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     if n_rows == 0:
         raise InputError(path, f"line {lay.body_line}", "no data rows")
     table = values.reshape(n_rows, n_cols)
+    _refuse_infinite(path, table, row_lines, names if lay.has_header else None)
 
     start_time = None
     if clock_col is not None:
@@ -642,6 +652,9 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         chan_cols, chan_names = [chan_cols[pick]], [chan_names[pick]]
         chan_units, sensors = [chan_units[pick]], [sensors[pick]]
     data = np.ascontiguousarray(table[:, chan_cols])
+    if time_col is not None and not counted and clock_col is None and delsys_clock is None:
+        unstated = not lay.has_header or keys[time_col] in _TIME_WORDS
+        time_scale = _time_unit(path, table[:, time_col], time_scale, time_name, unstated)
     times = table[:, time_col] * time_scale if time_col is not None else None
     if times is not None and n_rows > 1 and not counted:
         _warn_other_clocks(path, names, table, roles, time_col, float(times[-1] - times[0]))
@@ -688,6 +701,24 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     )
 
 
+def _refuse_infinite(
+    path: Path, table: np.ndarray, row_lines: _RowLines, names: list[str] | None
+) -> None:
+    """An infinite cell ('inf', or a number beyond float range such as 1e400) is no measurement:
+    kept, it would become an error much later without a line, or poison every level."""
+    bad = np.isinf(table)
+    if not bad.any():
+        return
+    row, col = (int(i[0]) for i in np.nonzero(bad))
+    column = f"'{names[col]}'" if names else f"column {col + 1}"
+    raise InputError(
+        path,
+        f"line {row_lines(row)}",
+        f"{column} is infinite (a number too large for any sample, e.g. 1e400, or 'inf'); "
+        "expected a finite number",
+    )
+
+
 def _warn_other_clocks(
     path: Path, names: list[str], table: np.ndarray, roles: dict[int, float], used: int, span: float
 ) -> None:
@@ -724,6 +755,38 @@ def _time_roles(names: list[str]) -> dict[int, float]:
         elif key in _COUNTER_NAMES:
             roles[i] = _SAMPLE_COUNTER
     return roles
+
+
+_SUBUNITS = (("milliseconds", 1e-3), ("microseconds", 1e-6))  # what an integer clock counts
+
+
+def _time_unit(path: Path, col: np.ndarray, scale: float, name: str, unstated: bool) -> float:
+    """Scale to seconds of a time column whose header does not say its unit ('time', or none).
+
+    Sketches print millis() or micros() as whole numbers: read as seconds they give a rate far
+    below EMG's. Such a column is read in the one unit (ms or us) that puts its rate, from its
+    span, in the range emgwatch analyses; a column of fractions, or one no unit fits, is left in
+    seconds (and the rate check says what it gives).
+    """
+    n = col.size
+    span = float(col[-1] - col[0]) if n > 1 else 0.0
+    if not unstated or scale != 1.0 or not span > 0 or (n - 1) / span >= FS_READABLE_MIN_HZ:
+        return scale
+    if not np.all(col == np.round(col)):
+        return scale
+    for unit, factor in _SUBUNITS:
+        if fs_out_of_range((n - 1) / (span * factor)) is None:
+            log.warning(
+                "%s: time column '%s' holds whole numbers without a unit; read as %s (the only "
+                "unit giving %g-%g Hz from its span); name it time_ms or time_us to say so",
+                path,
+                name,
+                unit,
+                FS_MIN_HZ,
+                FS_MAX_HZ,
+            )
+            return factor
+    return scale
 
 
 def _time_column(
@@ -781,7 +844,12 @@ def _looks_like_time(col: np.ndarray, *, coarse_ok: bool = False) -> bool:
     if coarse_ok and _coarse_clock_tick(col, d) is not None:  # millis() beside faster samples
         return True
     med = float(np.median(d))
-    return bool(np.all(d > 0) and np.mean(np.abs(d - med) <= 0.01 * med) >= 0.99)
+    if not np.all(d > 0):
+        return False
+    if np.mean(np.abs(d - med) <= 0.01 * med) >= 0.99:
+        return True
+    # a clock stamped when the loop got round to it (micros()): jitter, yet within a period
+    return coarse_ok and d.size >= 2 * _STEADY_WINDOW and _stays_steady(col, 1.5 * med)
 
 
 class _RowLines:
@@ -1155,24 +1223,27 @@ def _missing_at(
 
 
 def _coarse_clock_tick(times: np.ndarray, d: np.ndarray) -> float | None:
-    """The tick of a steady clock too coarse to time each sample, or None.
+    """What a steady clock too coarse or too jittery to time each sample can be off by, or None.
 
     An Arduino loop stamping its samples with millis() at 800 Hz writes intervals of 1 and 2 ms
     (at 2 kHz, 0 and 1 ms): every interval a whole number of ticks, the median a tick rather
-    than the sampling period, repeats where several samples share a tick. Read as a fine clock
-    that is a gap at every long interval, or an error at every repeat; the rate is in fact the
-    mean interval. What tells it from a fine clock that lost many single samples, or from rows
-    written twice (same intervals): its stamps stay within a tick of a steady line, where lost
-    or doubled rows wander by several (checked in windows of ``_STEADY_WINDOW`` samples, so a
-    real gap spoils only its own window).
+    than the sampling period, repeats where several samples share a tick. A micros() stamp
+    taken whenever the loop gets round to it scatters around the period instead, now and then
+    repeating a value. Read as a fine clock that is a gap at every long interval, or an error at
+    every repeat; the rate is in fact the mean interval. What tells it from a fine clock that
+    lost many single samples, or from rows written twice (same intervals): its stamps stay
+    within a tick (or, for a jittery clock, a period) of a steady line, where lost or doubled
+    rows wander by several (checked in windows of ``_STEADY_WINDOW`` samples, so a real gap
+    spoils only its own window). Returns the tick, or the period for a jittery clock.
     """
     if d.size < 2 * _STEADY_WINDOW:
         return None
     # the common case first, cheaply (this runs on every time column, 29M steps a night):
     # no repeats and the median is the typical interval (gaps aside), so the usual path handles
     # it, gaps and all
+    ties = bool(np.any(d == 0))
     med = float(np.median(d))
-    if np.count_nonzero(d == 0) < 0.01 * d.size:
+    if not ties:
         typical = float(d[d <= 3.0 * med].mean())
         if abs(med - typical) <= 0.1 * typical:
             return None
@@ -1182,17 +1253,29 @@ def _coarse_clock_tick(times: np.ndarray, d: np.ndarray) -> float | None:
     tick = float(pos.min())
     ticks = d / tick
     if np.count_nonzero(np.abs(ticks - np.rint(ticks)) < 0.01) < 0.999 * d.size:
-        return None  # intervals are not whole ticks: a fine clock with jitter
+        tick = 0.0  # intervals are not whole ticks: a fine clock with jitter
+    # a clock finer than the samples (micros(), whose 4-us ticks are whole too) may still be
+    # off by up to a period where the loop was late
+    tick = max(tick, float(times[-1] - times[0]) / (times.size - 1)) if ties else tick
+    return tick if tick > 0.0 and _stays_steady(times, 1.5 * tick) else None
+
+
+def _stays_steady(times: np.ndarray, tol: float) -> bool:
+    """Whether stamps stay within ``tol`` of a steady line in nearly every window of
+    ``_STEADY_WINDOW`` samples (lost or doubled rows wander off it; a real gap spoils only its
+    own window)."""
     w = _STEADY_WINDOW
     k = times.size // w
+    if k == 0:
+        return False
     pick = np.linspace(0, k - 1, min(k, 400)).astype(np.int64)  # at most 400 windows looked at
     win = times[: k * w].reshape(k, w)[pick]
     win = win - win[:, :1]  # relative times: no precision lost to a large start
     x = np.arange(w) - (w - 1) / 2.0
     slope = (win @ x) / float(x @ x)
     resid = win - win.mean(axis=1, keepdims=True) - slope[:, None] * x
-    steady = (resid.max(axis=1) - resid.min(axis=1)) <= 1.5 * tick
-    return tick if np.count_nonzero(steady) >= 0.9 * len(pick) else None
+    steady = (resid.max(axis=1) - resid.min(axis=1)) <= tol
+    return bool(np.count_nonzero(steady) >= 0.9 * len(pick))
 
 
 _MAX_GAP_S = 86_400.0  # a pause in a recording longer than a day is taken for a corrupt time
@@ -1257,7 +1340,7 @@ def _regularise_times(
         d = np.diff(times)
     tick = _coarse_clock_tick(times, d) if d.min() >= 0 and not counter else None
     if tick is None and not d.min() > 0:
-        i = int(np.flatnonzero(d <= 0)[0]) + 1
+        i = int(np.flatnonzero(d < 0 if d.min() < 0 else d == 0)[0]) + 1  # a step back first
         n_dup = int(np.count_nonzero(d == 0))
         n_back = int(np.count_nonzero(d < 0))
         raise InputError(
@@ -1272,13 +1355,14 @@ def _regularise_times(
     else:
         # the median interval is one tick, not one sample period: start from the mean
         gaps, missing, period = _find_gaps(times, float(times[-1] - times[0]) / (n - 1), tick)
-        log.info(
-            "%s: '%s' ticks every %.3g s, too coarse to time single samples (%.3g s apart): "
-            "samples are placed on a steady grid",
+        log.warning(  # once: the stamps cannot place single samples, so none is placed by them
+            "%s: time column '%s' has %d repeated stamps and uneven steps (a clock too coarse or "
+            "too jittery to time single samples); rate %.6g Hz taken from its span, samples "
+            "placed evenly",
             path,
             time_name,
-            tick,
-            period,
+            int(np.count_nonzero(d == 0)),
+            1.0 / period,
         )
     rate = 1.0 / period
     del d

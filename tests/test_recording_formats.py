@@ -1,0 +1,157 @@
+"""Recordings as hobby boards and lab software write them (session: input formats).
+
+Each generator writes a small file the way its tool does; the tests assert on the values the
+reader gives (rate, channel names, samples) and on the one warning a user should see.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from emgwatch.errors import InputError
+from emgwatch.recording import read_recording
+
+
+def _write(tmp_path: Path, text: str, name: str = "x.csv") -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def _adc(n: int, seed: int = 0) -> np.ndarray:
+    """10-bit ADC counts around mid-rail: what analogRead(A0) prints."""
+    rng = np.random.default_rng(seed)
+    return np.clip(np.rint(512 + rng.normal(0, 20, n)), 0, 1023).astype(int)
+
+
+def _millis(fs: float, n: int, start_ms: int = 123_456) -> np.ndarray:
+    """millis() of a loop sampling at ``fs``: whole ms, repeats above 1 kHz, 1/2-ms steps below."""
+    return np.floor(np.arange(n) / fs * 1000.0).astype(np.int64) + start_ms
+
+
+def _micros(fs: float, n: int, seed: int = 0) -> np.ndarray:
+    """micros() stamped whenever the loop got round to it: 4-us ticks, jitter of +-60 % of a
+    period, now and then the same value twice (a late sample stamped with the next one's time)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / fs * 1e6 + rng.uniform(-0.6, 0.6, n) * 1e6 / fs + 5_000_000
+    t = np.maximum.accumulate(np.floor(t / 4) * 4)  # never backwards, ties where two crossed
+    return t.astype(np.int64)
+
+
+def _rows(times: np.ndarray, *cols: np.ndarray, sep: str = ",") -> str:
+    return "".join(sep.join(map(str, r)) + "\n" for r in zip(times, *cols, strict=True))
+
+
+# --- 1. millis()/micros() time columns with repeats and jitter ----------------------------------
+
+
+@pytest.mark.parametrize("fs", [1000.0, 1500.0, 2500.0])
+def test_a_repeating_millis_column_gives_the_rate_and_one_warning(tmp_path, caplog, fs):
+    n = int(fs * 5)
+    x = _adc(n)
+    with caplog.at_level(logging.WARNING):
+        rec = read_recording(_write(tmp_path, "millis,A0\n" + _rows(_millis(fs, n), x)))
+    assert rec.fs == pytest.approx(fs, rel=1e-3) and rec.n_samples == n
+    assert rec.channel_names == ["A0"] and rec.units == "adc"
+    np.testing.assert_array_equal(rec.data[:, 0], x)
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "repeated stamps" in warned[0].getMessage()
+    assert "taken from its span" in warned[0].getMessage()
+
+
+def test_a_jittery_micros_column_with_ties_gives_the_rate(tmp_path, caplog):
+    fs, n = 2000.0, 10_000
+    stamps = _micros(fs, n)
+    assert np.any(np.diff(stamps) == 0)  # the case: ties as well as jitter
+    x = _adc(n, 1)
+    with caplog.at_level(logging.WARNING):
+        rec = read_recording(_write(tmp_path, "micros,A0\n" + _rows(stamps, x)))
+    assert rec.fs == pytest.approx(fs, rel=1e-3) and rec.n_samples == n
+    assert not np.isnan(rec.data).any() and rec.data[0, 0] == x[0]
+    assert sum(r.levelno == logging.WARNING for r in caplog.records) == 1
+
+
+@pytest.mark.parametrize(
+    ("header", "stamps", "unit"),
+    [
+        ("time,emg\n", "millis", "milliseconds"),
+        ("", "millis", "milliseconds"),
+        ("timestamp,emg\n", "micros", "microseconds"),
+        ("", "micros", "microseconds"),
+    ],
+)
+def test_whole_number_times_without_a_unit_are_read_in_the_unit_that_fits(
+    tmp_path, caplog, header, stamps, unit
+):
+    fs, n = 1500.0, 7500
+    t = _millis(fs, n) if stamps == "millis" else _micros(fs, n)
+    with caplog.at_level(logging.WARNING):
+        rec = read_recording(_write(tmp_path, header + _rows(t, _adc(n))))
+    assert rec.fs == pytest.approx(fs, rel=1e-3) and rec.n_samples == n and rec.n_channels == 1
+    assert f"read as {unit}" in caplog.text
+
+
+def test_a_millis_column_named_in_seconds_is_not_reinterpreted(tmp_path):
+    n = 6000
+    text = "time_s,emg\n" + _rows(_millis(1200.0, n), _adc(n))
+    with pytest.raises(InputError, match="too slow for EMG"):
+        read_recording(_write(tmp_path, text))
+
+
+def test_a_millis_reset_or_wrap_mid_file_is_an_error_naming_its_line(tmp_path):
+    fs, n = 1500.0, 9000
+    t = _millis(fs, n)
+    t[6000:] = _millis(fs, n - 6000, start_ms=0)  # the board reset: millis() from 0 again
+    with pytest.raises(InputError, match=r"x\.csv: line 6002: time 0 s does not increase"):
+        read_recording(_write(tmp_path, "millis,A0\n" + _rows(t, _adc(n))))
+    # millis() wraps after 49.7 days: 2^32 - 1 -> 0 is a step back too
+    t = _millis(fs, n, start_ms=2**32 - 3000) % 2**32
+    wrap = int(np.flatnonzero(np.diff(t) < 0)[0]) + 1
+    with pytest.raises(InputError, match=f"line {wrap + 2}: .*does not increase"):
+        read_recording(_write(tmp_path, "millis,A0\n" + _rows(t, _adc(n)), "w.csv"))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    fs=st.floats(500.0, 4000.0),
+    seconds=st.floats(1.0, 3.0),
+    start=st.integers(0, 10**6),
+)
+def test_any_millis_clock_in_range_gives_its_rate(tmp_path_factory, fs, seconds, start):
+    """Property: a millis() column of a loop at any supported rate reads at that rate, every
+    row a sample, within the clock's 1-ms resolution over the span."""
+    n = int(fs * seconds)
+    t = _millis(fs, n, start)
+    p = _write(tmp_path_factory.mktemp("m"), "millis,A0\n" + _rows(t, np.arange(n) % 1024))
+    rec = read_recording(p)
+    span = (n - 1) / fs
+    assert abs(rec.fs - fs) <= fs * 1.1e-3 / span + 1e-6 * fs
+    assert rec.n_samples == n and rec.data[-1, 0] == (n - 1) % 1024
+
+
+# --- 5. numbers beyond float range --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cell", ["1e400", "-1E999", "inf", "-Infinity"])
+def test_an_infinite_cell_is_an_error_naming_its_line(tmp_path, cell):
+    rows = [f"{i / 1000:.3f},{i % 50}" for i in range(2000)]
+    rows[1234] = f"1.234,{cell}"
+    with pytest.raises(InputError, match=r"x\.csv: line 1236: 'emg' is infinite"):
+        read_recording(_write(tmp_path, "time_s,emg\n" + "\n".join(rows) + "\n"))
+
+
+# --- delimiters at the end of every line --------------------------------------------------------
+
+
+@pytest.mark.parametrize("header", ["time\temg\t\n", ""])
+def test_a_tab_at_the_end_of_every_line_is_no_column(tmp_path, header):
+    rows = "".join(f"{i / 1000:.3f}\t{i % 7}\t\n" for i in range(100))
+    rec = read_recording(_write(tmp_path, header + rows, "t.txt"))
+    assert rec.fs == 1000.0 and rec.n_channels == 1 and rec.n_samples == 100
+    assert rec.data[:3, 0].tolist() == [0, 1, 2]
