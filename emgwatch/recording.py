@@ -333,6 +333,7 @@ class _CsvLayout:
     body_line: int  # its 1-based line number
     rate_hz: float | None = None  # a sampling rate stated in a comment line
     signals: tuple[str, ...] | None = None  # when the header says which columns are signals
+    receipt_times: bool = False  # times are when a PC received the lines, not when sampled
 
 
 def _delsys_table_start(raw: bytes) -> tuple[int, int]:
@@ -542,6 +543,48 @@ def _plotter_as_csv(path: Path, raw: bytes) -> bytes | None:
     return raw[:pos] + sep.join(label.encode() for label in labels) + b"\n" + body
 
 
+_MONITOR_STAMP = re.compile(rb"^(\d{2}:\d{2}:\d{2}\.\d{3}) -> ?", re.MULTILINE)
+_MONITOR_BANNER_LINES = 50  # a sketch's greeting before its first sample is a few lines
+
+
+def _serial_monitor_as_csv(raw: bytes) -> bytes | None:
+    """Arduino IDE Serial Monitor text saved with "Show timestamp" (``12:34:56.789 -> 512,498``):
+    the stamps become a time column and a header row is made up (line numbers stay the file's
+    but for it), so the file reads as the CSV it is. Lines before the first sample (a sketch's
+    ``EMG ready``) become comments; the last of them names the channels if it has one word per
+    value. None for anything else."""
+    pos, names = 0, None
+    for _ in range(_MONITOR_BANNER_LINES):
+        end = raw.find(b"\n", pos)
+        end = len(raw) if end < 0 else end
+        line = raw[pos:end].strip()
+        if line and not line.startswith(tuple(p.encode() for p in _COMMENT_PREFIXES)):
+            stamp = _MONITOR_STAMP.match(line)
+            if stamp is None:
+                return None
+            payload = line[stamp.end() :].decode("utf-8", errors="replace").strip()
+            delim = _delimiter_of(payload)
+            cells = _cells(payload, delim)
+            if cells and all(_is_number(c) for c in cells):
+                break
+            names = cells if delim is not None else None  # "emg,env", never "EMG ready"
+        pos = end + 1
+        if pos >= len(raw):
+            return None
+    else:
+        return None
+    sep = (delim or ",").encode()
+    body = _MONITOR_STAMP.sub(rb"\1" + sep, raw[pos:])
+    if delim is None and len(cells) > 1:  # values apart by blanks: the separator between them
+        body = re.sub(rb"[ \t]+(?=\r?$)", b"", body, flags=re.MULTILINE)
+        body = re.sub(rb"[ \t]+", sep, body)
+    if names is None or len(names) != len(cells) or any(_is_number(c) or not c for c in names):
+        # the last banner line has another delimiter or count: not the channels' names
+        names = [f"ch{i + 1}" for i in range(len(cells))]
+    head = re.sub(rb"^(?=[^\r\n])", b"# ", raw[:pos], flags=re.MULTILINE)
+    return head + sep.join([b"time", *(n.encode() for n in names)]) + b"\n" + body
+
+
 def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Recording:
     raw = path.read_bytes()
     if raw.startswith(b"\x1f\x8b"):  # a gzip-compressed export: read what it holds
@@ -563,10 +606,14 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     if not raw[:65536].strip() and not raw.strip():
         raise InputError(path, None, "file is empty")
     plotter = _plotter_as_csv(path, raw)
-    lay = _csv_layout(path, plotter or raw)
-    if plotter is not None:
-        raw = plotter
+    monitor = _serial_monitor_as_csv(raw) if plotter is None else None
+    lay = _csv_layout(path, plotter or monitor or raw)
+    if plotter is not None or monitor is not None:
+        raw = plotter or monitor or raw
         lay.body_line -= 1  # the header row was made up: line numbers stay the file's
+        lay.receipt_times = monitor is not None
+        if monitor is not None:
+            log.info("%s: Arduino Serial Monitor lines with timestamps", path)
     names, n_cols = lay.names, len(lay.names)
     clock_col = _clock_column(raw, lay.body_start, lay.delim, n_cols)
     values, n_rows, row_lines, clock_us = _parse_body(
@@ -673,9 +720,12 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         rate = float(fs)
     else:
         with np.errstate(over="ignore", invalid="ignore"):
-            rate, data = _regularise_times(
-                path, times, data, fs, row_lines, time_name, counter=counted
-            )
+            if lay.receipt_times:
+                rate = _rate_from_receipt_times(path, times, fs, row_lines, time_name)
+            else:
+                rate, data = _regularise_times(
+                    path, times, data, fs, row_lines, time_name, counter=counted
+                )
         stated = lay.rate_hz
         if stated and not counted and abs(rate - stated) > _TIMING_TOLERANCE * rate:
             log.warning(  # two statements of the rate: say which one is used
@@ -1311,6 +1361,49 @@ def _find_gaps(
     return cand[keep], missing[keep], span / (times.size - 1 + int(missing.sum()))
 
 
+def _not_increasing(
+    path: Path, times: np.ndarray, d: np.ndarray, row_lines: _RowLines
+) -> InputError:
+    """The error for a time column that repeats or goes back, at its first step back if any."""
+    i = int(np.flatnonzero(d < 0 if d.min() < 0 else d == 0)[0]) + 1
+    n_dup = int(np.count_nonzero(d == 0))
+    n_back = int(np.count_nonzero(d < 0))
+    return InputError(
+        path,
+        f"line {row_lines(i)}",
+        f"time {times[i]:.6g} s does not increase after {times[i - 1]:.6g} s "
+        f"({n_dup} repeated, {n_back} backwards timestamps in the file); "
+        "fix the time column or drop it and pass --fs",
+    )
+
+
+def _rate_from_receipt_times(
+    path: Path, times: np.ndarray, fs: float | None, row_lines: _RowLines, time_name: str
+) -> float:
+    """Sampling rate from times a PC stamped lines with as they arrived (Serial Monitor).
+
+    The serial link delivers samples in bursts, many to one millisecond, on the PC's clock: the
+    stamps place no single sample and cannot show a lost one, but their span over the rows
+    gives the rate (or ``fs`` does, when given). A step back is still an error.
+    """
+    d = np.diff(times)
+    if d.size and d.min() < 0:
+        raise _not_increasing(path, times, d, row_lines)
+    span = float(times[-1] - times[0])
+    if fs is None and not span > 0:
+        raise InputError(path, None, f"all lines received at one '{time_name}': pass --fs")
+    rate = float(fs) if fs is not None else (times.size - 1) / span
+    log.warning(  # once: the user should know where the rate came from
+        "%s: '%s' holds the PC's receipt times (Arduino Serial Monitor), not the sample clock; "
+        "rate %.6g Hz %s, samples placed evenly",
+        path,
+        time_name,
+        rate,
+        "as --fs says" if fs is not None else "taken from their span",
+    )
+    return rate
+
+
 def _regularise_times(
     path: Path,
     times: np.ndarray,
@@ -1340,16 +1433,7 @@ def _regularise_times(
         d = np.diff(times)
     tick = _coarse_clock_tick(times, d) if d.min() >= 0 and not counter else None
     if tick is None and not d.min() > 0:
-        i = int(np.flatnonzero(d < 0 if d.min() < 0 else d == 0)[0]) + 1  # a step back first
-        n_dup = int(np.count_nonzero(d == 0))
-        n_back = int(np.count_nonzero(d < 0))
-        raise InputError(
-            path,
-            f"line {row_lines(i)}",
-            f"time {times[i]:.6g} s does not increase after {times[i - 1]:.6g} s "
-            f"({n_dup} repeated, {n_back} backwards timestamps in the file); "
-            "fix the time column or drop it and pass --fs",
-        )
+        raise _not_increasing(path, times, d, row_lines)
     if tick is None:
         gaps, missing, period = _find_gaps(times, float(np.median(d)))
     else:

@@ -155,3 +155,64 @@ def test_a_tab_at_the_end_of_every_line_is_no_column(tmp_path, header):
     rec = read_recording(_write(tmp_path, header + rows, "t.txt"))
     assert rec.fs == 1000.0 and rec.n_channels == 1 and rec.n_samples == 100
     assert rec.data[:3, 0].tolist() == [0, 1, 2]
+
+
+# --- 2. Arduino IDE Serial Monitor with "Show timestamp" ----------------------------------------
+
+
+def _clock(ms: np.ndarray) -> list[str]:
+    ms = ms % 86_400_000
+    return [
+        f"{m // 3_600_000:02d}:{m // 60_000 % 60:02d}:{m // 1000 % 60:02d}.{m % 1000:03d}"
+        for m in ms
+    ]
+
+
+def _serial_monitor(fs: float, n: int, n_ch: int = 1, start_ms: int = 45_296_789) -> str:
+    """Lines as the Serial Monitor saves them: the PC stamps each line as it arrives, and USB
+    delivers them in bursts (here every 16 ms, jittered), so many lines share one stamp."""
+    rng = np.random.default_rng(3)
+    sampled = np.arange(n) / fs * 1000.0
+    arrival = (np.floor(sampled / 16.0) + 1) * 16.0 + rng.uniform(0, 3, n)
+    stamps = np.maximum.accumulate(np.floor(arrival)).astype(np.int64) + start_ms
+    values = [_adc(n, k) for k in range(n_ch)]
+    return "".join(
+        f"{t} -> {','.join(str(v[i]) for v in values)}\n" for i, t in enumerate(_clock(stamps))
+    )
+
+
+@pytest.mark.parametrize("n_ch", [1, 2])
+def test_serial_monitor_lines_with_receipt_times(tmp_path, caplog, n_ch):
+    fs, n = 1000.0, 6000
+    text = "12:34:56.000 -> EMG ready\n" + _serial_monitor(fs, n, n_ch)
+    with caplog.at_level(logging.WARNING):
+        rec = read_recording(_write(tmp_path, text, "monitor.txt"))
+    assert rec.fs == pytest.approx(fs, rel=5e-3) and rec.n_samples == n
+    assert rec.channel_names == [f"ch{k + 1}" for k in range(n_ch)]
+    assert rec.data[:, 0].tolist() == _adc(n, 0).tolist()
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "the PC's receipt times" in warned[0]
+
+
+def test_serial_monitor_names_midnight_and_bad_lines(tmp_path):
+    fs, n = 1000.0, 6000
+    # a banner line with one word per value names the channels
+    text = "12:34:55.990 -> emg,env\n" + _serial_monitor(fs, n, 2)
+    rec = read_recording(_write(tmp_path, text, "named.txt"))
+    assert rec.channel_names == ["emg", "env"]
+    # the PC's clock passes midnight: 23:59:57 -> 00:00:03 goes on, no step back
+    text = _serial_monitor(fs, n, start_ms=86_400_000 - 3000)
+    assert "23:59:59." in text and "00:00:00." in text
+    rec = read_recording(_write(tmp_path, text, "midnight.txt"))
+    assert rec.fs == pytest.approx(fs, rel=5e-3) and rec.n_samples == n
+    # the sketch restarted mid-file: its banner is not a sample
+    lines = _serial_monitor(fs, n).splitlines(keepends=True)
+    lines[3000] = lines[3000].split(" -> ")[0] + " -> EMG ready\n"
+    with pytest.raises(InputError, match=r"restart\.txt: line 3001: .*'EMG ready'"):
+        read_recording(_write(tmp_path, "".join(lines), "restart.txt"))
+    # a line the PC stamped earlier than the one before (clock set back) is an error
+    lines = _serial_monitor(fs, n).splitlines(keepends=True)
+    lines[4000] = "13:00:00.000 -> 500\n"
+    lines[4001] = "12:00:00.000 -> 500\n"
+    with pytest.raises(InputError, match=r"back\.txt: line 4002: .*does not increase"):
+        read_recording(_write(tmp_path, "".join(lines), "back.txt"))
