@@ -429,6 +429,10 @@ def _opensignals_header(text: str) -> tuple[list[str], float | None, tuple[str, 
         analog = [str(c) for c in labels if str(c) in columns] if isinstance(labels, list) else []
         # without a label list, the analog inputs by their names (never nSeq or digital I/O)
         analog = analog or [c for c in columns if re.fullmatch(r"A\d+", c)]
+        sensors = dev.get("sensor")  # per analog input: "EMG", "ECG", "ACC", "RAW", ...
+        if isinstance(sensors, list) and len(sensors) == len(analog):
+            emg = [c for c, kind in zip(analog, sensors, strict=True) if "EMG" in str(kind).upper()]
+            analog = emg or analog  # an ECG or accelerometer beside the EMG is not analysed
         per_device.append((str(key), columns, analog))
         rate = dev.get("sampling rate")
         if isinstance(rate, int | float) and not isinstance(rate, bool) and rate > 0:
@@ -671,7 +675,15 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         time_col, time_scale = delsys_clock, 1.0
         time_name = names[time_col]
     if lay.signals is not None:  # the header says which columns are signals (OpenSignals)
+        other = [names[i] for i in chan_cols if names[i] not in lay.signals]
         chan_cols = [i for i in chan_cols if names[i] in lay.signals]
+        if chan_cols and (skipped := [n for n in other if re.match(r"A\d+", n)]):
+            log.warning(
+                "%s: OpenSignals export; analysing %s, not %s (the header names another sensor)",
+                path,
+                [names[i] for i in chan_cols],
+                skipped,
+            )
         if not chan_cols:
             raise InputError(
                 path,

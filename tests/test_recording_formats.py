@@ -6,6 +6,7 @@ reader gives (rate, channel names, samples) and on the one warning a user should
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -216,3 +217,51 @@ def test_serial_monitor_names_midnight_and_bad_lines(tmp_path):
     lines[4001] = "12:00:00.000 -> 500\n"
     with pytest.raises(InputError, match=r"back\.txt: line 4002: .*does not increase"):
         read_recording(_write(tmp_path, "".join(lines), "back.txt"))
+
+
+# --- 3. OpenSignals (BITalino, PLUX) text export -------------------------------------------------
+
+
+def _opensignals(fs: int, n: int, sensors: list[str], trailing: str = "\t") -> str:
+    """An OpenSignals .txt as the app writes it: JSON header, nSeq counting 0-15, four digital
+    lines, then the analog inputs; a tab at the end of every row."""
+    analog = [f"A{k + 1}" for k in range(len(sensors))]
+    header = {
+        "00:07:80:0F:30:2F": {
+            "sensor": sensors,
+            "device name": "00:07:80:0F:30:2F",
+            "column": ["nSeq", "I1", "I2", "O1", "O2", *analog],
+            "sync interval": 2,
+            "time": "10:20:30.123",
+            "channels": list(range(1, len(sensors) + 1)),
+            "date": "2024-3-5",
+            "digital IO": [0, 0, 1, 1],
+            "device": "bitalino_rev",
+            "sampling rate": fs,
+            "label": analog,
+            "resolution": [4, 1, 1, 1, 1, *[10] * len(sensors)],
+        }
+    }
+    values = [_adc(n, k) for k in range(len(sensors))]
+    rows = "".join(
+        "\t".join(map(str, [i % 16, 0, 0, 1, 1, *(v[i] for v in values)])) + trailing + "\n"
+        for i in range(n)
+    )
+    return "# OpenSignals Text File Format\n# " + json.dumps(header) + "\n# EndOfHeader\n" + rows
+
+
+@pytest.mark.parametrize("trailing", ["\t", ""])
+def test_an_opensignals_export_with_trailing_tabs(tmp_path, trailing):
+    n = 3000
+    text = _opensignals(1000, n, ["EMG", "EMG"], trailing)
+    rec = read_recording(_write(tmp_path, text, "opensignals.txt"))
+    assert rec.fs == 1000.0 and rec.channel_names == ["A1", "A2"] and rec.n_samples == n
+    assert rec.data[:5, 0].tolist() == _adc(n, 0)[:5].tolist()
+    assert rec.data[:5, 1].tolist() == _adc(n, 1)[:5].tolist()
+
+
+def test_opensignals_inputs_of_other_sensors_are_not_analysed(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING):
+        rec = read_recording(_write(tmp_path, _opensignals(1000, 2000, ["ECG", "EMG", "ACC"])))
+    assert rec.channel_names == ["A2"] and rec.data[:3, 0].tolist() == _adc(2000, 1)[:3].tolist()
+    assert "not ['A1', 'A3']" in caplog.text
