@@ -456,12 +456,16 @@ def _csv_layout(path: Path, raw: bytes) -> _CsvLayout:
     pos, line_no = _delsys_table_start(raw)
     rate = None
     described = None  # column names, rate and signals from a JSON header line (OpenSignals)
+    settings: dict[str, list[str]] = {}  # LabChart's "Interval=\t0.001 s" lines
     while True:
         end = raw.find(b"\n", pos)
         end = len(raw) if end < 0 else end
         text = raw[pos:end].decode("utf-8", errors="replace").strip()
         if text and not text.startswith(_COMMENT_PREFIXES):
-            break
+            setting = _LABCHART_SETTING.fullmatch(text)
+            if setting is None:
+                break
+            settings[setting.group(1)] = [c.strip() for c in (setting.group(2) or "").split("\t")]
         rate = rate or _rate_in_comment(text)
         described = described or _opensignals_header(text)
         pos, line_no = end + 1, line_no + 1
@@ -472,6 +476,7 @@ def _csv_layout(path: Path, raw: bytes) -> _CsvLayout:
     # trailing comma is: strip only what can never be a delimiter
     first = _cells(raw[pos:end].decode("utf-8", errors="replace").strip(" \r\n"), delim)
     decimal_comma = delim in ("\t", ";") and b"," in raw[end : end + 4096]
+    described = _labchart_header(settings, len(first) - (first[-1] == "")) or described
     if described is not None and len(described[0]) in (len(first), len(first) - (first[-1] == "")):
         names, said_rate, signals = described
         names = names + [f"col{i + 1}" for i in range(len(names), len(first))]
@@ -484,6 +489,36 @@ def _csv_layout(path: Path, raw: bytes) -> _CsvLayout:
         return _CsvLayout(names, False, delim, decimal_comma, pos, line_no, rate)
     names = [c if c else f"col{i + 1}" for i, c in enumerate(first)]
     return _CsvLayout(names, True, delim, decimal_comma, end + 1, line_no + 1, rate)
+
+
+# LabChart (ADInstruments) text export: "Key=<tab>value<tab>..." lines above the numbers
+_LABCHART_SETTING = re.compile(r"([A-Z][A-Za-z]*)=(?:[\t ](.*))?")
+_INTERVAL = re.compile(r"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(s|ms|us|µs)")
+_INTERVAL_SCALE = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6}
+
+
+def _labchart_header(
+    settings: dict[str, list[str]], n_cells: int
+) -> tuple[list[str], float | None, None] | None:
+    """Column names and rate from a LabChart export's settings (None if it has none).
+
+    ``ChannelTitle=`` names the channels and ``UnitName=`` their units; the rows hold one value
+    per channel, after the time in seconds when the export includes it. ``Interval=`` is the
+    sampling interval (the time column, if any, is checked against it).
+    """
+    titles = settings.get("ChannelTitle")
+    if not titles or n_cells not in (len(titles), len(titles) + 1):
+        return None
+    units = settings.get("UnitName", [])
+    names = [
+        (t or f"Ch{k + 1}") + (f" ({u})" if k < len(units) and (u := units[k]) else "")
+        for k, t in enumerate(titles)
+    ]
+    interval = _INTERVAL.fullmatch(settings.get("Interval", [""])[0])
+    rate = None
+    if interval is not None and float(interval.group(1)) > 0:
+        rate = 1.0 / (float(interval.group(1)) * _INTERVAL_SCALE[interval.group(2)])
+    return (["time_s"] if n_cells > len(titles) else []) + names, rate, None
 
 
 def _rate_in_comment(text: str) -> float | None:
@@ -656,7 +691,7 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         time_name = names[time_col] if lay.has_header else f"column {time_col + 1}"
     if fs is None and lay.rate_hz is not None and (time_col is None or time_scale < 0):
         fs = lay.rate_hz  # needed, and the file says it: "%Sample Rate = 250 Hz"
-        log.info("%s: sampling rate %g Hz, as a comment line in the file states", path, fs)
+        log.info("%s: sampling rate %g Hz, as a header or comment line states", path, fs)
     counted = time_scale == _SAMPLE_COUNTER
     if counted:
         if fs is None:
@@ -741,8 +776,8 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         stated = lay.rate_hz
         if stated and not counted and abs(rate - stated) > _TIMING_TOLERANCE * rate:
             log.warning(  # two statements of the rate: say which one is used
-                "%s: a comment line says %g Hz, the time column '%s' gives %.6g Hz; using the "
-                "time column",
+                "%s: a header or comment line says %g Hz, the time column '%s' gives %.6g Hz; "
+                "using the time column",
                 path,
                 stated,
                 time_name,

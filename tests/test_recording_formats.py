@@ -265,3 +265,52 @@ def test_opensignals_inputs_of_other_sensors_are_not_analysed(tmp_path, caplog):
         rec = read_recording(_write(tmp_path, _opensignals(1000, 2000, ["ECG", "EMG", "ACC"])))
     assert rec.channel_names == ["A2"] and rec.data[:3, 0].tolist() == _adc(2000, 1)[:3].tolist()
     assert "not ['A1', 'A3']" in caplog.text
+
+
+# --- 4. LabChart (ADInstruments) text export -----------------------------------------------------
+
+
+def _labchart(n: int, interval: str = "0.0005 s", time_col: bool = True, dt: float = 0.0005) -> str:
+    """A LabChart 'Save as text' export: settings lines, then time (s) and values in volts."""
+    head = (
+        f"Interval=\t{interval}\n"
+        "ExcelDateTime=\t4.5291567e+04\t01/01/2024 13:36:28.800\n"
+        f"TimeFormat=\t{'StartOfBlock' if time_col else ''}\n"
+        "DateFormat=\t\n"
+        "ChannelTitle=\tEMG\tCh2\n"
+        "Range=\t10.000 mV\t10.000 V\n"
+        "UnitName=\tmV\tmV\n"
+        "TopValue=\t10.000\t10.000\n"
+        "BottomValue=\t-10.000\t-10.000\n"
+    )
+    a, b = ((_adc(n, k) - 512) / 100.0 for k in (0, 1))
+    rows = "".join(
+        (f"{i * dt:.4f}\t" if time_col else "") + f"{a[i]:.3f}\t{b[i]:.3f}\n" for i in range(n)
+    )
+    return head + rows
+
+
+@pytest.mark.parametrize("time_col", [True, False])
+def test_a_labchart_export_reads_its_interval_and_titles(tmp_path, time_col):
+    n = 4000
+    rec = read_recording(_write(tmp_path, _labchart(n, time_col=time_col), "lc.txt"))
+    assert rec.fs == 2000.0 and rec.n_samples == n
+    assert rec.channel_names == ["EMG", "Ch2"] and rec.units == "mV"
+    np.testing.assert_allclose(rec.data[:3, 0], (_adc(n, 0)[:3] - 512) / 100.0)
+
+
+def test_a_labchart_interval_is_checked_against_its_time_column(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING):
+        rec = read_recording(_write(tmp_path, _labchart(4000, interval="1 ms"), "lc.txt"))
+    assert (
+        rec.fs == 2000.0 and "says 1000 Hz, the time column 'time_s' gives 2000 Hz" in caplog.text
+    )
+    # without a time column the interval is the rate; --fs must agree with nothing else
+    rec = read_recording(_write(tmp_path, _labchart(4000, "1 ms", time_col=False), "n.txt"))
+    assert rec.fs == 1000.0
+    # a second block's settings in the middle are named, not read as numbers
+    text = _labchart(3000)
+    lines = text.splitlines(keepends=True)
+    lines[2000] = "Interval=\t0.0005 s\n"
+    with pytest.raises(InputError, match=r"b\.txt: line 2001: .*'Interval="):
+        read_recording(_write(tmp_path, "".join(lines), "b.txt"))
