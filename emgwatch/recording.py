@@ -745,6 +745,10 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     if pick is not None:
         chan_cols, chan_names = [chan_cols[pick]], [chan_names[pick]]
         chan_units, sensors = [chan_units[pick]], [sensors[pick]]
+    keep = _channels_with_values(path, table, chan_cols, chan_names)
+    if len(keep) < len(chan_cols):
+        chan_cols, chan_names = [chan_cols[k] for k in keep], [chan_names[k] for k in keep]
+        chan_units, sensors = [chan_units[k] for k in keep], [sensors[k] for k in keep]
     data = np.ascontiguousarray(table[:, chan_cols])
     if time_col is not None and not counted and clock_col is None and delsys_clock is None:
         unstated = not lay.has_header or keys[time_col] in _TIME_WORDS
@@ -796,6 +800,27 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         start_time=start_time,
         path=path,
     )
+
+
+def _channels_with_values(
+    path: Path, table: np.ndarray, cols: list[int], names: list[str]
+) -> list[int]:
+    """Which of the channels hold any value: a column with every cell empty is told as such and
+    not analysed (as a signal it would be a flat line, "lead-off" from its first second, and
+    no stretch of it ever held a sample); with no channel left, an error."""
+    empty = np.isnan(table[:, cols]).all(axis=0)
+    hollow = [names[k] for k in np.flatnonzero(empty)]
+    if empty.all():
+        raise InputError(
+            path, None, f"channel {', '.join(hollow)} holds no values at all (every cell empty)"
+        )
+    if hollow:
+        log.warning(
+            "%s: channel %s holds no values at all (every cell empty): not analysed",
+            path,
+            ", ".join(hollow),
+        )
+    return [k for k in range(len(cols)) if not empty[k]]
 
 
 def _refuse_infinite(

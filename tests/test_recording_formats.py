@@ -314,3 +314,18 @@ def test_a_labchart_interval_is_checked_against_its_time_column(tmp_path, caplog
     lines[2000] = "Interval=\t0.0005 s\n"
     with pytest.raises(InputError, match=r"b\.txt: line 2001: .*'Interval="):
         read_recording(_write(tmp_path, "".join(lines), "b.txt"))
+
+
+# --- 6. a channel with no value at all -----------------------------------------------------------
+
+
+def test_a_channel_with_every_cell_empty_is_told_and_not_analysed(tmp_path, caplog):
+    rows = "".join(f"{i / 1000:.3f},{i % 9},\n" for i in range(3000))
+    p = _write(tmp_path, "time_s,emg,emg2\n" + rows)
+    with caplog.at_level(logging.WARNING):
+        rec = read_recording(p)
+    assert rec.channel_names == ["emg"] and rec.data[:3, 0].tolist() == [0, 1, 2]
+    assert "channel emg2 holds no values at all (every cell empty): not analysed" in caplog.text
+    assert "NaN cells" not in caplog.text
+    with pytest.raises(InputError, match="x.csv: channel emg2 holds no values at all"):
+        read_recording(p, channel="emg2")
