@@ -15,7 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from emgwatch.cli import main
 from emgwatch.errors import InputError
+from emgwatch.model import DEFAULT_MODEL
 from emgwatch.recording import read_recording
 
 
@@ -329,3 +331,65 @@ def test_a_channel_with_every_cell_empty_is_told_and_not_analysed(tmp_path, capl
     assert "NaN cells" not in caplog.text
     with pytest.raises(InputError, match="x.csv: channel emg2 holds no values at all"):
         read_recording(p, channel="emg2")
+
+
+# --- end to end: `emgwatch detect` on each format -------------------------------------------------
+
+E2E_S = 10.0  # seconds of rest with a 3-s burst from 5 s: one episode there, at any true rate
+
+
+def _burst(fs: float, seed: int = 0) -> np.ndarray:
+    """ADC counts: quiet around mid-rail, a strong burst at 5-8 s (where the episode must start
+    when the rate is read right; at a rate read 1.5x off it would start at 3.3 or 7.5 s)."""
+    rng = np.random.default_rng(seed)
+    n = int(E2E_S * fs)
+    x = rng.normal(0, 5, n)
+    x[int(5 * fs) : int(8 * fs)] += rng.normal(0, 150, int(8 * fs) - int(5 * fs))
+    return np.clip(np.rint(512 + x), 0, 1023).astype(int)
+
+
+def _e2e_millis(fs: float) -> tuple[str, str]:
+    x = _burst(fs)
+    return "millis.csv", "millis,A0\n" + _rows(_millis(fs, x.size), x)
+
+
+def _e2e_monitor(fs: float) -> tuple[str, str]:
+    x = _burst(fs)
+    lines = _serial_monitor(fs, x.size).splitlines()
+    body = "".join(ln.split(" -> ")[0] + f" -> {v}\n" for ln, v in zip(lines, x, strict=True))
+    return "monitor.txt", "12:34:56.000 -> EMG ready\n" + body
+
+
+def _e2e_opensignals(fs: float) -> tuple[str, str]:
+    x = _burst(fs)
+    text = _opensignals(int(fs), x.size, ["EMG"])
+    head, rows = text.split("# EndOfHeader\n")
+    body = "".join(
+        r.rsplit("\t", 2)[0] + f"\t{v}\t\n" for r, v in zip(rows.splitlines(), x, strict=True)
+    )
+    return "opensignals.txt", head + "# EndOfHeader\n" + body
+
+
+def _e2e_labchart(fs: float) -> tuple[str, str]:
+    x = (_burst(fs) - 512) / 100.0
+    head = _labchart(1, interval=f"{1 / fs:g} s").split("0.0000\t")[0]
+    return "labchart.txt", head + "".join(f"{i / fs:.5f}\t{v:.2f}\t0.00\n" for i, v in enumerate(x))
+
+
+@pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model")
+@pytest.mark.parametrize(
+    ("make", "fs"),
+    [
+        (_e2e_millis, 1500.0),
+        (_e2e_monitor, 1000.0),
+        (_e2e_opensignals, 1000.0),
+        (_e2e_labchart, 2000.0),
+    ],
+)
+def test_detect_reads_each_format_at_its_rate(tmp_path, capsys, make, fs):
+    name, text = make(fs)
+    rc = main(["detect", "--all", str(_write(tmp_path, text, name))])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    found = [json.loads(ln) for ln in out.splitlines() if ln.startswith("{")]
+    assert found and all(4.5 < e["start"] < 6.0 for e in found), (found, err)
