@@ -1456,7 +1456,9 @@ def _rate_from_receipt_times(
 
     The serial link delivers samples in bursts, many to one millisecond, on the PC's clock: the
     stamps place no single sample and cannot show a lost one, but their span over the rows
-    gives the rate (or ``fs`` does, when given). A step back is still an error.
+    gives the rate (or ``fs`` does, when given): from the first row of the first stamp to the
+    first row of the last one, so the last burst's rows do not count as if spread over its
+    millisecond. A step back is still an error.
     """
     d = np.diff(times)
     if d.size and d.min() < 0:
@@ -1464,7 +1466,8 @@ def _rate_from_receipt_times(
     span = float(times[-1] - times[0])
     if fs is None and not span > 0:
         raise InputError(path, None, f"all lines received at one '{time_name}': pass --fs")
-    rate = float(fs) if fs is not None else (times.size - 1) / span
+    last_burst = int(np.searchsorted(times, times[-1], side="left"))
+    rate = float(fs) if fs is not None else last_burst / span
     log.warning(  # once: the user should know where the rate came from
         "%s: '%s' holds the PC's receipt times (Arduino Serial Monitor), not the sample clock; "
         "rate %.6g Hz %s, samples placed evenly",

@@ -190,7 +190,7 @@ def test_serial_monitor_lines_with_receipt_times(tmp_path, caplog, n_ch):
     text = "12:34:56.000 -> EMG ready\n" + _serial_monitor(fs, n, n_ch)
     with caplog.at_level(logging.WARNING):
         rec = read_recording(_write(tmp_path, text, "monitor.txt"))
-    assert rec.fs == pytest.approx(fs, rel=5e-3) and rec.n_samples == n
+    assert rec.fs == pytest.approx(fs, rel=1e-3) and rec.n_samples == n
     assert rec.channel_names == [f"ch{k + 1}" for k in range(n_ch)]
     assert rec.data[:, 0].tolist() == _adc(n, 0).tolist()
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -207,7 +207,7 @@ def test_serial_monitor_names_midnight_and_bad_lines(tmp_path):
     text = _serial_monitor(fs, n, start_ms=86_400_000 - 3000)
     assert "23:59:59." in text and "00:00:00." in text
     rec = read_recording(_write(tmp_path, text, "midnight.txt"))
-    assert rec.fs == pytest.approx(fs, rel=5e-3) and rec.n_samples == n
+    assert rec.fs == pytest.approx(fs, rel=1e-3) and rec.n_samples == n
     # the sketch restarted mid-file: its banner is not a sample
     lines = _serial_monitor(fs, n).splitlines(keepends=True)
     lines[3000] = lines[3000].split(" -> ")[0] + " -> EMG ready\n"
