@@ -125,13 +125,15 @@ def test_a_millis_reset_or_wrap_mid_file_is_an_error_naming_its_line(tmp_path):
     fs=st.floats(500.0, 4000.0),
     seconds=st.floats(1.0, 3.0),
     start=st.integers(0, 10**6),
+    name=st.sampled_from(["millis", "time_ms", "time", "Timestamp"]),
 )
-def test_any_millis_clock_in_range_gives_its_rate(tmp_path_factory, fs, seconds, start):
+def test_any_millis_clock_in_range_gives_its_rate(tmp_path_factory, fs, seconds, start, name):
     """Property: a millis() column of a loop at any supported rate reads at that rate, every
-    row a sample, within the clock's 1-ms resolution over the span."""
+    row a sample, within the clock's 1-ms resolution over the span, whether its name says
+    milliseconds or says no unit."""
     n = int(fs * seconds)
     t = _millis(fs, n, start)
-    p = _write(tmp_path_factory.mktemp("m"), "millis,A0\n" + _rows(t, np.arange(n) % 1024))
+    p = _write(tmp_path_factory.mktemp("m"), f"{name},A0\n" + _rows(t, np.arange(n) % 1024))
     rec = read_recording(p)
     span = (n - 1) / fs
     assert abs(rec.fs - fs) <= fs * 1.1e-3 / span + 1e-6 * fs
