@@ -445,10 +445,15 @@ class Conditioner:
             self.stats["nonfinite"] += n_bad
             first_bad = int(np.argmin(finite.all(axis=0)))
             continuing = self._bad is not None and bool(first_bad == 0) and self._bad[:, -1].any()
+            # a channel with no value yet has no last one to hold: say so, not "the last value"
+            hollow = np.flatnonzero(~self._have_last & ~finite.any(axis=1)) + 1
             (log.debug if continuing else log.warning)(  # a long empty stretch: one line
-                "%d non-finite samples from t=%.3f s replaced by the last finite value",
+                "%d non-finite samples from t=%.3f s replaced by the last finite value%s",
                 n_bad,
                 t0 + first_bad / self.fs_hz,
+                f" (channel {', '.join(map(str, hollow))}: no value at all yet, held at 0)"
+                if hollow.size
+                else "",
             )
             idx = np.where(finite, np.arange(x.shape[1])[None, :], -1)
             idx = np.maximum.accumulate(idx, axis=1)

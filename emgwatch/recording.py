@@ -25,7 +25,13 @@ import edfio
 import numpy as np
 
 from emgwatch.block import Block
-from emgwatch.domain import ADC_MAX, FS_READABLE_MIN_HZ
+from emgwatch.domain import (
+    ADC_MAX,
+    FS_MAX_HZ,
+    FS_MIN_HZ,
+    FS_READABLE_MIN_HZ,
+    fs_out_of_range,
+)
 from emgwatch.errors import InputError, UsageError
 from emgwatch.outfile import replaced_when_done
 
@@ -327,6 +333,7 @@ class _CsvLayout:
     body_line: int  # its 1-based line number
     rate_hz: float | None = None  # a sampling rate stated in a comment line
     signals: tuple[str, ...] | None = None  # when the header says which columns are signals
+    receipt_times: bool = False  # times are when a PC received the lines, not when sampled
 
 
 def _delsys_table_start(raw: bytes) -> tuple[int, int]:
@@ -422,6 +429,10 @@ def _opensignals_header(text: str) -> tuple[list[str], float | None, tuple[str, 
         analog = [str(c) for c in labels if str(c) in columns] if isinstance(labels, list) else []
         # without a label list, the analog inputs by their names (never nSeq or digital I/O)
         analog = analog or [c for c in columns if re.fullmatch(r"A\d+", c)]
+        sensors = dev.get("sensor")  # per analog input: "EMG", "ECG", "ACC", "RAW", ...
+        if isinstance(sensors, list) and len(sensors) == len(analog):
+            emg = [c for c, kind in zip(analog, sensors, strict=True) if "EMG" in str(kind).upper()]
+            analog = emg or analog  # an ECG or accelerometer beside the EMG is not analysed
         per_device.append((str(key), columns, analog))
         rate = dev.get("sampling rate")
         if isinstance(rate, int | float) and not isinstance(rate, bool) and rate > 0:
@@ -445,22 +456,30 @@ def _csv_layout(path: Path, raw: bytes) -> _CsvLayout:
     pos, line_no = _delsys_table_start(raw)
     rate = None
     described = None  # column names, rate and signals from a JSON header line (OpenSignals)
+    settings: dict[str, list[str]] = {}  # LabChart's "Interval=\t0.001 s" lines
     while True:
         end = raw.find(b"\n", pos)
         end = len(raw) if end < 0 else end
         text = raw[pos:end].decode("utf-8", errors="replace").strip()
         if text and not text.startswith(_COMMENT_PREFIXES):
-            break
+            setting = _LABCHART_SETTING.fullmatch(text)
+            if setting is None:
+                break
+            settings[setting.group(1)] = [c.strip() for c in (setting.group(2) or "").split("\t")]
         rate = rate or _rate_in_comment(text)
         described = described or _opensignals_header(text)
         pos, line_no = end + 1, line_no + 1
         if pos >= len(raw):
             raise InputError(path, None, "no data (only blank or comment lines)")
     delim = _delimiter_of(text)
-    first = _cells(text, delim)
+    # a tab at the end of every line (OpenSignals, many loggers) is an empty last cell, as a
+    # trailing comma is: strip only what can never be a delimiter
+    first = _cells(raw[pos:end].decode("utf-8", errors="replace").strip(" \r\n"), delim)
     decimal_comma = delim in ("\t", ";") and b"," in raw[end : end + 4096]
-    if described is not None and len(described[0]) == len(first):
+    described = _labchart_header(settings, len(first) - (first[-1] == "")) or described
+    if described is not None and len(described[0]) in (len(first), len(first) - (first[-1] == "")):
         names, said_rate, signals = described
+        names = names + [f"col{i + 1}" for i in range(len(names), len(first))]
         return _CsvLayout(
             names, True, delim, decimal_comma, pos, line_no, rate or said_rate, signals
         )
@@ -470,6 +489,36 @@ def _csv_layout(path: Path, raw: bytes) -> _CsvLayout:
         return _CsvLayout(names, False, delim, decimal_comma, pos, line_no, rate)
     names = [c if c else f"col{i + 1}" for i, c in enumerate(first)]
     return _CsvLayout(names, True, delim, decimal_comma, end + 1, line_no + 1, rate)
+
+
+# LabChart (ADInstruments) text export: "Key=<tab>value<tab>..." lines above the numbers
+_LABCHART_SETTING = re.compile(r"([A-Z][A-Za-z]*)=(?:[\t ](.*))?")
+_INTERVAL = re.compile(r"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(s|ms|us|µs)")
+_INTERVAL_SCALE = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6}
+
+
+def _labchart_header(
+    settings: dict[str, list[str]], n_cells: int
+) -> tuple[list[str], float | None, None] | None:
+    """Column names and rate from a LabChart export's settings (None if it has none).
+
+    ``ChannelTitle=`` names the channels and ``UnitName=`` their units; the rows hold one value
+    per channel, after the time in seconds when the export includes it. ``Interval=`` is the
+    sampling interval (the time column, if any, is checked against it).
+    """
+    titles = settings.get("ChannelTitle")
+    if not titles or n_cells not in (len(titles), len(titles) + 1):
+        return None
+    units = settings.get("UnitName", [])
+    names = [
+        (t or f"Ch{k + 1}") + (f" ({u})" if k < len(units) and (u := units[k]) else "")
+        for k, t in enumerate(titles)
+    ]
+    interval = _INTERVAL.fullmatch(settings.get("Interval", [""])[0])
+    rate = None
+    if interval is not None and float(interval.group(1)) > 0:
+        rate = 1.0 / (float(interval.group(1)) * _INTERVAL_SCALE[interval.group(2)])
+    return (["time_s"] if n_cells > len(titles) else []) + names, rate, None
 
 
 def _rate_in_comment(text: str) -> float | None:
@@ -533,6 +582,48 @@ def _plotter_as_csv(path: Path, raw: bytes) -> bytes | None:
     return raw[:pos] + sep.join(label.encode() for label in labels) + b"\n" + body
 
 
+_MONITOR_STAMP = re.compile(rb"^(\d{2}:\d{2}:\d{2}\.\d{3}) -> ?", re.MULTILINE)
+_MONITOR_BANNER_LINES = 50  # a sketch's greeting before its first sample is a few lines
+
+
+def _serial_monitor_as_csv(raw: bytes) -> bytes | None:
+    """Arduino IDE Serial Monitor text saved with "Show timestamp" (``12:34:56.789 -> 512,498``):
+    the stamps become a time column and a header row is made up (line numbers stay the file's
+    but for it), so the file reads as the CSV it is. Lines before the first sample (a sketch's
+    ``EMG ready``) become comments; the last of them names the channels if it has one word per
+    value. None for anything else."""
+    pos, names = 0, None
+    for _ in range(_MONITOR_BANNER_LINES):
+        end = raw.find(b"\n", pos)
+        end = len(raw) if end < 0 else end
+        line = raw[pos:end].strip()
+        if line and not line.startswith(tuple(p.encode() for p in _COMMENT_PREFIXES)):
+            stamp = _MONITOR_STAMP.match(line)
+            if stamp is None:
+                return None
+            payload = line[stamp.end() :].decode("utf-8", errors="replace").strip()
+            delim = _delimiter_of(payload)
+            cells = _cells(payload, delim)
+            if cells and all(_is_number(c) for c in cells):
+                break
+            names = cells if delim is not None else None  # "emg,env", never "EMG ready"
+        pos = end + 1
+        if pos >= len(raw):
+            return None
+    else:
+        return None
+    sep = (delim or ",").encode()
+    body = _MONITOR_STAMP.sub(rb"\1" + sep, raw[pos:])
+    if delim is None and len(cells) > 1:  # values apart by blanks: the separator between them
+        body = re.sub(rb"[ \t]+(?=\r?$)", b"", body, flags=re.MULTILINE)
+        body = re.sub(rb"[ \t]+", sep, body)
+    if names is None or len(names) != len(cells) or any(_is_number(c) or not c for c in names):
+        # the last banner line has another delimiter or count: not the channels' names
+        names = [f"ch{i + 1}" for i in range(len(cells))]
+    head = re.sub(rb"^(?=[^\r\n])", b"# ", raw[:pos], flags=re.MULTILINE)
+    return head + sep.join([b"time", *(n.encode() for n in names)]) + b"\n" + body
+
+
 def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Recording:
     raw = path.read_bytes()
     if raw.startswith(b"\x1f\x8b"):  # a gzip-compressed export: read what it holds
@@ -554,10 +645,14 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     if not raw[:65536].strip() and not raw.strip():
         raise InputError(path, None, "file is empty")
     plotter = _plotter_as_csv(path, raw)
-    lay = _csv_layout(path, plotter or raw)
-    if plotter is not None:
-        raw = plotter
+    monitor = _serial_monitor_as_csv(raw) if plotter is None else None
+    lay = _csv_layout(path, plotter or monitor or raw)
+    if plotter is not None or monitor is not None:
+        raw = plotter or monitor or raw
         lay.body_line -= 1  # the header row was made up: line numbers stay the file's
+        lay.receipt_times = monitor is not None
+        if monitor is not None:
+            log.info("%s: Arduino Serial Monitor lines with timestamps", path)
     names, n_cols = lay.names, len(lay.names)
     clock_col = _clock_column(raw, lay.body_start, lay.delim, n_cols)
     values, n_rows, row_lines, clock_us = _parse_body(
@@ -567,6 +662,7 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     if n_rows == 0:
         raise InputError(path, f"line {lay.body_line}", "no data rows")
     table = values.reshape(n_rows, n_cols)
+    _refuse_infinite(path, table, row_lines, names if lay.has_header else None)
 
     start_time = None
     if clock_col is not None:
@@ -595,7 +691,7 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         time_name = names[time_col] if lay.has_header else f"column {time_col + 1}"
     if fs is None and lay.rate_hz is not None and (time_col is None or time_scale < 0):
         fs = lay.rate_hz  # needed, and the file says it: "%Sample Rate = 250 Hz"
-        log.info("%s: sampling rate %g Hz, as a comment line in the file states", path, fs)
+        log.info("%s: sampling rate %g Hz, as a header or comment line states", path, fs)
     counted = time_scale == _SAMPLE_COUNTER
     if counted:
         if fs is None:
@@ -614,7 +710,15 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         time_col, time_scale = delsys_clock, 1.0
         time_name = names[time_col]
     if lay.signals is not None:  # the header says which columns are signals (OpenSignals)
+        other = [names[i] for i in chan_cols if names[i] not in lay.signals]
         chan_cols = [i for i in chan_cols if names[i] in lay.signals]
+        if chan_cols and (skipped := [n for n in other if re.match(r"A\d+", n)]):
+            log.warning(
+                "%s: OpenSignals export; analysing %s, not %s (the header names another sensor)",
+                path,
+                [names[i] for i in chan_cols],
+                skipped,
+            )
         if not chan_cols:
             raise InputError(
                 path,
@@ -641,7 +745,14 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     if pick is not None:
         chan_cols, chan_names = [chan_cols[pick]], [chan_names[pick]]
         chan_units, sensors = [chan_units[pick]], [sensors[pick]]
+    keep = _channels_with_values(path, table, chan_cols, chan_names)
+    if len(keep) < len(chan_cols):
+        chan_cols, chan_names = [chan_cols[k] for k in keep], [chan_names[k] for k in keep]
+        chan_units, sensors = [chan_units[k] for k in keep], [sensors[k] for k in keep]
     data = np.ascontiguousarray(table[:, chan_cols])
+    if time_col is not None and not counted and clock_col is None and delsys_clock is None:
+        unstated = not lay.has_header or keys[time_col] in _TIME_WORDS
+        time_scale = _time_unit(path, table[:, time_col], time_scale, time_name, unstated)
     times = table[:, time_col] * time_scale if time_col is not None else None
     if times is not None and n_rows > 1 and not counted:
         _warn_other_clocks(path, names, table, roles, time_col, float(times[-1] - times[0]))
@@ -660,14 +771,17 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         rate = float(fs)
     else:
         with np.errstate(over="ignore", invalid="ignore"):
-            rate, data = _regularise_times(
-                path, times, data, fs, row_lines, time_name, counter=counted
-            )
+            if lay.receipt_times:
+                rate = _rate_from_receipt_times(path, times, fs, row_lines, time_name)
+            else:
+                rate, data = _regularise_times(
+                    path, times, data, fs, row_lines, time_name, counter=counted
+                )
         stated = lay.rate_hz
         if stated and not counted and abs(rate - stated) > _TIMING_TOLERANCE * rate:
             log.warning(  # two statements of the rate: say which one is used
-                "%s: a comment line says %g Hz, the time column '%s' gives %.6g Hz; using the "
-                "time column",
+                "%s: a header or comment line says %g Hz, the time column '%s' gives %.6g Hz; "
+                "using the time column",
                 path,
                 stated,
                 time_name,
@@ -685,6 +799,45 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         sensor=known_sensors.pop() if len(known_sensors) == 1 else "unknown",
         start_time=start_time,
         path=path,
+    )
+
+
+def _channels_with_values(
+    path: Path, table: np.ndarray, cols: list[int], names: list[str]
+) -> list[int]:
+    """Which of the channels hold any value: a column with every cell empty is told as such and
+    not analysed (as a signal it would be a flat line, "lead-off" from its first second, and
+    no stretch of it ever held a sample); with no channel left, an error."""
+    empty = np.isnan(table[:, cols]).all(axis=0)
+    hollow = [names[k] for k in np.flatnonzero(empty)]
+    if empty.all():
+        raise InputError(
+            path, None, f"channel {', '.join(hollow)} holds no values at all (every cell empty)"
+        )
+    if hollow:
+        log.warning(
+            "%s: channel %s holds no values at all (every cell empty): not analysed",
+            path,
+            ", ".join(hollow),
+        )
+    return [k for k in range(len(cols)) if not empty[k]]
+
+
+def _refuse_infinite(
+    path: Path, table: np.ndarray, row_lines: _RowLines, names: list[str] | None
+) -> None:
+    """An infinite cell ('inf', or a number beyond float range such as 1e400) is no measurement:
+    kept, it would become an error much later without a line, or poison every level."""
+    bad = np.isinf(table)
+    if not bad.any():
+        return
+    row, col = (int(i[0]) for i in np.nonzero(bad))
+    column = f"'{names[col]}'" if names else f"column {col + 1}"
+    raise InputError(
+        path,
+        f"line {row_lines(row)}",
+        f"{column} is infinite (a number too large for any sample, e.g. 1e400, or 'inf'); "
+        "expected a finite number",
     )
 
 
@@ -724,6 +877,38 @@ def _time_roles(names: list[str]) -> dict[int, float]:
         elif key in _COUNTER_NAMES:
             roles[i] = _SAMPLE_COUNTER
     return roles
+
+
+_SUBUNITS = (("milliseconds", 1e-3), ("microseconds", 1e-6))  # what an integer clock counts
+
+
+def _time_unit(path: Path, col: np.ndarray, scale: float, name: str, unstated: bool) -> float:
+    """Scale to seconds of a time column whose header does not say its unit ('time', or none).
+
+    Sketches print millis() or micros() as whole numbers: read as seconds they give a rate far
+    below EMG's. Such a column is read in the one unit (ms or us) that puts its rate, from its
+    span, in the range emgwatch analyses; a column of fractions, or one no unit fits, is left in
+    seconds (and the rate check says what it gives).
+    """
+    n = col.size
+    span = float(col[-1] - col[0]) if n > 1 else 0.0
+    if not unstated or scale != 1.0 or not span > 0 or (n - 1) / span >= FS_READABLE_MIN_HZ:
+        return scale
+    if not np.all(col == np.round(col)):
+        return scale
+    for unit, factor in _SUBUNITS:
+        if fs_out_of_range((n - 1) / (span * factor)) is None:
+            log.warning(
+                "%s: time column '%s' holds whole numbers without a unit; read as %s (the only "
+                "unit giving %g-%g Hz from its span); name it time_ms or time_us to say so",
+                path,
+                name,
+                unit,
+                FS_MIN_HZ,
+                FS_MAX_HZ,
+            )
+            return factor
+    return scale
 
 
 def _time_column(
@@ -781,7 +966,12 @@ def _looks_like_time(col: np.ndarray, *, coarse_ok: bool = False) -> bool:
     if coarse_ok and _coarse_clock_tick(col, d) is not None:  # millis() beside faster samples
         return True
     med = float(np.median(d))
-    return bool(np.all(d > 0) and np.mean(np.abs(d - med) <= 0.01 * med) >= 0.99)
+    if not np.all(d > 0):
+        return False
+    if np.mean(np.abs(d - med) <= 0.01 * med) >= 0.99:
+        return True
+    # a clock stamped when the loop got round to it (micros()): jitter, yet within a period
+    return coarse_ok and d.size >= 2 * _STEADY_WINDOW and _stays_steady(col, 1.5 * med)
 
 
 class _RowLines:
@@ -1155,44 +1345,58 @@ def _missing_at(
 
 
 def _coarse_clock_tick(times: np.ndarray, d: np.ndarray) -> float | None:
-    """The tick of a steady clock too coarse to time each sample, or None.
+    """What a steady clock too coarse or too jittery to time each sample can be off by, or None.
 
     An Arduino loop stamping its samples with millis() at 800 Hz writes intervals of 1 and 2 ms
     (at 2 kHz, 0 and 1 ms): every interval a whole number of ticks, the median a tick rather
-    than the sampling period, repeats where several samples share a tick. Read as a fine clock
-    that is a gap at every long interval, or an error at every repeat; the rate is in fact the
-    mean interval. What tells it from a fine clock that lost many single samples, or from rows
-    written twice (same intervals): its stamps stay within a tick of a steady line, where lost
-    or doubled rows wander by several (checked in windows of ``_STEADY_WINDOW`` samples, so a
-    real gap spoils only its own window).
+    than the sampling period, repeats where several samples share a tick. A micros() stamp
+    taken whenever the loop gets round to it scatters around the period instead, now and then
+    repeating a value. Read as a fine clock that is a gap at every long interval, or an error at
+    every repeat; the rate is in fact the mean interval. What tells it from a fine clock that
+    lost many single samples, or from rows written twice (same intervals): its stamps stay
+    within a tick (or, for a jittery clock, a period) of a steady line, where lost or doubled
+    rows wander by several (checked in windows of ``_STEADY_WINDOW`` samples, so a real gap
+    spoils only its own window). Returns the tick, or the period for a jittery clock.
     """
     if d.size < 2 * _STEADY_WINDOW:
         return None
     # the common case first, cheaply (this runs on every time column, 29M steps a night):
-    # no repeats and the median is the typical interval (gaps aside), so the usual path handles
-    # it, gaps and all
+    # no repeats and hardly a step longer than the median (gaps), so the usual path handles it,
+    # gaps and all. More long steps (a 950 Hz loop's millis() steps 2 ms in one of 20) are a
+    # coarse clock only if steady, below.
+    ties = bool(np.any(d == 0))
     med = float(np.median(d))
-    if np.count_nonzero(d == 0) < 0.01 * d.size:
-        typical = float(d[d <= 3.0 * med].mean())
-        if abs(med - typical) <= 0.1 * typical:
-            return None
+    if not ties and np.count_nonzero(d > 1.5 * med) < 0.01 * d.size:
+        return None
     pos = d[d > 0]
     if pos.size == 0:
         return None
     tick = float(pos.min())
     ticks = d / tick
     if np.count_nonzero(np.abs(ticks - np.rint(ticks)) < 0.01) < 0.999 * d.size:
-        return None  # intervals are not whole ticks: a fine clock with jitter
+        tick = 0.0  # intervals are not whole ticks: a fine clock with jitter
+    # a clock finer than the samples (micros(), whose 4-us ticks are whole too) may still be
+    # off by up to a period where the loop was late
+    tick = max(tick, float(times[-1] - times[0]) / (times.size - 1)) if ties else tick
+    return tick if tick > 0.0 and _stays_steady(times, 1.5 * tick) else None
+
+
+def _stays_steady(times: np.ndarray, tol: float) -> bool:
+    """Whether stamps stay within ``tol`` of a steady line in nearly every window of
+    ``_STEADY_WINDOW`` samples (lost or doubled rows wander off it; a real gap spoils only its
+    own window)."""
     w = _STEADY_WINDOW
     k = times.size // w
+    if k == 0:
+        return False
     pick = np.linspace(0, k - 1, min(k, 400)).astype(np.int64)  # at most 400 windows looked at
     win = times[: k * w].reshape(k, w)[pick]
     win = win - win[:, :1]  # relative times: no precision lost to a large start
     x = np.arange(w) - (w - 1) / 2.0
     slope = (win @ x) / float(x @ x)
     resid = win - win.mean(axis=1, keepdims=True) - slope[:, None] * x
-    steady = (resid.max(axis=1) - resid.min(axis=1)) <= 1.5 * tick
-    return tick if np.count_nonzero(steady) >= 0.9 * len(pick) else None
+    steady = (resid.max(axis=1) - resid.min(axis=1)) <= tol
+    return bool(np.count_nonzero(steady) >= 0.9 * len(pick))
 
 
 _MAX_GAP_S = 86_400.0  # a pause in a recording longer than a day is taken for a corrupt time
@@ -1228,6 +1432,52 @@ def _find_gaps(
     return cand[keep], missing[keep], span / (times.size - 1 + int(missing.sum()))
 
 
+def _not_increasing(
+    path: Path, times: np.ndarray, d: np.ndarray, row_lines: _RowLines
+) -> InputError:
+    """The error for a time column that repeats or goes back, at its first step back if any."""
+    i = int(np.flatnonzero(d < 0 if d.min() < 0 else d == 0)[0]) + 1
+    n_dup = int(np.count_nonzero(d == 0))
+    n_back = int(np.count_nonzero(d < 0))
+    return InputError(
+        path,
+        f"line {row_lines(i)}",
+        f"time {times[i]:.6g} s does not increase after {times[i - 1]:.6g} s "
+        f"({n_dup} repeated, {n_back} backwards timestamps in the file); "
+        "fix the time column or drop it and pass --fs",
+    )
+
+
+def _rate_from_receipt_times(
+    path: Path, times: np.ndarray, fs: float | None, row_lines: _RowLines, time_name: str
+) -> float:
+    """Sampling rate from times a PC stamped lines with as they arrived (Serial Monitor).
+
+    The serial link delivers samples in bursts, many to one millisecond, on the PC's clock: the
+    stamps place no single sample and cannot show a lost one, but their span over the rows
+    gives the rate (or ``fs`` does, when given): from the first row of the first stamp to the
+    first row of the last one, so the last burst's rows do not count as if spread over its
+    millisecond. A step back is still an error.
+    """
+    d = np.diff(times)
+    if d.size and d.min() < 0:
+        raise _not_increasing(path, times, d, row_lines)
+    span = float(times[-1] - times[0])
+    if fs is None and not span > 0:
+        raise InputError(path, None, f"all lines received at one '{time_name}': pass --fs")
+    last_burst = int(np.searchsorted(times, times[-1], side="left"))
+    rate = float(fs) if fs is not None else last_burst / span
+    log.warning(  # once: the user should know where the rate came from
+        "%s: '%s' holds the PC's receipt times (Arduino Serial Monitor), not the sample clock; "
+        "rate %.6g Hz %s, samples placed evenly",
+        path,
+        time_name,
+        rate,
+        "as --fs says" if fs is not None else "taken from their span",
+    )
+    return rate
+
+
 def _regularise_times(
     path: Path,
     times: np.ndarray,
@@ -1257,28 +1507,20 @@ def _regularise_times(
         d = np.diff(times)
     tick = _coarse_clock_tick(times, d) if d.min() >= 0 and not counter else None
     if tick is None and not d.min() > 0:
-        i = int(np.flatnonzero(d <= 0)[0]) + 1
-        n_dup = int(np.count_nonzero(d == 0))
-        n_back = int(np.count_nonzero(d < 0))
-        raise InputError(
-            path,
-            f"line {row_lines(i)}",
-            f"time {times[i]:.6g} s does not increase after {times[i - 1]:.6g} s "
-            f"({n_dup} repeated, {n_back} backwards timestamps in the file); "
-            "fix the time column or drop it and pass --fs",
-        )
+        raise _not_increasing(path, times, d, row_lines)
     if tick is None:
         gaps, missing, period = _find_gaps(times, float(np.median(d)))
     else:
         # the median interval is one tick, not one sample period: start from the mean
         gaps, missing, period = _find_gaps(times, float(times[-1] - times[0]) / (n - 1), tick)
-        log.info(
-            "%s: '%s' ticks every %.3g s, too coarse to time single samples (%.3g s apart): "
-            "samples are placed on a steady grid",
+        log.warning(  # once: the stamps cannot place single samples, so none is placed by them
+            "%s: time column '%s' has %d repeated stamps and uneven steps (a clock too coarse or "
+            "too jittery to time single samples); rate %.6g Hz taken from its span, samples "
+            "placed evenly",
             path,
             time_name,
-            tick,
-            period,
+            int(np.count_nonzero(d == 0)),
+            1.0 / period,
         )
     rate = 1.0 / period
     del d

@@ -240,3 +240,12 @@ def test_bad_setup_and_mismatched_blocks_raise_clear_errors():
         cond.push(Block(0.0, 1000.0, np.zeros((10, 1))))
     with pytest.raises(EmgwatchError, match="sampling rate"):
         cond.push(Block(0.0, 2000.0, np.zeros((10, 2))))
+
+
+def test_a_channel_with_no_value_at_all_is_told_so_not_held_at_a_last_value(caplog):
+    fs = 1000.0
+    x = np.column_stack([512 + 4 * noise(3000, seed=7).T[:, 0], np.full(3000, np.nan)])
+    with caplog.at_level(logging.WARNING, logger="emgwatch.dsp"):
+        _collect(Conditioner(fs, 2), [Block(0.0, fs, x)])
+    assert "3000 non-finite samples from t=0.000 s" in caplog.text
+    assert "(channel 2: no value at all yet, held at 0)" in caplog.text

@@ -212,7 +212,7 @@ def test_a_comment_rate_that_disagrees_with_the_time_column_is_told(tmp_path, ca
     p.write_text("# fs = 2000 Hz\n" + p.read_text())
     with caplog.at_level("WARNING", logger="emgwatch.recording"):
         assert read_recording(p).fs == FS
-    assert any("a comment line says 2000 Hz" in r.getMessage() for r in caplog.records)
+    assert any("comment line says 2000 Hz" in r.getMessage() for r in caplog.records)
 
 
 def test_two_time_columns_that_disagree_are_told(tmp_path, caplog):

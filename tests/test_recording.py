@@ -168,9 +168,12 @@ def test_headerless_counter_column_is_not_taken_for_seconds(tmp_path):
 
 
 def test_time_in_milliseconds_named_as_seconds_is_caught(tmp_path):
-    p = _write(tmp_path, "timestamp,emg\n" + "".join(f"{i},{i % 5}\n" for i in range(10)))
+    rows = "".join(f"{i},{i % 5}\n" for i in range(10))
+    p = _write(tmp_path, "timestamp_s,emg\n" + rows)
     with pytest.raises(InputError, match="gives 1 Hz, too slow for EMG \\(milliseconds"):
         read_recording(p)
+    # a name without a unit: whole numbers read in the one unit that gives an EMG rate
+    assert read_recording(_write(tmp_path, "timestamp,emg\n" + rows, "y.csv")).fs == 1000.0
 
 
 def test_several_channels_all_kept_or_one_chosen_by_name_or_index(tmp_path):
@@ -367,15 +370,21 @@ def test_a_millisecond_clock_coarser_than_the_samples_gives_the_true_rate(tmp_pa
     assert abs(int(np.isnan(rec.data[:, 0]).sum()) - int(fs / 4)) <= 1
 
 
-def test_headerless_millisecond_stamps_are_not_read_as_a_channel(tmp_path):
-    """Without a header the unit is unknown: the column is time, and the error says how to name
-    it, rather than the timestamps becoming an EMG channel."""
+def test_headerless_millisecond_stamps_are_not_read_as_a_channel(tmp_path, caplog):
+    """Without a header the unit is unknown: the column is time, read in milliseconds (the only
+    unit giving an EMG rate), rather than the timestamps becoming an EMG channel."""
     stamps = np.floor(np.arange(2400) / 800.0 * 1000.0).astype(int)
     text = "".join(f"{s}\t{i % 1024}\n" for i, s in enumerate(stamps))
-    with pytest.raises(InputError, match="too slow for EMG .milliseconds. name the column time_ms"):
-        read_recording(_write(tmp_path, text, "x.txt"))
+    with caplog.at_level(logging.WARNING):
+        rec = read_recording(_write(tmp_path, text, "x.txt"))
+    assert rec.fs == pytest.approx(800.0, rel=2e-3) and rec.n_channels == 1
+    assert "read as milliseconds" in caplog.text
     rec = read_recording(_write(tmp_path, "time_ms\temg\n" + text, "named.txt"))
     assert rec.fs == pytest.approx(800.0, rel=2e-3) and rec.channel_names == ["emg"]
+    # stamps no unit makes an EMG rate of: the error says how to name them
+    slow = "".join(f"{s * 5}\t{i % 1024}\n" for i, s in enumerate(stamps))
+    with pytest.raises(InputError, match="too slow for EMG .milliseconds. name the column time_ms"):
+        read_recording(_write(tmp_path, slow, "slow.txt"))
 
 
 def test_repeated_timestamp_is_an_error_with_its_line(tmp_path):
@@ -619,6 +628,11 @@ def test_any_valid_table_parses_exactly(tmp_path, chunked, table):
     text = newline.join(lines) + (newline if final_newline else "")
     p = tmp_path / "t.csv"
     p.write_bytes(text.encode())
+    if np.isinf(values).any():  # no sample is infinite: the first such cell's line is named
+        line = int(np.flatnonzero(np.isinf(values).any(axis=1))[0]) + 1 + header
+        with pytest.raises(InputError, match=f": line {line}: .* is infinite"):
+            read_recording(p, fs=100.0)
+        return
     rec = read_recording(p, fs=100.0)
     assert rec.data.shape == values.shape
     np.testing.assert_array_equal(rec.data, values)
