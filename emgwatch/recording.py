@@ -101,9 +101,9 @@ _COMMENT_PREFIXES = ("#", "%", "//", "sep=")
 # "Sample Rate = 250 Hz" (OpenBCI), "# fs=1000", "sampling frequency: 2 kHz" in a comment line
 # The number must follow the words directly ("fs unknown, gain = 1000" states no rate) and must
 # not go on as a thousands group, an exponent or another unit ("1,000", "2e3", "1 MHz").
-_RATE_IN_COMMENT = re.compile(
+_RATE_IN_COMMENT = re.compile(  # "fs = 2000 Hz", "Sampling Rate (Hz):= 1000.00" (OpenSignals)
     r"(?:(?:sample|sampling)[ _-]?(?:rate|frequency|freq)|\bfs\b)"
-    r"\s*(?:[(\[]\s*k?hz\s*[)\]])?\s*[:=]?\s*"
+    r"\s*(?:[(\[]\s*(k?hz)\s*[)\]])?\s*(?::=|[:=])?\s*"
     r"([0-9]+(?:\.[0-9]+)?)(?!\s*[,.]\d)\s*(khz|hz)?(?!\s*[a-z0-9])",
     re.IGNORECASE,
 )
@@ -526,7 +526,8 @@ def _rate_in_comment(text: str) -> float | None:
     v = _RATE_IN_COMMENT.search(text)
     if v is None:
         return None
-    hz = float(v.group(1)) * (1000.0 if (v.group(2) or "").lower() == "khz" else 1.0)
+    unit = (v.group(3) or v.group(1) or "").lower()
+    hz = float(v.group(2)) * (1000.0 if unit == "khz" else 1.0)
     return hz if hz > 0 else None
 
 

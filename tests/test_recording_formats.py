@@ -395,3 +395,19 @@ def test_detect_reads_each_format_at_its_rate(tmp_path, capsys, make, fs):
     assert rc == 0, err
     found = [json.loads(ln) for ln in out.splitlines() if ln.startswith("{")]
     assert found and all(4.5 < e["start"] < 6.0 for e in found), (found, err)
+
+
+@pytest.mark.parametrize(
+    ("line", "fs"),
+    [
+        ("# Sampling Rate (Hz):= 1000.00", 1000.0),  # OpenSignals / BioSPPy "Simple Text Format"
+        ("# Sampling rate (kHz): 2", 2000.0),
+        ("# fs = 1.5 kHz", 1500.0),
+    ],
+)
+def test_a_simple_text_format_header_gives_the_rate(tmp_path, line, fs):
+    x = 2048 + _adc(int(5 * fs)) - 512  # 12-bit counts around their own mid-rail
+    text = f"# Simple Text Format\n{line}\n# Resolution:= 12\n# Labels:= EMG\n"
+    rec = read_recording(_write(tmp_path, text + "\n".join(f"{v:.1f}" for v in x) + "\n", "e.txt"))
+    assert rec.fs == fs and rec.n_channels == 1 and rec.n_samples == x.size
+    assert rec.data[0, 0] == x[0]
