@@ -1,0 +1,100 @@
+"""Live alerts against the final record: what a phone receives, not only what `detect` prints.
+
+A live run sends a `start` alert when an episode opens (after 0.35-0.5 s of evidence); the kind
+is settled when it ends (the second stage may withdraw it) or later (a PLM series). `evaluate`
+scores the final record. This counts, per context, the start alerts that overlapped no true
+alerting episode ("live false"), and how many true episodes got a start alert at all, with the
+latency of the first; optionally as if each start alert were held back ``--hold`` seconds and
+dropped when the episode ended within them.
+
+    .venv/bin/python benchmarks/live_alerts.py [--split test] [--hold 0 1 3]
+    .venv/bin/python benchmarks/live_alerts.py /tmp/cg/*/*.csv /tmp/cg/*/*.edf   # with truth files
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+
+import numpy as np
+
+from emgwatch.commands.evaluate import SCENARIO_CONTEXT
+from emgwatch.detector import detect_recording
+from emgwatch.domain import ALERT_KINDS
+from emgwatch.model import load_model
+from emgwatch.recording import read_recording
+from emgwatch.synth.datasets import dataset_entries
+from emgwatch.synth.output import truth_path_for
+from emgwatch.truth import load_truth
+
+
+def _pairs(args: argparse.Namespace):
+    if not args.recordings:
+        yield from (entry.simulate() for entry in dataset_entries(args.split))
+    for path in args.recordings:
+        yield read_recording(path), load_truth(truth_path_for(path))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("recordings", nargs="*", help="recordings with truth files (default: --split)")
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--hold", type=float, nargs="*", default=[0.0])
+    args = ap.parse_args()
+    model = load_model(None)
+    count = collections.defaultdict(collections.Counter)
+    latency = collections.defaultdict(list)
+    hours = collections.Counter()
+    for rec, truth in _pairs(args):
+        ctx = SCENARIO_CONTEXT.get(truth.scenario, "auto")
+        hours[ctx] += rec.duration_s / 3600
+        sensor = rec.sensor if rec.sensor != "unknown" else None
+        eps = detect_recording(rec, context=ctx, model=model, sensor=sensor, isolated_plm=True)
+        true = [t for t in truth.episodes if t.kind in ALERT_KINDS]
+        alerts = []  # every episode that opened as an alerting kind sent a start alert
+        for ep in eps:
+            if ep.extra.get("alerted_as", ep.kind) not in ALERT_KINDS:
+                continue
+            final = ep.kind in ALERT_KINDS and (ep.kind != "plm" or ep.extra.get("plm_in_series"))
+            real = any(t.start < ep.end and t.end > ep.start for t in true)
+            alerts.append((float(ep.extra.get("detected_at", ep.start)), ep, real, final))
+        for hold in args.hold:
+            sent = [a for a in alerts if hold == 0 or a[1].end > a[0] + hold]
+            c = count[(ctx, hold)]
+            c["sent"] += len(sent)
+            c["false"] += sum(not a[2] for a in sent)
+            for a in sent:
+                if not a[2]:
+                    c["false as " + a[1].extra.get("alerted_as", a[1].kind)] += 1
+            c["final"] += sum(a[3] for a in alerts)
+            c["final_false"] += sum(a[3] and not a[2] for a in alerts)
+            c["true"] += len(true)
+            for t in true:
+                at = [a[0] + hold for a in sent if a[1].start < t.end and a[1].end > t.start]
+                if at:
+                    c["found"] += 1
+                    latency[(ctx, hold)].append(min(at) - t.start)
+    print(
+        "| context | time | hold | live start alerts | of them false (/h) | true episodes alerted "
+        "live | latency median / p95 | final record: alerts, false |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for ctx in ("sleep", "exercise", "auto"):
+        for hold in args.hold:
+            c, lat = count[(ctx, hold)], np.asarray(latency[(ctx, hold)])
+            if not hours[ctx]:
+                continue
+            med = f"{np.median(lat):.2f} / {np.percentile(lat, 95):.2f} s" if lat.size else "-"
+            print(
+                f"| {ctx} | {hours[ctx]:.1f} h | {hold:g} s | {c['sent']} | {c['false']} "
+                f"({c['false'] / hours[ctx]:.1f}) | {c['found']}/{c['true']} | {med} | "
+                f"{c['final']}, {c['final_false']} |"
+            )
+    for (ctx, hold), c in sorted(count.items()):
+        kinds = ", ".join(f"{k[9:]} {v}" for k, v in sorted(c.items()) if k.startswith("false as "))
+        print(f"{ctx}, hold {hold:g} s: false start alerts opened as: {kinds}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
