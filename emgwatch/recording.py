@@ -12,11 +12,11 @@ import io
 import json
 import logging
 import math
-import os
 import re
 import unicodedata
 import warnings
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -1636,7 +1636,8 @@ class CsvWriter:
 
     State is real: the open file and the number of samples written (which gives the times).
     The file appears under its name only when :meth:`close` succeeds, so a crash leaves no
-    half-written recording that looks complete.
+    half-written recording that looks complete (``outfile.replaced_when_done``, held open from
+    here to :meth:`close` or :meth:`abort`).
     """
 
     _ROWS_PER_WRITE = 100_000
@@ -1659,8 +1660,8 @@ class CsvWriter:
                 raise UsageError(f"channel name {n!r} cannot be a CSV column name")
         sep = "\t" if self.path.suffix.lower() == ".tsv" else ","
         self._row_fmt = "%.12g" + f"{sep}%.7g" * self.n_channels + "\n"
-        self._tmp = self.path.with_name(self.path.name + ".partial")
-        self._file = self._tmp.open("wb")
+        self._done = ExitStack()
+        self._file = self._done.enter_context(replaced_when_done(self.path)).open("wb")
         self._file.write(sep.join(["time_s", *names]).encode("utf-8") + b"\n")
 
     def write(self, data: np.ndarray) -> None:
@@ -1680,13 +1681,13 @@ class CsvWriter:
     def close(self, annotations: list[Annotation] | None = None) -> None:
         """Finish the file and write (or remove a stale) annotation sidecar."""
         self._file.close()
-        os.replace(self._tmp, self.path)
+        self._done.close()  # the file takes its name
         _write_sidecar(annotations_sidecar(self.path), annotations or [])
 
     def abort(self) -> None:
         """Drop what was written (after an error)."""
         self._file.close()
-        self._tmp.unlink(missing_ok=True)
+        self._done.__exit__(RuntimeError, RuntimeError("aborted"), None)  # removes the file
 
     def __enter__(self) -> CsvWriter:
         return self

@@ -84,7 +84,23 @@ def test_tsv_is_written_with_tabs_and_an_error_leaves_no_file(tmp_path):
     with pytest.raises(ValueError, match="expected \\(n, 1\\) samples"):
         with CsvWriter(tmp_path / "b.csv", 100.0, ["x"]) as w:
             w.write(np.zeros((5, 2)))
-    assert list(tmp_path.glob("b.csv*")) == []
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["a.tsv"]  # no b.csv, no leftover
+
+
+def test_csv_writer_keeps_an_existing_file_on_error_and_a_link_as_a_link(tmp_path):
+    target = tmp_path / "night.csv"
+    write_recording(target, _rec(n=10, n_ch=1))
+    before = target.read_bytes()
+    link = tmp_path / "latest.csv"
+    link.symlink_to(target)
+    with pytest.raises(ValueError), CsvWriter(link, 100.0, ["x"]) as w:
+        w.write(np.zeros((5, 1)))
+        w.write(np.zeros((5, 2)))  # fails half-way
+    assert target.read_bytes() == before
+    with CsvWriter(link, 100.0, ["x"]) as w:
+        w.write(np.ones((5, 1)))
+    assert link.is_symlink() and read_recording(link).n_samples == 5
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["latest.csv", "night.csv"]
 
 
 def test_csv_writer_removes_a_stale_sidecar(tmp_path):

@@ -37,7 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--manifest",
         default=str(DEFAULT_MANIFEST),
-        help="manifest path (default: the repository's)",
+        help="build, verify: manifest path (default: the repository's); list shows the definitions in code",
     )
     p.add_argument(
         "--update-manifest",
