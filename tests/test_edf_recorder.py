@@ -364,34 +364,31 @@ def test_a_revised_kind_replaces_a_queued_annotation_and_follows_one_on_disk(tmp
     ]
 
 
-def test_a_revision_after_the_file_rotated_names_the_episode_where_the_new_file_is(tmp_path):
+def _revised_after_rotation(tmp_path, kinds: list[str]) -> list[list[tuple]]:
+    """A spasm ending in the first file (rotated at 10 s), then revised to each of ``kinds``
+    in turn at 15 s, before the second file's next flush; the files' annotations."""
     x = _adc(30_000)
     with EdfRecorder(tmp_path, 1000, ["leg", "arm"], START, units="adc", rotate_s=10) as rec:
         _feed(rec, x[:5000])
-        spasm = Episode("spasm", "leg", 2.0, 4.0)
-        rec.handle(EpisodeEvent("end", spasm, 4.5))
+        ep = Episode("spasm", "leg", 2.0, 4.0)
+        rec.handle(EpisodeEvent("end", ep, 4.5))
         _feed(rec, x[5000:15000], t0=5.0)  # the first file ends at 10 s
-        spasm.kind = "plm"
-        rec.handle(EpisodeEvent("update", spasm, 15.0, previous="spasm"))
+        for k, kind in enumerate(kinds):
+            previous, ep.kind = ep.kind, kind
+            rec.handle(EpisodeEvent("update", ep, 15.0 + 0.2 * k, previous=previous))
         _feed(rec, x[15000:], t0=15.0)
-    first, second = (_anns(_read(f)) for f in rec.files[:2])
+    return [_anns(_read(f)) for f in rec.files[:2]]
+
+
+def test_a_revision_after_the_file_rotated_names_the_episode_where_the_new_file_is(tmp_path):
+    first, second = _revised_after_rotation(tmp_path, ["plm"])
     assert first == [(2.0, 2.0, "spasm leg")]
     assert second == [(5.0, 0.0, "plm leg (revised, was spasm; episode 22:00:02-22:00:04 UTC)")]
 
 
 def test_a_queued_revision_of_an_earlier_files_episode_is_revised_in_place(tmp_path):
-    x = _adc(30_000)
-    with EdfRecorder(tmp_path, 1000, ["leg", "arm"], START, units="adc", rotate_s=10) as rec:
-        _feed(rec, x[:5000])
-        spasm = Episode("spasm", "leg", 2.0, 4.0)
-        rec.handle(EpisodeEvent("end", spasm, 4.5))
-        _feed(rec, x[5000:15000], t0=5.0)
-        spasm.kind = "plm"
-        rec.handle(EpisodeEvent("update", spasm, 15.0, previous="spasm"))
-        spasm.kind = "clonus"  # revised again before the note reached the disk: one note
-        rec.handle(EpisodeEvent("update", spasm, 15.2, previous="plm"))
-        _feed(rec, x[15000:], t0=15.0)
-    second = _anns(_read(rec.files[1]))
+    # revised again before the note reached the disk: one note, saying what it is now
+    _, second = _revised_after_rotation(tmp_path, ["plm", "clonus"])
     assert second == [(5.0, 0.0, "clonus leg (revised, was spasm; episode 22:00:02-22:00:04 UTC)")]
 
 
