@@ -1,6 +1,7 @@
 """Live alerts against the final record: what a phone receives, not only what `detect` prints.
 
-A live run sends a `start` alert when an episode opens (after 0.35-0.5 s of evidence); the kind
+A live run sends a `start` alert when an episode opens (after 0.35-0.5 s of evidence; a leg
+movement with no PLM series under way only once a series or its end keeps it); the kind
 is settled when it ends (the second stage may withdraw it) or later (a PLM series). `evaluate`
 scores the final record. This counts, per context, the start alerts that overlapped no true
 alerting episode ("live false"), and how many true episodes got a start alert at all, with the
@@ -15,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import collections
+from dataclasses import replace
 
 import numpy as np
 
 from emgwatch.commands.evaluate import SCENARIO_CONTEXT
 from emgwatch.detector import detect_recording
 from emgwatch.domain import ALERT_KINDS
+from emgwatch.episodes import params_for, was_alerted
 from emgwatch.model import load_model
 from emgwatch.recording import read_recording
 from emgwatch.synth.datasets import dataset_entries
@@ -40,6 +43,9 @@ def main() -> int:
     ap.add_argument("recordings", nargs="*", help="recordings with truth files (default: --split)")
     ap.add_argument("--split", default="test")
     ap.add_argument("--hold", type=float, nargs="*", default=[0.0])
+    ap.add_argument(
+        "--quiet", action="store_true", help="as with [detection] quiet_leg_movements = true"
+    )
     args = ap.parse_args()
     model = load_model(None)
     count = collections.defaultdict(collections.Counter)
@@ -49,11 +55,14 @@ def main() -> int:
         ctx = SCENARIO_CONTEXT.get(truth.scenario, "auto")
         hours[ctx] += rec.duration_s / 3600
         sensor = rec.sensor if rec.sensor != "unknown" else None
-        eps = detect_recording(rec, context=ctx, model=model, sensor=sensor, isolated_plm=True)
+        params = replace(params_for(ctx), quiet_leg_movements=args.quiet)
+        eps = detect_recording(
+            rec, context=ctx, model=model, sensor=sensor, isolated_plm=True, params=params
+        )
         true = [t for t in truth.episodes if t.kind in ALERT_KINDS]
-        alerts = []  # every episode that opened as an alerting kind sent a start alert
+        alerts = []  # every episode that sent a start alert (a quiet one once announced)
         for ep in eps:
-            if ep.extra.get("alerted_as", ep.kind) not in ALERT_KINDS:
+            if not was_alerted(ep):
                 continue
             final = ep.kind in ALERT_KINDS and (ep.kind != "plm" or ep.extra.get("plm_in_series"))
             real = any(t.start < ep.end and t.end > ep.start for t in true)

@@ -82,6 +82,9 @@ class DetectionConfig:
     model: str = ""  # empty: the model shipped in models/
     sensor: str = "auto"  # "raw" | "envelope" | "auto"
     mains_hz: float = 0.0  # 50, 60, or 0 to detect from the signal
+    # true: a leg movement alerts live only as part of a PLM series (far fewer false alerts, but
+    # a spasm that opens as a leg movement alerts only at its end); false: when it opens
+    quiet_leg_movements: bool = False
 
 
 @dataclass

@@ -120,6 +120,7 @@ def detect_recording(
     block_s: float = 300.0,
     isolated_plm: bool = False,
     quality_events: list[QualityEvent] | None = None,
+    params: TrackerParams | None = None,
 ) -> list[Episode]:
     """Run the streaming detector over a whole recording; completed episodes in start order.
 
@@ -158,7 +159,14 @@ def detect_recording(
             None,
             f"values up to {peak:.3g}: beyond any sensor's range in any unit (a corrupt file?)",
         )
-    det = Detector(rec.fs, rec.channel_names, context=context, model=model, sensor=sensor or "auto")
+    det = Detector(
+        rec.fs,
+        rec.channel_names,
+        context=context,
+        model=model,
+        sensor=sensor or "auto",
+        params=params,
+    )
     done: list[Episode] = []
     t0 = time.monotonic()
     n_blocks = max(1, int(np.ceil(rec.duration_s / block_s)))

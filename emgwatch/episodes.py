@@ -39,8 +39,18 @@ class Episode:
 
 def was_alerted(ep: Episode) -> bool:
     """Whether this episode raised an alert: its kind alerts, or its start did before the whole
-    episode withdrew or renamed it (``extra.alerted_as``)."""
+    episode withdrew or renamed it (``extra.alerted_as``). A quiet one (``extra.quiet``: a leg
+    movement with no PLM series under way) did not at its start; it alerts once it is what the
+    record keeps (``alerts_now``)."""
+    if ep.extra.get("quiet"):
+        return alerts_now(ep)
     return ep.kind in ALERT_KINDS or ep.extra.get("alerted_as") in ALERT_KINDS
+
+
+def alerts_now(ep: Episode) -> bool:
+    """Whether the record keeps this episode as an alert: an alerting kind, and a leg movement
+    only as a member of a PLM series."""
+    return ep.kind in ALERT_KINDS and (ep.kind != "plm" or bool(ep.extra.get("plm_in_series")))
 
 
 @dataclass(frozen=True)
@@ -137,6 +147,14 @@ class TrackerParams:
     # cluster must not make its own next spasm look doubtful. None: never. 0.1 in 'auto'.
     busy_load: float | None = None
     busy_reject_at: float | None = None
+    # True: a leg movement that opens with no PLM series under way on its channel (the last
+    # movement in a series, 10-90 s before) is quiet: no alert at its start, only once it is
+    # kept as an alert (a later movement makes the series, or the whole episode is a spasm).
+    # Isolated leg movements are not alarms in the record either, and most live false alerts
+    # were these; but many true spasms open as leg movements and would alert only at their end
+    # (decision latency on the test split 0.47 / 0.70 s -> 5.2 / 121 s), so it is a choice
+    # (``[detection] quiet_leg_movements``), off by default (docs/ACCURACY.md, session 16).
+    quiet_leg_movements: bool = False
 
     def __post_init__(self) -> None:
         # the tracker skips windows at or below off/2 in bulk: that is only the same as stepping
@@ -221,6 +239,13 @@ def _mark_leg_movement(e: Episode, in_series: bool, claimed: dict[str, tuple[str
         else:
             e.extra.pop("alerted_as", None)
         e.extra["plm_in_series"] = True
+
+
+def _announce_if_kept(e: Episode, now: float) -> None:
+    """A quiet episode is announced (live sinks send it) the first time the record keeps it as
+    an alert; that moment is its ``detected_at``, which decision latency measures."""
+    if e.extra.get("quiet") and "detected_at" not in e.extra and alerts_now(e):
+        e.extra["detected_at"] = round(float(now), 3)
 
 
 def _as_heard(e: Episode) -> tuple:
@@ -442,6 +467,14 @@ class EpisodeTracker:
         self._t_last = float(t[-1])
         return events
 
+    def _series_under_way(self, c: int, t: float) -> bool:
+        """Whether a leg movement opening at t would continue the channel's PLM series: its last
+        movement is a member and began 10-90 s before (a movement sooner joins it as a part)."""
+        eps = self._plm_episodes[self.channel_names[c]]
+        if not eps or not eps[-1].extra.get("plm_in_series"):
+            return False
+        return t - eps[-1].start <= PLM_MAX_INTERVAL_S
+
     def _leg_at_rest(self, c: int, t: float) -> bool:
         """Whether the channel was mostly at rest before t (only asked when a limit is set)."""
         limit = self.p.spasm_at_rest_max_load
@@ -601,6 +634,9 @@ class EpisodeTracker:
         )  # when the alert went out (latency = this - start)
         if continued:
             ep.extra["continued"] = True
+        elif kind == "plm" and self.p.quiet_leg_movements and not self._series_under_way(c, start):
+            ep.extra["quiet"] = True
+            del ep.extra["detected_at"]  # set when it is announced (_announce_if_kept)
         # judged when it opens, a few seconds after its start: the activity history reaches
         # back far enough then, whatever the episode's length and the blocks' size
         # (a cramp's continuation keeps its first part's verdict: its own activity is no cue)
@@ -683,6 +719,7 @@ class EpisodeTracker:
             updates = self._add_plm(ep, weak=weak, now=now)
         elif not ep.extra.get("continued"):
             self._others[ep.channel].append((ep.start, ep.end))
+        _announce_if_kept(ep, now)
         return [EpisodeEvent("end", ep, now), *updates]
 
     def _final_kind(self, kind: str, dur: float, tr: _ChannelTrack) -> str:
@@ -741,6 +778,7 @@ class EpisodeTracker:
                 heard = _as_heard(e)
                 _mark_leg_movement(e, i in members, self._claimed)
                 if e is not ep and _as_heard(e) != heard:
+                    _announce_if_kept(e, now)
                     updates.append(EpisodeEvent("update", e, now, previous=heard[0]))
         if ep.kind == "plm":
             hours = max(ep.end or ep.start, 1e-9) / 3600.0

@@ -16,13 +16,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from emgwatch.config import Config
 from emgwatch.domain import ALERT_KINDS
-from emgwatch.episodes import EpisodeEvent
+from emgwatch.episodes import EpisodeEvent, was_alerted
 from emgwatch.source import Source, source_start_time
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,13 @@ class LiveSummary:
         return [e.episode for e in self.events if e.event == "start"]
 
     def counts(self, alert_only: bool = False) -> Counter:
-        return Counter(ep.kind for ep in self.episodes if not alert_only or ep.kind in ALERT_KINDS)
+        return Counter(ep.kind for ep in self.episodes if not alert_only or _alerted_as_is(ep))
+
+
+def _alerted_as_is(ep) -> bool:  # noqa: ANN001 - an Episode
+    """An episode that alerted and still has an alerting kind (a quiet leg movement only once
+    it is announced)."""
+    return ep.kind in ALERT_KINDS and was_alerted(ep)
 
 
 def load_detector(cfg: Config, source: Source, context: str) -> Any:
@@ -64,9 +70,11 @@ def load_detector(cfg: Config, source: Source, context: str) -> Any:
     with a detector that silently does something else would be worse than not starting.
     """
     from emgwatch.detector import Detector
+    from emgwatch.episodes import params_for
     from emgwatch.model import load_model
 
     model = load_model(cfg.detection.model or None)
+    params = replace(params_for(context), quiet_leg_movements=cfg.detection.quiet_leg_movements)
     sensor = cfg.detection.sensor
     if sensor == "auto" and getattr(source, "sensor", "auto") in ("raw", "envelope"):
         sensor = source.sensor
@@ -77,6 +85,7 @@ def load_detector(cfg: Config, source: Source, context: str) -> Any:
         model=model,
         sensor=sensor,
         mains_hz=cfg.detection.mains_hz,
+        params=params,
     )
 
 
@@ -139,7 +148,7 @@ def _quality_text(flags: dict[str, int]) -> str:
 def format_status(summary: LiveSummary, detector: Any, source: Source, mqtt_status: str) -> str:
     levels = " ".join(f"{c} {v:+5.1f}dB" for c, v in getattr(detector, "level_db", {}).items())
     states = ",".join(sorted(set(getattr(detector, "state", {}).values()))) or "idle"
-    n = len([e for e in summary.episodes if e.kind in ALERT_KINDS])
+    n = len([e for e in summary.episodes if _alerted_as_is(e)])
     return (
         f"t={summary.stream_s:7.1f}s  {levels}  quality {_quality_text(getattr(detector, 'quality', {}))}"
         f"  state {states}  episodes {n}  mqtt {mqtt_status}  source {source.status}"

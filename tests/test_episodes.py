@@ -730,3 +730,35 @@ def test_on_a_channel_in_use_a_doubtful_alert_is_withdrawn_sooner(chunk):
         )
     )
     assert eps[-1].kind == "spasm"
+
+
+@pytest.mark.parametrize("context", ["sleep", "auto"])
+def test_leg_movements_alert_only_as_part_of_a_series(context):
+    """A leg movement with no series under way opens quietly (no alert); the first three of a
+    series are announced when the fourth makes it, the fifth at once: it continues the series."""
+    quiet = dataclasses.replace(params_for(context), quiet_leg_movements=True)
+    tracker = EpisodeTracker(["leg"], context=context, params=quiet)
+    events = run(tracker, *stream(_plm_night([25] * 4 + [200])))
+    starts = {e.episode.id: e for e in events if e.event == "start"}
+    eps = ended(events)
+    assert [e.kind for e in eps] == ["plm"] * 6
+    assert [bool(e.extra.get("quiet")) for e in eps] == [True, True, True, True, False, True]
+    onsets = [e.start for e in eps]
+    settled = next(e.detected_at for e in events if e.event == "end" and e.episode is eps[3])
+    for e in eps[:4]:  # announced when the fourth ended and settled the series
+        assert e.extra["detected_at"] == pytest.approx(settled)
+    assert settled - eps[3].end < 1.5
+    fifth = eps[4]  # a series under way: it alerts when it opens, as any episode
+    assert fifth.extra["detected_at"] == starts[fifth.id].detected_at < fifth.end
+    assert fifth.extra["detected_at"] - onsets[4] < 1.0
+    # the last one, 200 s later, starts afresh and never joins a series: never announced
+    assert "detected_at" not in eps[5].extra and not eps[5].extra["plm_in_series"]
+
+
+def test_every_leg_movement_alerts_at_its_start_by_default():
+    params = params_for("sleep")
+    eps = ended(
+        run(EpisodeTracker(["leg"], context="sleep", params=params), *stream(_plm_night([25])))
+    )
+    assert len(eps) == 2 and not any(e.extra.get("quiet") for e in eps)
+    assert all(e.extra["detected_at"] - e.start < 1.0 for e in eps)

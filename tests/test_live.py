@@ -419,3 +419,15 @@ def test_lead_off_in_a_live_session_is_logged_and_annotated(tmp_path):
     assert 11.5 <= q[0].t <= 13.0 and 15.5 <= q[1].t <= 17.5
     texts = [a.text for a in edfio.read_edf(files[0]).annotations]
     assert any(t.startswith("quality lead_off") for t in texts)
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_the_config_says_whether_leg_movements_alert_only_in_a_series(tmp_path, quiet):
+    from emgwatch.config import load_config
+
+    toml = tmp_path / "c.toml"
+    toml.write_text(f"[detection]\nquiet_leg_movements = {str(quiet).lower()}\n")
+    src = ReplaySource(synthetic_recording(10), speed=0)
+    det = load_detector(load_config(toml), src, "sleep")
+    assert det.tracker.p.quiet_leg_movements is quiet
+    assert det.tracker.p.on == 0.7  # the context's other thresholds are kept

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -520,3 +521,41 @@ def test_counts_follow_the_tracker_whatever_the_blocks(tmp_path, chunk, fourth):
     assert state["counts"] == {"spasm": 0, "cramp": 0, "clonus": 0, "plm": 4}
     assert state["episodes_total"] == 4 and state["last_kind"] == "plm"
     sink.outbox.close()
+
+
+@pytest.mark.parametrize("chunk", [20, 100_000])
+def test_leg_movements_are_announced_only_as_part_of_a_series(broker, subscribe, tmp_path, chunk):
+    """Events from a real tracker in bed: six leg movements, five in a series, the last alone
+    200 s later. The first four say nothing until the fourth settles the series; then each
+    gets its start and end together. The fifth continues the series and alerts when it opens;
+    the lone sixth is never announced."""
+    from test_episodes import _plm_night, stream
+
+    from emgwatch.episodes import EpisodeTracker, params_for
+
+    sub = subscribe(broker, "emgwatch/dev1/episode")
+    sink = make_sink(broker, tmp_path).start()
+    assert sink.wait_connected(10)
+    quiet = dataclasses.replace(params_for("sleep"), quiet_leg_movements=True)
+    tracker = EpisodeTracker(["leg"], context="sleep", params=quiet)
+    t, pr, lev, us = stream(_plm_night([25] * 4 + [200]))
+    ids = []
+    for i in range(0, len(t) + chunk, chunk):  # a second at a time (live) or all at once
+        part = slice(i, i + chunk)
+        done = i >= len(t)
+        for ev in tracker.flush() if done else tracker.push(t[part], pr[part], lev[part], us[part]):
+            if ev.event == "start":
+                ids.append(ev.episode.id)
+            sink.handle(ev)
+    assert sub.wait_for(lambda ms: len(ms) >= 10)
+    time.sleep(0.3)
+    msgs = [(p["event"], p["id"]) for p in episodes(sub)]
+    assert sorted(msgs) == sorted((e, i) for i in ids[:5] for e in ("start", "end"))
+    if chunk == 20:  # live, in the order things became known
+        first_four = [(e, i) for i in (ids[3], ids[0], ids[1], ids[2]) for e in ("start", "end")]
+        assert msgs == [*first_four, ("start", ids[4]), ("end", ids[4])]
+    settled = {p["time"] for p in episodes(sub)[:8]}
+    assert len(settled) == 1  # all announced at the moment the fourth movement settled it
+    assert all(p["kind"] == "plm" and p["extra"]["plm_in_series"] for p in episodes(sub)[1::2])
+    assert sink.state_payload()["counts"]["plm"] == 5
+    sink.close()

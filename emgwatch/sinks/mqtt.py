@@ -39,7 +39,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from emgwatch import __version__
 from emgwatch.config import MqttConfig
 from emgwatch.domain import ALERT_KINDS
-from emgwatch.episodes import Episode, EpisodeEvent, was_alerted
+from emgwatch.episodes import Episode, EpisodeEvent, alerts_now, was_alerted
 from emgwatch.errors import ConfigError, UsageError
 from emgwatch.sinks.outbox import Outbox
 
@@ -333,6 +333,8 @@ class MqttSink:
         self.episodes_queued = 0  # episode messages put in the outbox this session
         self.counts: dict[str, int] = {k: 0 for k in ALERT_KINDS}
         self._counted: dict[str, str] = {}  # episode id -> the kind it is counted under
+        # quiet episodes (leg movements) announced so far -> what they were announced as
+        self._announced: dict[str, tuple] = {}
         self._alerted: list[tuple[str, str, str]] = []  # (id, start ISO, kind) still standing
         self._channel_state: dict[str, str] = {}
         self._metrics: dict | None = None
@@ -433,10 +435,41 @@ class MqttSink:
     # -- sink interface -------------------------------------------------------------------------
     def handle(self, event: EpisodeEvent) -> None:
         """Queue an episode start/end/update durably and publish it if connected. Never blocks
-        on I/O."""
+        on I/O.
+
+        A quiet episode (a leg movement with no PLM series under way) says nothing until the
+        record keeps it as an alert: then its start and, if it is over, its end go out together,
+        so every announced episode has both."""
         ep = event.episode
+        if ep.extra.get("quiet"):
+            told = self._announced.get(ep.id)
+            now = (ep.kind, ep.extra.get("plm_in_series"), ep.end is not None)
+            if told is None:
+                if not alerts_now(ep):
+                    return  # not (yet) part of a series: logged locally, not announced
+                # the moment the record kept it (the same whether events come one by one, live,
+                # or a whole night's at once, when the episode already shows its final state)
+                at = float(ep.extra.get("detected_at", event.detected_at))
+                self._announced[ep.id] = now
+                self._queue(EpisodeEvent("start", ep, at))
+                if ep.end is not None:
+                    self._queue(EpisodeEvent("end", ep, at))
+                self._publish_state()
+                return
+            if now == told:
+                return  # already said, start and end
+            self._announced[ep.id] = now
         if not publishes(event):
             return  # voluntary contractions are logged locally, never alerted
+        self._queue(event)
+        # the state follows the episode at once, so "episode in progress" flips with the alert
+        # (an update concerns an episode that has ended: the channel may be in another one)
+        if event.event != "update":
+            self._channel_state[ep.channel] = ep.kind if event.event == "start" else "idle"
+        self._publish_state()
+
+    def _queue(self, event: EpisodeEvent) -> None:
+        ep = event.episode
         self._count(ep)
         payload = episode_payload(event, self.device_id, self.session_start)
         self.episodes_queued += 1
@@ -455,11 +488,6 @@ class MqttSink:
             with self._send_lock:
                 if self._ready:
                     self._pump(fresh_seq=seq)
-        # the state follows the episode at once, so "episode in progress" flips with the alert
-        # (an update concerns an episode that has ended: the channel may be in another one)
-        if event.event != "update":
-            self._channel_state[ep.channel] = ep.kind if event.event == "start" else "idle"
-        self._publish_state()
 
     def _count(self, ep: Episode) -> None:
         """Counts and the episodes still standing follow each episode's kind as it is now.
