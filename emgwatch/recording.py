@@ -587,6 +587,19 @@ _MONITOR_STAMP = re.compile(rb"^(\d{2}:\d{2}:\d{2}\.\d{3}) -> ?", re.MULTILINE)
 _MONITOR_BANNER_LINES = 50  # a sketch's greeting before its first sample is a few lines
 
 
+def _arrows_as(sep: bytes, raw: bytes, pos: int) -> bytes:
+    """The lines from ``pos`` with each stamp's arrow (" -> ", or " ->" before a value) made
+    ``sep``: the stamp stays, as the first column.
+
+    A plain byte replace, one pass in C and one copy: a regex substitution builds a piece per
+    line (and a template such as rb"\\1," is expanded in Python per line), 6 s and 1 GB for an
+    hour at 1 kHz. An arrow can be nowhere else in a line of numbers; in any other line it is
+    replaced too, and the line is refused as it would be anyway (its error quotes the file).
+    """
+    body = raw[pos:].replace(b" -> ", sep)
+    return body.replace(b" ->", sep) if b" ->" in body else body
+
+
 def _serial_monitor_as_csv(raw: bytes) -> bytes | None:
     """Arduino IDE Serial Monitor text saved with "Show timestamp" (``12:34:56.789 -> 512,498``):
     the stamps become a time column and a header row is made up (line numbers stay the file's
@@ -614,7 +627,7 @@ def _serial_monitor_as_csv(raw: bytes) -> bytes | None:
     else:
         return None
     sep = (delim or ",").encode()
-    body = _MONITOR_STAMP.sub(rb"\1" + sep, raw[pos:])
+    body = _arrows_as(sep, raw, pos)
     if delim is None and len(cells) > 1:  # values apart by blanks: the separator between them
         body = re.sub(rb"[ \t]+(?=\r?$)", b"", body, flags=re.MULTILINE)
         body = re.sub(rb"[ \t]+", sep, body)
@@ -622,7 +635,7 @@ def _serial_monitor_as_csv(raw: bytes) -> bytes | None:
         # the last banner line has another delimiter or count: not the channels' names
         names = [f"ch{i + 1}" for i in range(len(cells))]
     head = re.sub(rb"^(?=[^\r\n])", b"# ", raw[:pos], flags=re.MULTILINE)
-    return head + sep.join([b"time", *(n.encode() for n in names)]) + b"\n" + body
+    return b"".join((head, sep.join([b"time", *(n.encode() for n in names)]), b"\n", body))
 
 
 def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Recording:
