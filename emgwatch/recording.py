@@ -1479,17 +1479,50 @@ def _rate_from_receipt_times(
     span = float(times[-1] - times[0])
     if fs is None and not span > 0:
         raise InputError(path, None, f"all lines received at one '{time_name}': pass --fs")
+    pause = _receipt_pause(d)
+    if pause is not None and fs is None:
+        raise InputError(
+            path,
+            f"line {row_lines(pause + 1)}",
+            f"the PC received nothing for {d[pause]:.3g} s before this line (a stall): the "
+            "receipt times cannot give the rate; pass --fs",
+        )
     last_burst = int(np.searchsorted(times, times[-1], side="left"))
     rate = float(fs) if fs is not None else last_burst / span
+    stalled = ""
+    if pause is not None:
+        stalled = (
+            f"; the PC received nothing for {d[pause]:.3g} s before line {row_lines(pause + 1)} "
+            "(samples lost there would shift the later ones)"
+        )
     log.warning(  # once: the user should know where the rate came from
         "%s: '%s' holds the PC's receipt times (Arduino Serial Monitor), not the sample clock; "
-        "rate %.6g Hz %s, samples placed evenly",
+        "rate %.6g Hz %s, samples placed evenly%s",
         path,
         time_name,
         rate,
         "as --fs says" if fs is not None else "taken from their span",
+        stalled,
     )
     return rate
+
+
+# A stall in the PC's receipt times: a step between distinct stamps longer than this many
+# seconds and this many times their median step. USB delivers lines in bursts a few to some
+# tens of ms apart; a step of half a second and twenty bursts is the PC not receiving (a stalled
+# port, a sleeping laptop), and the rate from the span would take it for slow sampling.
+_RECEIPT_PAUSE_S = 0.5
+_RECEIPT_PAUSE_STEPS = 20.0
+
+
+def _receipt_pause(d: np.ndarray) -> int | None:
+    """Index of the first step in receipt times that is a stall (see ``_RECEIPT_PAUSE_S``)."""
+    steps = d[d > 0]
+    if steps.size == 0:
+        return None
+    limit = max(_RECEIPT_PAUSE_S, _RECEIPT_PAUSE_STEPS * float(np.median(steps)))
+    long = np.flatnonzero(d > limit)
+    return int(long[0]) if long.size else None
 
 
 def _regularise_times(

@@ -223,6 +223,23 @@ def test_serial_monitor_names_midnight_and_bad_lines(tmp_path):
         read_recording(_write(tmp_path, "".join(lines), "back.txt"))
 
 
+def test_serial_monitor_stall_in_receipt_times_needs_fs(tmp_path, caplog):
+    """A 5 s stall in a 20 s file: the span would give 800 Hz for a 1000 Hz stream."""
+    fs, n = 1000.0, 20_000
+    lines = _serial_monitor(fs, n).splitlines(keepends=True)
+    late = _serial_monitor(fs, n, start_ms=45_296_789 + 5000).splitlines(keepends=True)
+    stalled = lines[:10_000] + late[10_000:]  # the same samples, the second half 5 s late
+    path = _write(tmp_path, "".join(stalled), "stall.txt")
+    with pytest.raises(InputError, match=r"stall\.txt: line 10001: .*nothing for 5.* s.*--fs"):
+        read_recording(path)
+    with caplog.at_level(logging.WARNING):
+        rec = read_recording(path, fs=fs)
+    assert rec.fs == fs and rec.n_samples == n
+    assert rec.data[:, 0].tolist() == _adc(n, 0).tolist()
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "as --fs says" in warned[0] and "line 10001" in warned[0]
+
+
 # --- 3. OpenSignals (BITalino, PLUX) text export -------------------------------------------------
 
 
