@@ -693,6 +693,13 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         time_col, time_scale = _time_column(path, names if lay.has_header else None, table)
     keys = [_normalise_name(n) for n in names] if lay.has_header else []
     roles = _time_roles(names) if lay.has_header else {}
+    if lay.receipt_times:  # the made-up 'time' is the stamps, never another clock
+        roles = {}
+        sketch, scale = _sketch_clock(path, names, table)
+        if sketch is not None and scale == _SAMPLE_COUNTER:
+            roles[sketch] = scale  # not analysed
+        elif sketch is not None:  # the samples' own clock: placed by it, as in any CSV
+            time_col, time_scale, lay.receipt_times = sketch, scale, False
     time_like = set(roles) | ({clock_col} if clock_col is not None else set())
     counter = next((i for i, r in roles.items() if r == _SAMPLE_COUNTER), None)
     if counter is not None and counter != time_col and (fs or lay.rate_hz):
@@ -1460,6 +1467,51 @@ def _not_increasing(
         f"({n_dup} repeated, {n_back} backwards timestamps in the file); "
         "fix the time column or drop it and pass --fs",
     )
+
+
+_RECEIPT_AGREEMENT = 0.05  # share of the receipt times' span a sketch's clock must match
+
+
+def _sketch_clock(path: Path, names: list[str], table: np.ndarray) -> tuple[int | None, float]:
+    """The payload's first column when a sketch prints its own clock or sample counter before
+    its values (``12:34:56.789 -> 1042,512,498``): analysed as a channel it would be a ramp.
+
+    Found as in any CSV (by the banner's name for it, else as a first column that counts or
+    rises steadily), then read in the unit (s, ms, us; or the one its name states) whose span
+    matches the receipt times' within ``_RECEIPT_AGREEMENT``: that clock timed the samples, the
+    PC's stamps only their arrival. Returns (column, scale to seconds); (column,
+    ``_SAMPLE_COUNTER``) for a counter or a clock the receipt times do not confirm, which is not
+    analysed; (None, 1.0) for a first value that is a signal.
+    """
+    col = 1  # column 0 holds the receipt times
+    if table.shape[1] < 3:
+        return None, 1.0  # a lone value is the signal
+    role = _time_roles(names[col : col + 1]).get(0)
+    stated = role is not None and role > 0 and _normalise_name(names[col]) not in _TIME_WORDS
+    if role is None:
+        found, role = _time_column(path, None, table[:, col:])
+        if found is None:
+            return None, 1.0
+    receipt = float(table[-1, 0] - table[0, 0])
+    rise = float(table[-1, col] - table[0, col])
+    units = {1.0: "seconds", **{factor: unit for unit, factor in _SUBUNITS}}
+    for scale in (role,) if stated else tuple(units):
+        if abs(rise * scale - receipt) <= _RECEIPT_AGREEMENT * receipt:
+            log.warning(
+                "%s: the first value of each line ('%s') is the sketch's own clock, read in %s: "
+                "it times the samples, not the PC's receipt stamps",
+                path,
+                names[col],
+                units[scale],
+            )
+            return col, scale
+    log.warning(
+        "%s: the first value of each line ('%s') counts samples or is a clock the PC's receipt "
+        "times do not confirm: not analysed as a channel",
+        path,
+        names[col],
+    )
+    return col, _SAMPLE_COUNTER
 
 
 def _rate_from_receipt_times(
