@@ -587,6 +587,19 @@ _MONITOR_STAMP = re.compile(rb"^(\d{2}:\d{2}:\d{2}\.\d{3}) -> ?", re.MULTILINE)
 _MONITOR_BANNER_LINES = 50  # a sketch's greeting before its first sample is a few lines
 
 
+def _arrows_as(sep: bytes, raw: bytes, pos: int) -> bytes:
+    """The lines from ``pos`` with each stamp's arrow (" -> ", or " ->" before a value) made
+    ``sep``: the stamp stays, as the first column.
+
+    A plain byte replace, one pass in C and one copy: a regex substitution builds a piece per
+    line (and a template such as rb"\\1," is expanded in Python per line), 6 s and 1 GB for an
+    hour at 1 kHz. An arrow can be nowhere else in a line of numbers; in any other line it is
+    replaced too, and the line is refused as it would be anyway (its error quotes the file).
+    """
+    body = raw[pos:].replace(b" -> ", sep)
+    return body.replace(b" ->", sep) if b" ->" in body else body
+
+
 def _serial_monitor_as_csv(raw: bytes) -> bytes | None:
     """Arduino IDE Serial Monitor text saved with "Show timestamp" (``12:34:56.789 -> 512,498``):
     the stamps become a time column and a header row is made up (line numbers stay the file's
@@ -614,7 +627,7 @@ def _serial_monitor_as_csv(raw: bytes) -> bytes | None:
     else:
         return None
     sep = (delim or ",").encode()
-    body = _MONITOR_STAMP.sub(rb"\1" + sep, raw[pos:])
+    body = _arrows_as(sep, raw, pos)
     if delim is None and len(cells) > 1:  # values apart by blanks: the separator between them
         body = re.sub(rb"[ \t]+(?=\r?$)", b"", body, flags=re.MULTILINE)
         body = re.sub(rb"[ \t]+", sep, body)
@@ -622,7 +635,7 @@ def _serial_monitor_as_csv(raw: bytes) -> bytes | None:
         # the last banner line has another delimiter or count: not the channels' names
         names = [f"ch{i + 1}" for i in range(len(cells))]
     head = re.sub(rb"^(?=[^\r\n])", b"# ", raw[:pos], flags=re.MULTILINE)
-    return head + sep.join([b"time", *(n.encode() for n in names)]) + b"\n" + body
+    return b"".join((head, sep.join([b"time", *(n.encode() for n in names)]), b"\n", body))
 
 
 def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Recording:
@@ -680,6 +693,13 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         time_col, time_scale = _time_column(path, names if lay.has_header else None, table)
     keys = [_normalise_name(n) for n in names] if lay.has_header else []
     roles = _time_roles(names) if lay.has_header else {}
+    if lay.receipt_times:  # the made-up 'time' is the stamps, never another clock
+        roles = {}
+        sketch, scale = _sketch_clock(path, names, table)
+        if sketch is not None and scale == _SAMPLE_COUNTER:
+            roles[sketch] = scale  # not analysed
+        elif sketch is not None:  # the samples' own clock: placed by it, as in any CSV
+            time_col, time_scale, lay.receipt_times = sketch, scale, False
     time_like = set(roles) | ({clock_col} if clock_col is not None else set())
     counter = next((i for i, r in roles.items() if r == _SAMPLE_COUNTER), None)
     if counter is not None and counter != time_col and (fs or lay.rate_hz):
@@ -1449,6 +1469,51 @@ def _not_increasing(
     )
 
 
+_RECEIPT_AGREEMENT = 0.05  # share of the receipt times' span a sketch's clock must match
+
+
+def _sketch_clock(path: Path, names: list[str], table: np.ndarray) -> tuple[int | None, float]:
+    """The payload's first column when a sketch prints its own clock or sample counter before
+    its values (``12:34:56.789 -> 1042,512,498``): analysed as a channel it would be a ramp.
+
+    Found as in any CSV (by the banner's name for it, else as a first column that counts or
+    rises steadily), then read in the unit (s, ms, us; or the one its name states) whose span
+    matches the receipt times' within ``_RECEIPT_AGREEMENT``: that clock timed the samples, the
+    PC's stamps only their arrival. Returns (column, scale to seconds); (column,
+    ``_SAMPLE_COUNTER``) for a counter or a clock the receipt times do not confirm, which is not
+    analysed; (None, 1.0) for a first value that is a signal.
+    """
+    col = 1  # column 0 holds the receipt times
+    if table.shape[1] < 3:
+        return None, 1.0  # a lone value is the signal
+    role = _time_roles(names[col : col + 1]).get(0)
+    stated = role is not None and role > 0 and _normalise_name(names[col]) not in _TIME_WORDS
+    if role is None:
+        found, role = _time_column(path, None, table[:, col:])
+        if found is None:
+            return None, 1.0
+    receipt = float(table[-1, 0] - table[0, 0])
+    rise = float(table[-1, col] - table[0, col])
+    units = {1.0: "seconds", **{factor: unit for unit, factor in _SUBUNITS}}
+    for scale in (role,) if stated else tuple(units):
+        if abs(rise * scale - receipt) <= _RECEIPT_AGREEMENT * receipt:
+            log.warning(
+                "%s: the first value of each line ('%s') is the sketch's own clock, read in %s: "
+                "it times the samples, not the PC's receipt stamps",
+                path,
+                names[col],
+                units[scale],
+            )
+            return col, scale
+    log.warning(
+        "%s: the first value of each line ('%s') counts samples or is a clock the PC's receipt "
+        "times do not confirm: not analysed as a channel",
+        path,
+        names[col],
+    )
+    return col, _SAMPLE_COUNTER
+
+
 def _rate_from_receipt_times(
     path: Path, times: np.ndarray, fs: float | None, row_lines: _RowLines, time_name: str
 ) -> float:
@@ -1466,17 +1531,50 @@ def _rate_from_receipt_times(
     span = float(times[-1] - times[0])
     if fs is None and not span > 0:
         raise InputError(path, None, f"all lines received at one '{time_name}': pass --fs")
+    pause = _receipt_pause(d)
+    if pause is not None and fs is None:
+        raise InputError(
+            path,
+            f"line {row_lines(pause + 1)}",
+            f"the PC received nothing for {d[pause]:.3g} s before this line (a stall): the "
+            "receipt times cannot give the rate; pass --fs",
+        )
     last_burst = int(np.searchsorted(times, times[-1], side="left"))
     rate = float(fs) if fs is not None else last_burst / span
+    stalled = ""
+    if pause is not None:
+        stalled = (
+            f"; the PC received nothing for {d[pause]:.3g} s before line {row_lines(pause + 1)} "
+            "(samples lost there would shift the later ones)"
+        )
     log.warning(  # once: the user should know where the rate came from
         "%s: '%s' holds the PC's receipt times (Arduino Serial Monitor), not the sample clock; "
-        "rate %.6g Hz %s, samples placed evenly",
+        "rate %.6g Hz %s, samples placed evenly%s",
         path,
         time_name,
         rate,
         "as --fs says" if fs is not None else "taken from their span",
+        stalled,
     )
     return rate
+
+
+# A stall in the PC's receipt times: a step between distinct stamps longer than this many
+# seconds and this many times their median step. USB delivers lines in bursts a few to some
+# tens of ms apart; a step of half a second and twenty bursts is the PC not receiving (a stalled
+# port, a sleeping laptop), and the rate from the span would take it for slow sampling.
+_RECEIPT_PAUSE_S = 0.5
+_RECEIPT_PAUSE_STEPS = 20.0
+
+
+def _receipt_pause(d: np.ndarray) -> int | None:
+    """Index of the first step in receipt times that is a stall (see ``_RECEIPT_PAUSE_S``)."""
+    steps = d[d > 0]
+    if steps.size == 0:
+        return None
+    limit = max(_RECEIPT_PAUSE_S, _RECEIPT_PAUSE_STEPS * float(np.median(steps)))
+    long = np.flatnonzero(d > limit)
+    return int(long[0]) if long.size else None
 
 
 def _regularise_times(

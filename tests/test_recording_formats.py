@@ -223,6 +223,53 @@ def test_serial_monitor_names_midnight_and_bad_lines(tmp_path):
         read_recording(_write(tmp_path, "".join(lines), "back.txt"))
 
 
+@pytest.mark.parametrize(
+    ("banner", "first", "fs", "clock"),
+    [
+        ("", lambda i: i, 1000.0, "milliseconds"),  # millis() at 1 kHz
+        ("", lambda i: 5_000_000 + 2000 * i, 500.0, "microseconds"),  # micros() at 500 Hz
+        ("12:34:55.990 -> t,emg\n", lambda i: 1000 + 2 * i, 500.0, "milliseconds"),
+        ("", lambda i: i, 500.0, None),  # a sample counter at 500 Hz
+    ],
+)
+def test_serial_monitor_sketch_clock_is_no_channel(tmp_path, caplog, banner, first, fs, clock):
+    """A sketch printing its clock (or a counter) before the value: a ramp, never a channel."""
+    n = 6000
+    lines = _serial_monitor(fs, n).splitlines()
+    text = banner + "".join(
+        ln.replace(" -> ", f" -> {first(i)},") + "\n" for i, ln in enumerate(lines)
+    )
+    with caplog.at_level(logging.WARNING):
+        rec = read_recording(_write(tmp_path, text, "clock.txt"))
+    assert rec.n_channels == 1 and rec.channel_names == (["emg"] if banner else ["ch2"])
+    assert rec.data[:, 0].tolist() == _adc(n, 0).tolist()
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    if clock:  # the sketch's clock gives the rate exactly; the receipt times are not used
+        assert rec.fs == fs
+        assert len(warned) == 1 and f"sketch's own clock, read in {clock}" in warned[0]
+    else:
+        assert rec.fs == pytest.approx(fs, rel=1e-2)
+        assert len(warned) == 2 and "not analysed as a channel" in warned[0]
+        assert "the PC's receipt times" in warned[1]
+
+
+def test_serial_monitor_stall_in_receipt_times_needs_fs(tmp_path, caplog):
+    """A 5 s stall in a 20 s file: the span would give 800 Hz for a 1000 Hz stream."""
+    fs, n = 1000.0, 20_000
+    lines = _serial_monitor(fs, n).splitlines(keepends=True)
+    late = _serial_monitor(fs, n, start_ms=45_296_789 + 5000).splitlines(keepends=True)
+    stalled = lines[:10_000] + late[10_000:]  # the same samples, the second half 5 s late
+    path = _write(tmp_path, "".join(stalled), "stall.txt")
+    with pytest.raises(InputError, match=r"stall\.txt: line 10001: .*nothing for 5.* s.*--fs"):
+        read_recording(path)
+    with caplog.at_level(logging.WARNING):
+        rec = read_recording(path, fs=fs)
+    assert rec.fs == fs and rec.n_samples == n
+    assert rec.data[:, 0].tolist() == _adc(n, 0).tolist()
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "as --fs says" in warned[0] and "line 10001" in warned[0]
+
+
 # --- 3. OpenSignals (BITalino, PLUX) text export -------------------------------------------------
 
 
