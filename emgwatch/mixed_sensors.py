@@ -13,7 +13,8 @@ Chunking never changes the output: the decision is made on fixed sample counts.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -89,7 +90,10 @@ class MixedSensorFeatures:
             )
             self._groups.append((idx, fx))
         self._ahead = [FeatureFrame.empty(len(idx)) for idx, _ in self._groups]
-        frames = [self._merge([fx.push(_part(b, idx)) for idx, fx in self._groups]) for b in kept]
+        with _already_said():
+            frames = [
+                self._merge([fx.push(_part(b, idx)) for idx, fx in self._groups]) for b in kept
+            ]
         if final:
             frames.append(self.flush())
         return FeatureFrame.concat(frames, len(self.channel_names))
@@ -113,6 +117,21 @@ class MixedSensorFeatures:
             X[:, idx] = p.X
             quality[:, idx] = p.quality
         return FeatureFrame(parts[0].t, X, quality, parts[0].names)
+
+
+@contextmanager
+def _already_said() -> Iterator[None]:
+    """The signal pipeline's warnings about samples the whole-recording pass has read already
+    (non-finite values, clipping): said once, not again per sensor type."""
+    loggers = [logging.getLogger(n) for n in ("emgwatch.dsp", "emgwatch.features")]
+    hush = logging.Filter("emgwatch.nothing")  # passes no record of these loggers
+    for lg in loggers:
+        lg.addFilter(hush)
+    try:
+        yield
+    finally:
+        for lg in loggers:
+            lg.removeFilter(hush)
 
 
 def _part(block: Block, idx: np.ndarray) -> Block:

@@ -85,3 +85,12 @@ def test_channels_of_one_type_are_not_split():
     det.flush()
     assert det.features.channel_sensors == ["raw", "raw"]
     assert det.features._groups is None
+
+
+def test_warnings_about_the_samples_are_said_once_not_again_per_sensor_type(caplog):
+    x = _raw_and_envelope()
+    x[1000:1010, :] = np.nan
+    with caplog.at_level(logging.WARNING):
+        _episodes(x, ["raw", "env"])
+    said = [r.getMessage() for r in caplog.records if "non-finite" in r.getMessage()]
+    assert said == ["20 non-finite samples from t=1.000 s replaced by the last finite value"]
