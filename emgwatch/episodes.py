@@ -43,8 +43,14 @@ def was_alerted(ep: Episode) -> bool:
     movement with no PLM series under way) did not at its start; it alerts once it is what the
     record keeps (``alerts_now``)."""
     if ep.extra.get("quiet"):
-        return alerts_now(ep)
+        return announced(ep)
     return ep.kind in ALERT_KINDS or ep.extra.get("alerted_as") in ALERT_KINDS
+
+
+def announced(ep: Episode) -> bool:
+    """Whether live sinks have told of this episode: at once, or (a quiet one) from the moment
+    the record first kept it, whatever a later series decides (``_announce_if_kept``)."""
+    return not ep.extra.get("quiet") or "detected_at" in ep.extra
 
 
 def alerts_now(ep: Episode) -> bool:
@@ -413,8 +419,10 @@ class EpisodeTracker:
         self._t_last = 0.0
 
     def state(self, channel: str) -> str:
+        """The open episode's kind, or "idle" (also while a quiet one is not announced yet:
+        a dashboard must not show an episode that no alert stands behind)."""
         tr = self._tracks[self.channel_names.index(channel)]
-        return tr.episode.kind if tr.episode is not None else "idle"
+        return tr.episode.kind if tr.episode is not None and announced(tr.episode) else "idle"
 
     # -- main entry ---------------------------------------------------------------------------
     def push(
@@ -469,11 +477,11 @@ class EpisodeTracker:
 
     def _series_under_way(self, c: int, t: float) -> bool:
         """Whether a leg movement opening at t would continue the channel's PLM series: its last
-        movement is a member and began 10-90 s before (a movement sooner joins it as a part)."""
+        movement is a member and began 10-90 s before (the WASM interval)."""
         eps = self._plm_episodes[self.channel_names[c]]
         if not eps or not eps[-1].extra.get("plm_in_series"):
             return False
-        return t - eps[-1].start <= PLM_MAX_INTERVAL_S
+        return PLM_MIN_INTERVAL_S <= t - eps[-1].start <= PLM_MAX_INTERVAL_S
 
     def _leg_at_rest(self, c: int, t: float) -> bool:
         """Whether the channel was mostly at rest before t (only asked when a limit is set)."""
@@ -681,8 +689,8 @@ class EpisodeTracker:
         tr.prev_onset, tr.prev_end = ep.start, ep.end
         tr.w_t, tr.w_p, tr.w_lev = [], [], []
         ep.kind = kind if kind == "voluntary" else self._final_kind(kind, ep.end - ep.start, tr)
-        if ep.kind != opened_as:  # the whole episode says otherwise than its first windows did
-            ep.extra["alerted_as"] = opened_as
+        if ep.kind != opened_as and announced(ep):  # the whole episode says otherwise than
+            ep.extra["alerted_as"] = opened_as  # its first windows did (a quiet one said nothing)
         ep.confidence = round(conf, 3)
         ep.level_db = round(float(ep.level_db), 1)
         tr.episode = None

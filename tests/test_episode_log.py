@@ -303,3 +303,22 @@ def test_an_update_revises_the_row_and_keeps_when_the_alert_was_decided(tmp_path
     with sqlite3.connect(tmp_path / "log.sqlite") as db:
         (decided,) = db.execute("SELECT detected_at_s FROM episodes").fetchone()
     assert decided == 30.4
+
+
+def test_a_quiet_movement_is_logged_with_the_moment_it_was_announced(tmp_path):
+    """A quiet leg movement's alert is decided when a series keeps it, not when it opened; one
+    never announced has no alert time."""
+    db = tmp_path / "log.sqlite"
+    with EpisodeLog(db) as elog:
+        sid = elog.open_session("dev1", NIGHT1, "sleep", "v0.1", {})
+        kept = Episode("plm", "leg", 5.0, 7.0, 0.9, 20.0, id="kept", extra={"quiet": True})
+        alone = Episode("plm", "leg", 280.0, 282.0, 0.9, 20.0, id="alone", extra={"quiet": True})
+        for ep in (kept, alone):
+            elog.handle(EpisodeEvent("start", ep, ep.start + 0.6))
+            elog.handle(EpisodeEvent("end", ep, ep.end + 1.0))
+        kept.extra.update(plm_in_series=True, detected_at=83.1)
+        elog.handle(EpisodeEvent("update", kept, 83.1, previous="plm"))
+    assert sid
+    with sqlite3.connect(db) as con:
+        at = dict(con.execute("SELECT episode_id, detected_at_s FROM episodes").fetchall())
+    assert at == {"kept": 83.1, "alone": None}

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from emgwatch.domain import WINDOW_CLASSES
-from emgwatch.episodes import EpisodeTracker, TrackerParams, params_for
+from emgwatch.episodes import EpisodeTracker, TrackerParams, params_for, was_alerted
 
 HOP = 0.05
 
@@ -762,3 +762,37 @@ def test_every_leg_movement_alerts_at_its_start_by_default():
     )
     assert len(eps) == 2 and not any(e.extra.get("quiet") for e in eps)
     assert all(e.extra["detected_at"] - e.start < 1.0 for e in eps)
+
+
+def _quiet(context):
+    return dataclasses.replace(params_for(context), quiet_leg_movements=True)
+
+
+def test_a_quiet_movement_not_yet_announced_leaves_the_channel_idle():
+    """No alert stands behind it, so a dashboard must not show an episode in progress."""
+    tracker = EpisodeTracker(["leg"], context="sleep", params=_quiet("sleep"))
+    t, pr, lev, us = stream(_plm_night([25]))
+    inside = int(6.0 / HOP)  # a second into the first movement
+    tracker.push(t[:inside], pr[:inside], lev[:inside], us[:inside])
+    assert tracker._tracks[0].episode is not None and tracker.state("leg") == "idle"
+    loud = EpisodeTracker(["leg"], context="sleep")
+    loud.push(t[:inside], pr[:inside], lev[:inside], us[:inside])
+    assert loud.state("leg") == "plm"
+
+
+def test_a_movement_sooner_than_10_s_after_a_series_member_is_quiet():
+    tracker = EpisodeTracker(["leg"], context="sleep", params=_quiet("sleep"))
+    eps = ended(run(tracker, *stream(_plm_night([25, 25, 25, 6]))))
+    assert [bool(e.extra.get("plm_in_series")) for e in eps] == [True] * 4 + [False]
+    assert eps[4].extra.get("quiet") and not was_alerted(eps[4])
+
+
+@pytest.mark.parametrize("chunk", [20, None])
+def test_an_announced_movement_that_a_series_releases_stays_alerted(chunk):
+    """The sixth interval breaks the pace ('auto'), so the series is released after its first
+    four were announced: they did alert, live and offline alike."""
+    tracker = EpisodeTracker(["leg"], context="auto", params=_quiet("auto"))
+    eps = ended(run(tracker, *stream(_plm_night([20, 20, 20, 80, 20])), chunk=chunk))
+    assert not any(e.extra.get("plm_in_series") for e in eps)
+    assert [was_alerted(e) for e in eps[:4]] == [True] * 4
+    assert len({e.extra["detected_at"] for e in eps[:4]}) == 1

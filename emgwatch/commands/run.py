@@ -227,9 +227,12 @@ def _stop_after_replay(pty_server, stop: threading.Event) -> None:  # noqa: ANN0
 def _print_event(status):  # noqa: ANN001, ANN202
     """One line per episode start/end on stdout, for people watching."""
     from emgwatch.domain import ALERT_KINDS
+    from emgwatch.episodes import announced
 
     def show(ev, wall):  # noqa: ANN001, ANN202
         ep = ev.episode
+        if not announced(ep):  # a quiet leg movement: said when a series keeps it
+            return
         tag = "ALERT" if ep.kind in ALERT_KINDS else "log"
         if ev.event == "end" and ep.extra.get("alerted_as") in ALERT_KINDS:
             tag = f"ALERT ({ep.extra['alerted_as']} at start)"

@@ -264,7 +264,7 @@ class EpisodeLog:
             float(e.level_db),
             json.dumps(e.extra, default=str),
             self._session_epoch + float(e.start),
-            float(event.detected_at) if event.event == "start" else None,
+            _alert_time(event),
         )
         sql = (
             "INSERT INTO episodes (session_id, episode_id, kind, channel, start_s, end_s, "
@@ -272,7 +272,8 @@ class EpisodeLog:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(session_id, episode_id) DO UPDATE SET kind=excluded.kind, "
             "start_s=excluded.start_s, end_s=excluded.end_s, confidence=excluded.confidence, "
-            "level_db=excluded.level_db, extra=excluded.extra, start_epoch=excluded.start_epoch"
+            "level_db=excluded.level_db, extra=excluded.extra, start_epoch=excluded.start_epoch, "
+            "detected_at_s=COALESCE(episodes.detected_at_s, excluded.detected_at_s)"
         )
         self._execute(sql, params, f"episode {e.id} {event.event}")
 
@@ -440,3 +441,13 @@ class EpisodeLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _alert_time(event: EpisodeEvent) -> float | None:
+    """When the alert was decided: the start, or for a quiet leg movement the moment it was
+    announced (``extra.detected_at``; None while it is not)."""
+    ep = event.episode
+    if ep.extra.get("quiet"):
+        at = ep.extra.get("detected_at")
+        return None if at is None else float(at)
+    return float(event.detected_at) if event.event == "start" else None

@@ -39,7 +39,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from emgwatch import __version__
 from emgwatch.config import MqttConfig
 from emgwatch.domain import ALERT_KINDS
-from emgwatch.episodes import Episode, EpisodeEvent, alerts_now, was_alerted
+from emgwatch.episodes import Episode, EpisodeEvent, announced, was_alerted
 from emgwatch.errors import ConfigError, UsageError
 from emgwatch.sinks.outbox import Outbox
 
@@ -445,7 +445,7 @@ class MqttSink:
             told = self._announced.get(ep.id)
             now = (ep.kind, ep.extra.get("plm_in_series"), ep.end is not None)
             if told is None:
-                if not alerts_now(ep):
+                if not announced(ep):
                     return  # not (yet) part of a series: logged locally, not announced
                 # the moment the record kept it (the same whether events come one by one, live,
                 # or a whole night's at once, when the episode already shows its final state)
