@@ -533,6 +533,7 @@ def _rate_in_comment(text: str) -> float | None:
 
 _PLOTTER_CELL = re.compile(rb"([A-Za-z_][A-Za-z0-9_]{0,40}):(-?[0-9.]+)")
 _PLOTTER_LABEL = re.compile(rb"(^|[,\t ])[A-Za-z_][A-Za-z0-9_]{0,40}:", re.MULTILINE)
+_PLOTTER_LABEL_AFTER_SEP = re.compile(rb"(?<=[,\t ])[A-Za-z_][A-Za-z0-9_]{0,40}:")
 _PLOTTER_LABEL_NAME = re.compile(rb"(?:^|[,\t ])([A-Za-z_][A-Za-z0-9_]{0,40}):", re.MULTILINE)
 
 
@@ -605,8 +606,9 @@ def _serial_monitor_as_csv(raw: bytes) -> bytes | None:
     the stamps become a time column and a header row is made up (line numbers stay the file's
     but for it), so the file reads as the CSV it is. Lines before the first sample (a sketch's
     ``EMG ready``) become comments; the last of them names the channels if it has one word per
-    value. None for anything else."""
-    pos, names = 0, None
+    value. Serial Plotter lines seen through the Monitor (``12:34:56.789 -> emg:512,env:300``)
+    are named by their labels. None for anything else."""
+    pos, names, labelled = 0, None, False
     for _ in range(_MONITOR_BANNER_LINES):
         end = raw.find(b"\n", pos)
         end = len(raw) if end < 0 else end
@@ -620,6 +622,10 @@ def _serial_monitor_as_csv(raw: bytes) -> bytes | None:
             cells = _cells(payload, delim)
             if cells and all(_is_number(c) for c in cells):
                 break
+            labels = _plotter_labels(payload.encode())
+            if labels is not None and len(labels) == len(cells):
+                names, labelled = labels, True
+                break
             names = cells if delim is not None else None  # "emg,env", never "EMG ready"
         pos = end + 1
         if pos >= len(raw):
@@ -628,6 +634,8 @@ def _serial_monitor_as_csv(raw: bytes) -> bytes | None:
         return None
     sep = (delim or ",").encode()
     body = _arrows_as(sep, raw, pos)
+    if labelled:  # "12:34:56.789,emg:512,env:300": the labels named the channels already
+        body = _PLOTTER_LABEL_AFTER_SEP.sub(b"", body)
     if delim is None and len(cells) > 1:  # values apart by blanks: the separator between them
         body = re.sub(rb"[ \t]+(?=\r?$)", b"", body, flags=re.MULTILINE)
         body = re.sub(rb"[ \t]+", sep, body)
@@ -1612,13 +1620,13 @@ def _regularise_times(
     else:
         # the median interval is one tick, not one sample period: start from the mean
         gaps, missing, period = _find_gaps(times, float(times[-1] - times[0]) / (n - 1), tick)
+        repeats = int(np.count_nonzero(d == 0))
         log.warning(  # once: the stamps cannot place single samples, so none is placed by them
-            "%s: time column '%s' has %d repeated stamps and uneven steps (a clock too coarse or "
-            "too jittery to time single samples); rate %.6g Hz taken from its span, samples "
-            "placed evenly",
+            "%s: time column '%s' has %s (a clock too coarse or too jittery to time single "
+            "samples); rate %.6g Hz taken from its span, samples placed evenly",
             path,
             time_name,
-            int(np.count_nonzero(d == 0)),
+            f"{repeats} repeated stamps and uneven steps" if repeats else "uneven steps",
             1.0 / period,
         )
     rate = 1.0 / period

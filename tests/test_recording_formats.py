@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -140,6 +141,16 @@ def test_any_millis_clock_in_range_gives_its_rate(tmp_path_factory, fs, seconds,
     assert rec.n_samples == n and rec.data[-1, 0] == (n - 1) % 1024
 
 
+def test_a_coarse_clock_without_repeats_is_told_as_uneven_not_as_0_repeats(tmp_path, caplog):
+    n = 6000
+    t = _millis(950.0, n)  # 1-ms steps with a 2-ms one every ~20: no stamp repeats
+    p = _write(tmp_path, "millis,A0\n" + _rows(t, np.arange(n) % 1024))
+    with caplog.at_level(logging.WARNING, logger="emgwatch.recording"):
+        assert read_recording(p).fs == pytest.approx(950.0, rel=2e-3)
+    (msg,) = [r.getMessage() for r in caplog.records if "uneven steps" in r.getMessage()]
+    assert "has uneven steps" in msg and "repeated" not in msg
+
+
 # --- 5. numbers beyond float range --------------------------------------------------------------
 
 
@@ -184,6 +195,18 @@ def _serial_monitor(fs: float, n: int, n_ch: int = 1, start_ms: int = 45_296_789
     return "".join(
         f"{t} -> {','.join(str(v[i]) for v in values)}\n" for i, t in enumerate(_clock(stamps))
     )
+
+
+def test_serial_plotter_lines_seen_through_the_monitor_are_named_by_their_labels(tmp_path):
+    text = _serial_monitor(1000.0, 6000, n_ch=2)
+    labelled = re.sub(r"-> (\d+),(\d+)", r"-> raw:\1,env:\2", text)
+    assert labelled.splitlines()[0].endswith(
+        "raw:" + text.splitlines()[0].split("-> ")[1].replace(",", ",env:")
+    )
+    rec = read_recording(_write(tmp_path, labelled, "m.txt"))
+    plain = read_recording(_write(tmp_path, text, "p.txt"))
+    assert rec.channel_names == ["raw", "env"] and rec.fs == plain.fs
+    np.testing.assert_array_equal(rec.data, plain.data)
 
 
 @pytest.mark.parametrize("n_ch", [1, 2])
