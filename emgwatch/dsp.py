@@ -278,10 +278,6 @@ def adc_full_scale(x: np.ndarray) -> int | None:
     return next((full for full in ADC_FULL_SCALES if v.max() <= full), None)
 
 
-def looks_like_adc_counts(x: np.ndarray) -> bool:
-    return adc_full_scale(x) is not None
-
-
 def detect_sensor(x: np.ndarray, fs_hz: float) -> str:
     """ "raw" or "envelope" from the decision window (channels, n); see ``sensor_evidence``."""
     return sensor_from(channel_evidence(x, fs_hz))
@@ -393,6 +389,8 @@ class Conditioner:
         self._held: list[tuple] = []  # sanitised blocks waiting for the decision
         self._held_n = 0
         self._step = 0  # index into DECISION_STEPS_S of the checkpoint being waited for
+        # each channel's sensor evidence at the checkpoint that settled the decision
+        self._evidence: list[float | None] | None = None
         self._last = np.zeros(self.n_channels)  # last finite value (non-finite replacement)
         self._have_last = np.zeros(self.n_channels, dtype=bool)
         self._bad: np.ndarray | None = None  # which samples of the last block were not finite
@@ -496,7 +494,9 @@ class Conditioner:
             if self.sensor is not None or self._step + 1 >= len(DECISION_STEPS_S):
                 return True
             first = np.concatenate([h[0] for h in self._held], axis=1)[:, : self._checkpoint_n()]
-            if abs(sensor_evidence(first, self.fs_hz)) >= SENSOR_EVIDENCE_MIN:
+            evidence = channel_evidence(first, self.fs_hz)
+            if abs(_total(evidence)) >= SENSOR_EVIDENCE_MIN:
+                self._evidence = evidence  # of exactly the samples the decision reads
                 return True
             self._step += 1
         return False
@@ -508,16 +508,19 @@ class Conditioner:
         n_dec = self._checkpoint_n()
         first = np.concatenate([h[0] for h in self._held], axis=1)[:, :n_dec]
         if self.sensor is None:
-            evidence = channel_evidence(first, self.fs_hz)
+            evidence = self._evidence
+            if evidence is None:  # decided at the last checkpoint or by a flush
+                evidence = channel_evidence(first, self.fs_hz)
             self.sensor = sensor_from(evidence)
             log.info(
                 "sensor type detected from the first %.1f s: %s",
                 first.shape[1] / self.fs_hz,
                 self.sensor,
             )
-            self.channel_sensors = split_sensors(
-                evidence, channel_evidence(first, self.fs_hz, spectral_only=True), self.sensor
-            )
+            if self.n_channels > 1:  # one channel is one sensor type
+                self.channel_sensors = split_sensors(
+                    evidence, channel_evidence(first, self.fs_hz, spectral_only=True), self.sensor
+                )
         if self.mains_hz is None:
             found = detect_mains(first, self.fs_hz) if self.sensor == "raw" else 0.0
             self.mains_hz = found or MAINS_DEFAULT_HZ
