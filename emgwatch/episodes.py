@@ -40,8 +40,8 @@ class Episode:
 def was_alerted(ep: Episode) -> bool:
     """Whether this episode raised an alert: its kind alerts, or its start did before the whole
     episode withdrew or renamed it (``extra.alerted_as``). A quiet one (``extra.quiet``: a leg
-    movement with no PLM series under way) did not at its start; it alerts once it is what the
-    record keeps (``alerts_now``)."""
+    movement with no PLM series under way) did not at its start; it alerts once announced
+    (``announced``), and stays alerted whatever a later series decides."""
     if ep.extra.get("quiet"):
         return announced(ep)
     return ep.kind in ALERT_KINDS or ep.extra.get("alerted_as") in ALERT_KINDS

@@ -494,7 +494,6 @@ def _csv_layout(path: Path, raw: bytes) -> _CsvLayout:
 # LabChart (ADInstruments) text export: "Key=<tab>value<tab>..." lines above the numbers
 _LABCHART_SETTING = re.compile(r"([A-Z][A-Za-z]*)=(?:[\t ](.*))?")
 _INTERVAL = re.compile(r"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(s|ms|us|µs)")
-_INTERVAL_SCALE = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6}
 
 
 def _labchart_header(
@@ -517,7 +516,8 @@ def _labchart_header(
     interval = _INTERVAL.fullmatch(settings.get("Interval", [""])[0])
     rate = None
     if interval is not None and float(interval.group(1)) > 0:
-        rate = 1.0 / (float(interval.group(1)) * _INTERVAL_SCALE[interval.group(2)])
+        unit = interval.group(2).replace("µ", "u")  # s, ms, us: as a time column's name says
+        rate = 1.0 / (float(interval.group(1)) * _TIME_SCALE_BY_NAME[unit])
     return (["time_s"] if n_cells > len(titles) else []) + names, rate, None
 
 
