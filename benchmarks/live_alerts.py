@@ -1,14 +1,16 @@
 """Live alerts against the final record: what a phone receives, not only what `detect` prints.
 
-A live run sends a `start` alert when an episode opens (after 0.35-0.5 s of evidence; a leg
-movement with no PLM series under way only once a series or its end keeps it); the kind
-is settled when it ends (the second stage may withdraw it) or later (a PLM series). `evaluate`
+A live run sends a `start` alert when an episode opens (after 0.35-0.5 s of evidence), or with
+confirmed alerts (``[detection] alerts``: by default in `sleep` and `exercise`) a leg movement
+only once a series keeps it and any other episode once the second stage agrees (when it opens,
+every 0.5 s while it lasts, or at its end); the kind is settled when it ends (the second stage
+may withdraw it) or later (a PLM series). `evaluate`
 scores the final record. This counts, per context, the start alerts that overlapped no true
 alerting episode ("live false"), and how many true episodes got a start alert at all, with the
 latency of the first; optionally as if each start alert were held back ``--hold`` seconds and
 dropped when the episode ended within them.
 
-    .venv/bin/python benchmarks/live_alerts.py [--split test] [--hold 0 1 3]
+    .venv/bin/python benchmarks/live_alerts.py [--split test] [--hold 0 1 3] [--alerts fast]
     .venv/bin/python benchmarks/live_alerts.py /tmp/cg/*/*.csv /tmp/cg/*/*.edf   # with truth files
 """
 
@@ -16,13 +18,12 @@ from __future__ import annotations
 
 import argparse
 import collections
-from dataclasses import replace
 
 import numpy as np
 
 from emgwatch.commands.evaluate import SCENARIO_CONTEXT
 from emgwatch.detector import detect_recording
-from emgwatch.domain import ALERT_KINDS
+from emgwatch.domain import ALERT_KINDS, ALERT_TIMINGS
 from emgwatch.episodes import params_for, was_alerted
 from emgwatch.model import load_model
 from emgwatch.recording import read_recording
@@ -44,7 +45,7 @@ def main() -> int:
     ap.add_argument("--split", default="test")
     ap.add_argument("--hold", type=float, nargs="*", default=[0.0])
     ap.add_argument(
-        "--quiet", action="store_true", help="as with [detection] quiet_leg_movements = true"
+        "--alerts", choices=ALERT_TIMINGS, default="context", help="as [detection] alerts"
     )
     args = ap.parse_args()
     model = load_model(None)
@@ -55,7 +56,7 @@ def main() -> int:
         ctx = SCENARIO_CONTEXT.get(truth.scenario, "auto")
         hours[ctx] += rec.duration_s / 3600
         sensor = rec.sensor if rec.sensor != "unknown" else None
-        params = replace(params_for(ctx), quiet_leg_movements=args.quiet)
+        params = params_for(ctx, args.alerts)
         eps = detect_recording(
             rec, context=ctx, model=model, sensor=sensor, isolated_plm=True, params=params
         )

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from emgwatch.domain import (
+    ALERT_TIMINGS,
     CONTEXTS,
     FS_DEFAULT_HZ,
     FS_MAX_HZ,
@@ -82,9 +83,11 @@ class DetectionConfig:
     model: str = ""  # empty: the model shipped in models/
     sensor: str = "auto"  # "raw" | "envelope" | "auto"
     mains_hz: float = 0.0  # 50, 60, or 0 to detect from the signal
-    # true: a leg movement alerts live only as part of a PLM series (far fewer false alerts, but
-    # a spasm that opens as a leg movement alerts only at its end); false: when it opens
-    quiet_leg_movements: bool = False
+    # when live alerts go out: "fast" as soon as an episode opens; "confirmed" a leg movement
+    # only as part of a PLM series and any other episode once the episode-level stage agrees
+    # (far fewer alerts that are later withdrawn, some seconds later); "context": confirmed with
+    # context sleep or exercise, fast with auto
+    alerts: str = "context"
 
 
 @dataclass
@@ -148,6 +151,7 @@ _CHECKS: dict[tuple[str, str], tuple[Callable[[Any], bool], str]] = {
 
 _CHOICES = {
     ("detection", "context"): CONTEXTS,
+    ("detection", "alerts"): ALERT_TIMINGS,
     ("detection", "sensor"): ("raw", "envelope", "auto"),
     ("mqtt", "protocol"): ("v311", "v5"),
 }

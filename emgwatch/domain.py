@@ -48,6 +48,9 @@ ALERT_KINDS = ("spasm", "cramp", "clonus", "plm")
 NON_ALERT_KINDS = ("voluntary", "turnover", "twitch", "posture")
 
 CONTEXTS = ("sleep", "exercise", "auto")
+# When live alerts go out ([detection] alerts, emgwatch.episodes.params_for): as the context says
+# (confirmed in bed and during exercise, fast otherwise), or the same in every context
+ALERT_TIMINGS = ("context", "fast", "confirmed")
 
 # --- PLM scoring (WASM/IRLSSG 2016, summarised in DOMAIN.md) -------------------------------
 PLM_MIN_DURATION_S = 0.5

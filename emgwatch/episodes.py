@@ -6,7 +6,7 @@ The tracker that turns window probabilities into episodes also lives here.
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 
 @dataclass
@@ -40,8 +40,9 @@ class Episode:
 def was_alerted(ep: Episode) -> bool:
     """Whether this episode raised an alert: its kind alerts, or its start did before the whole
     episode withdrew or renamed it (``extra.alerted_as``). A quiet one (``extra.quiet``: a leg
-    movement with no PLM series under way) did not at its start; it alerts once announced
-    (``announced``), and stays alerted whatever a later series decides."""
+    movement with no PLM series under way, or with confirmed alerts an episode the second stage
+    doubted when it opened) did not at its start; it alerts once announced (``announced``), and
+    stays alerted whatever the rest of it or a later series decides."""
     if ep.extra.get("quiet"):
         return announced(ep)
     return ep.kind in ALERT_KINDS or ep.extra.get("alerted_as") in ALERT_KINDS
@@ -49,7 +50,8 @@ def was_alerted(ep: Episode) -> bool:
 
 def announced(ep: Episode) -> bool:
     """Whether live sinks have told of this episode: at once, or (a quiet one) from the moment
-    the record first kept it, whatever a later series decides (``_announce_if_kept``)."""
+    the second stage agreed while it lasted or the record first kept it, whatever a later series
+    decides (``_announce_if_kept``)."""
     return not ep.extra.get("quiet") or "detected_at" in ep.extra
 
 
@@ -62,14 +64,15 @@ def alerts_now(ep: Episode) -> bool:
 @dataclass(frozen=True)
 class EpisodeEvent:
     """A change a sink must hear about: an episode was confirmed ("start"), ended ("end"), or,
-    after it ended, was revised ("update").
+    after it ended, was revised ("update"); or a quiet episode that is still going on is
+    announced ("announce": the second stage agreed with it, ``TrackerParams.confirm_alerts``).
 
     An update comes when a later leg movement decides a PLM series: an earlier movement joins
     the series (``plm_in_series``; one that ended as a spasm or voluntary movement becomes PLM)
     or leaves it (and gets its own kind back). ``previous`` is the kind the sinks last heard.
     """
 
-    event: str  # "start" | "end" | "update"
+    event: str  # "start" | "end" | "update" | "announce"
     episode: Episode
     detected_at: float  # stream time (s since session start) at which the decision was made
     previous: str | None = None  # "update" only: the kind before the revision
@@ -84,6 +87,7 @@ import numpy as np  # noqa: E402
 
 from emgwatch.domain import (  # noqa: E402
     ALERT_KINDS,
+    ALERT_TIMINGS,
     PLM_AUTO_MAX_INTERVAL_JITTER,
     PLM_MAX_DURATION_S,
     PLM_MAX_INTERVAL_S,
@@ -161,6 +165,15 @@ class TrackerParams:
     # (decision latency on the test split 0.47 / 0.70 s -> 5.2 / 121 s), so it is a choice
     # (``[detection] quiet_leg_movements``), off by default (docs/ACCURACY.md, session 16).
     quiet_leg_movements: bool = False
+    # True: an episode that opens (other than a quiet leg movement) alerts only once the second
+    # stage, judging the episode so far, keeps it: at once when it opens, else at the next check
+    # (every confirm_every_s while it lasts), else when it ends and the record keeps it. Most
+    # live false alerts are episodes the stage withdraws at their end; this sends them only if
+    # the stage agreed at some point. The record is the same; only when alerts go out differs.
+    # On in 'sleep' and 'exercise' (below), where a false alarm costs more than a second:
+    # measured with benchmarks/live_alerts.py (docs/ACCURACY.md, session 17).
+    confirm_alerts: bool = False
+    confirm_every_s: float = 0.5
 
     def __post_init__(self) -> None:
         # the tracker skips windows at or below off/2 in bulk: that is only the same as stepping
@@ -212,14 +225,39 @@ CONTEXT_PARAMS = {
         busy_load=0.1,
         busy_reject_at=STRICT_REJECT_AT,
     ),
-    "sleep": TrackerParams(on=0.7, confirm_s=0.5, smooth_hops=3, reject_at=STRICT_REJECT_AT),
-    "exercise": TrackerParams(on=0.8, confirm_s=0.5, smooth_hops=5, reject_at=STRICT_REJECT_AT),
+    "sleep": TrackerParams(
+        on=0.7,
+        confirm_s=0.5,
+        smooth_hops=3,
+        reject_at=STRICT_REJECT_AT,
+        quiet_leg_movements=True,
+        confirm_alerts=True,
+    ),
+    "exercise": TrackerParams(
+        on=0.8,
+        confirm_s=0.5,
+        smooth_hops=5,
+        reject_at=STRICT_REJECT_AT,
+        quiet_leg_movements=True,
+        confirm_alerts=True,
+    ),
 }
 
 
-def params_for(context: str) -> TrackerParams:
-    """Tracker thresholds for a detection context (unknown contexts get the 'auto' ones)."""
-    return CONTEXT_PARAMS.get(context, CONTEXT_PARAMS["auto"])
+def params_for(context: str, alerts: str = "context") -> TrackerParams:
+    """Tracker thresholds for a detection context (unknown contexts get the 'auto' ones).
+
+    ``alerts``: "fast" sends every alert when its episode opens; "confirmed" holds leg movements
+    until a PLM series keeps them and other episodes until the second stage agrees
+    (``quiet_leg_movements``, ``confirm_alerts``); "context" keeps the context's choice.
+    """
+    p = CONTEXT_PARAMS.get(context, CONTEXT_PARAMS["auto"])
+    if alerts not in ALERT_TIMINGS:
+        raise ValueError(f"alerts must be one of {', '.join(ALERT_TIMINGS)}, got {alerts!r}")
+    if alerts == "context":
+        return p
+    on = alerts == "confirmed"
+    return replace(p, quiet_leg_movements=on, confirm_alerts=on)
 
 
 def _mark_leg_movement(e: Episode, in_series: bool, claimed: dict[str, tuple[str, object]]) -> None:
@@ -372,6 +410,7 @@ class _ChannelTrack:
         self.prev_onset: float | None = None
         self.prev_end: float | None = None
         self.busy = False  # the open episode began on a channel in use (TrackerParams.busy_load)
+        self.next_check: float | None = None  # when the second stage looks at a held episode again
 
 
 class EpisodeTracker:
@@ -552,6 +591,14 @@ class EpisodeTracker:
         ep = tr.episode
         ep.level_db = max(ep.level_db, lev)
         self._keep_window(tr, t, pr, lev)
+        if tr.next_check is not None and t >= tr.next_check and tr.quiet_since is None:
+            # while it lasts (in its quiet tail the verdict at its end comes within end_hold_s)
+            if self._stage_keeps(tr, ep, t):
+                ep.extra["detected_at"] = round(float(t), 3)
+                tr.next_check = None
+                events.append(EpisodeEvent("announce", ep, t))
+            else:
+                tr.next_check = t + p.confirm_every_s
         if s >= p.off:  # the quiet tail before the end must not dilute the kind and confidence
             tr.prob_sum += pr
             tr.n += 1
@@ -651,6 +698,17 @@ class EpisodeTracker:
         limit = self.p.busy_load
         if not continued:
             tr.busy = limit is not None and self._load.fraction(c, ep.start, _VOLUNTARY) >= limit
+        tr.next_check = None
+        if (
+            self.p.confirm_alerts
+            and self.stage is not None
+            and not continued
+            and not ep.extra.get("quiet")
+            and not self._stage_keeps(tr, ep, t)
+        ):
+            ep.extra["quiet"] = True  # held: announced when the stage agrees (_step) or at the end
+            del ep.extra["detected_at"]
+            tr.next_check = t + self.p.confirm_every_s
         tr.episode = ep
         tr.pending_since = None
         tr.quiet_since = None
@@ -663,25 +721,15 @@ class EpisodeTracker:
         ep.end = float(max(end, ep.start))
         kind, conf = self._kind(tr)
         opened_as = ep.kind
+        tr.next_check = None
         if (self.stage is not None or self.candidates is not None) and tr.w_t:
-            from emgwatch.episode_stage import NONE_CLASS, episode_vector
+            from emgwatch.episode_stage import NONE_CLASS
 
-            x = episode_vector(
-                np.asarray(tr.w_t),
-                np.asarray(tr.w_p),
-                np.asarray(tr.w_lev),
-                ep.start,
-                ep.end,
-                p_off=self.p.off,
-                since_prev_onset=None if tr.prev_onset is None else ep.start - tr.prev_onset,
-                since_prev_end=None if tr.prev_end is None else ep.start - tr.prev_end,
-            )
+            x = self._episode_vector(tr, ep, ep.end)
             if self.candidates is not None:
                 self.candidates.append((ep, x))
             if self.stage is not None:
-                busy = tr.busy and self.p.busy_reject_at is not None
-                reject_at = self.p.busy_reject_at if busy else self.p.reject_at
-                verdict = self.stage.decide(x, reject_at)
+                verdict = self.stage.decide(x, self._reject_at(tr))
                 conf = verdict.p_alert
                 kind = "voluntary" if verdict.kind == NONE_CLASS else verdict.kind
                 if kind == "plm" and self.context == "exercise":
@@ -729,6 +777,36 @@ class EpisodeTracker:
             self._others[ep.channel].append((ep.start, ep.end))
         _announce_if_kept(ep, now)
         return [EpisodeEvent("end", ep, now), *updates]
+
+    def _episode_vector(self, tr: _ChannelTrack, ep: Episode, end: float) -> np.ndarray:
+        """The second stage's view of the episode from its start to ``end`` (its windows so far)."""
+        from emgwatch.episode_stage import episode_vector
+
+        return episode_vector(
+            np.asarray(tr.w_t),
+            np.asarray(tr.w_p),
+            np.asarray(tr.w_lev),
+            ep.start,
+            end,
+            p_off=self.p.off,
+            since_prev_onset=None if tr.prev_onset is None else ep.start - tr.prev_onset,
+            since_prev_end=None if tr.prev_end is None else ep.start - tr.prev_end,
+        )
+
+    def _reject_at(self, tr: _ChannelTrack) -> float | None:
+        """p(none) at which the second stage withdraws this channel's open episode."""
+        busy = tr.busy and self.p.busy_reject_at is not None
+        return self.p.busy_reject_at if busy else self.p.reject_at
+
+    def _stage_keeps(self, tr: _ChannelTrack, ep: Episode, now: float) -> bool:
+        """Whether the second stage, judging the episode as it stands at ``now``, keeps it as an
+        alert (``TrackerParams.confirm_alerts``). Without windows to judge, it does."""
+        from emgwatch.episode_stage import NONE_CLASS
+
+        if not tr.w_t:
+            return True
+        x = self._episode_vector(tr, ep, now)
+        return self.stage.decide(x, self._reject_at(tr)).kind != NONE_CLASS
 
     def _final_kind(self, kind: str, dur: float, tr: _ChannelTrack) -> str:
         """Duration rules that the per-window classifier cannot see."""

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -74,7 +74,7 @@ def load_detector(cfg: Config, source: Source, context: str) -> Any:
     from emgwatch.model import load_model
 
     model = load_model(cfg.detection.model or None)
-    params = replace(params_for(context), quiet_leg_movements=cfg.detection.quiet_leg_movements)
+    params = params_for(context, cfg.detection.alerts)
     sensor = cfg.detection.sensor
     if sensor == "auto" and getattr(source, "sensor", "auto") in ("raw", "envelope"):
         sensor = source.sensor

@@ -125,7 +125,9 @@ def _collect_detections(detected: Iterable[Any]) -> list[dict]:
                 ep.id,
                 {"start": ep.start, "end": ep.end, "kind": ep.kind, "channel": ep.channel},
             )
-            if item.event == "start":
+            if ep.extra.get("quiet"):  # its alert went out when it was announced, if ever
+                d["detected_at"] = ep.extra.get("detected_at")
+            elif item.event == "start":
                 prev = d.get("detected_at")
                 d["detected_at"] = item.detected_at if prev is None else min(prev, item.detected_at)
             if ep.end is not None:

@@ -153,3 +153,34 @@ def test_what_is_found_does_not_depend_on_how_the_recording_is_cut(context):
     whole = found(300.0)
     assert len(whole) >= 5
     assert found(1.37) == whole
+
+
+def test_confirmed_alerts_change_when_alerts_go_out_not_what_is_found():
+    """With the shipped models: holding an alert until the second stage agrees leaves the
+    record as it is (kinds, spans, confidences, series); it only drops the alerts that the
+    whole episode withdrew and makes none earlier."""
+    from emgwatch.detector import detect_recording
+    from emgwatch.episodes import params_for, was_alerted
+
+    rec, _ = simulate("mixed", 300, 1000, 5, channels=2)
+
+    def found(alerts):
+        return detect_recording(rec, params=params_for("auto", alerts), isolated_plm=True)
+
+    fast, confirmed = found("fast"), found("confirmed")
+    same = ("kind", "channel", "start", "end", "confidence", "level_db")
+    assert [[getattr(e, k) for k in same] for e in confirmed] == [
+        [getattr(e, k) for k in same] for e in fast
+    ]
+    assert [e.extra.get("plm_in_series") for e in confirmed] == [
+        e.extra.get("plm_in_series") for e in fast
+    ]
+    alerted = [(was_alerted(f), was_alerted(c)) for f, c in zip(fast, confirmed, strict=True)]
+    assert sum(f for f, _ in alerted) >= 5
+    assert all(f or not c for f, c in alerted)  # nothing alerts that did not before
+    assert sum(c for _, c in alerted) < sum(f for f, _ in alerted)  # withdrawn ones are not sent
+    # every episode the record keeps still alerts, never sooner
+    for f, c in zip(fast, confirmed, strict=True):
+        if c.kind in ("spasm", "cramp", "clonus") or c.extra.get("plm_in_series"):
+            assert was_alerted(c)
+            assert c.extra["detected_at"] >= f.extra["detected_at"] - 1e-9

@@ -38,6 +38,13 @@ def ended(events):
     return [e.episode for e in events if e.event == "end"]
 
 
+def fast(context):
+    """The context's thresholds with every alert sent when its episode opens (no quiet leg
+    movements, no confirmation by the second stage): for tests of the record that script the
+    second stage's answers in close order."""
+    return dataclasses.replace(params_for(context), quiet_leg_movements=False, confirm_alerts=False)
+
+
 def test_spasm_is_confirmed_quickly_and_ends_after_hold():
     t, pr, lev, us = stream([(10, "rest", 1), (3, "spasm", 0.9), (10, "rest", 1)])
     ev = run(EpisodeTracker(["ch1"]), t, pr, lev, us)
@@ -237,11 +244,17 @@ def test_in_bed_and_exercise_a_doubtful_alert_is_withdrawn(context, kind):
 
     stage = EpisodeStage(_DoubtfulPipeline(), card={}, reject_at=0.5)
     segs = [(5, "rest", 1), (4, "spasm", 0.97), (5, "rest", 1)]
-    eps = ended(run(EpisodeTracker(["ch1"], context=context, stage=stage), *stream(segs)))
-    assert [e.kind for e in eps] == [kind]
-    assert eps[0].confidence == pytest.approx(0.55)
-    if kind == "voluntary":
-        assert eps[0].extra["alerted_as"] == "spasm"
+    for params in (fast(context), params_for(context)):
+        tracker = EpisodeTracker(["ch1"], context=context, stage=stage, params=params)
+        eps = ended(run(tracker, *stream(segs)))
+        assert [e.kind for e in eps] == [kind]
+        assert eps[0].confidence == pytest.approx(0.55)
+        # sent when it opened, it says what it alerted as; by default in bed and during
+        # exercise the stage doubted it from the first (confirm_alerts): it never alerted
+        confirmed = params.confirm_alerts
+        assert was_alerted(eps[0]) is (kind == "spasm" or not confirmed)
+        said = "spasm" if was_alerted(eps[0]) and kind != "spasm" else None
+        assert eps[0].extra.get("alerted_as") == said
 
 
 def test_withdrawn_leg_movements_that_keep_the_rhythm_rejoin_a_series():
@@ -255,7 +268,9 @@ def test_withdrawn_leg_movements_that_keep_the_rhythm_rejoin_a_series():
 
 
 def test_a_rhythm_of_withdrawn_movements_alone_is_not_a_plm_series():
-    tracker = EpisodeTracker(["leg"], context="sleep", stage=_ScriptedStage({0, 1, 2, 3, 4}))
+    tracker = EpisodeTracker(
+        ["leg"], context="sleep", params=fast("sleep"), stage=_ScriptedStage({0, 1, 2, 3, 4})
+    )
     eps = ended(run(tracker, *stream(_plm_night([25, 25, 25, 25]))))
     assert len(eps) == 5
     assert all(e.kind == "voluntary" and e.extra["alerted_as"] == "plm" for e in eps)
@@ -305,7 +320,7 @@ def test_in_bed_a_movement_the_stage_called_a_spasm_counts_if_it_keeps_the_rhyth
     kinds = ["plm", "spasm", "plm", "none", "plm"]
     eps = ended(
         run(
-            EpisodeTracker(["leg"], context="sleep", stage=_KindStage(kinds)),
+            EpisodeTracker(["leg"], context="sleep", params=fast("sleep"), stage=_KindStage(kinds)),
             *stream(_plm_night([25, 26, 24, 25])),
         )
     )
@@ -377,7 +392,9 @@ def test_in_auto_a_withdrawal_the_stage_is_sure_of_stays_withdrawn_whatever_the_
     # in bed the WASM rule counts every movement, however sure the stage was
     eps = ended(
         run(
-            EpisodeTracker(["leg"], context="sleep", stage=_KindStage(kinds, 0.1)),
+            EpisodeTracker(
+                ["leg"], context="sleep", params=fast("sleep"), stage=_KindStage(kinds, 0.1)
+            ),
             *stream(_plm_night([25, 26, 24, 25])),
         )
     )
@@ -656,7 +673,7 @@ def test_a_claimed_spasm_given_back_its_kind_is_sent_as_an_update():
 
 
 @pytest.mark.parametrize("seed", range(12))
-@pytest.mark.parametrize("context", ["auto", "sleep"])
+@pytest.mark.parametrize("context", ["auto", "sleep", "sleep-fast"])
 def test_a_live_sink_ends_up_knowing_what_an_offline_pass_prints(seed, context):
     """Random nights of leg movements, spasms, voluntary movements and rest, in random blocks:
     replaying every event a sink got (start, end, update) gives the final kinds and series."""
@@ -666,15 +683,17 @@ def test_a_live_sink_ends_up_knowing_what_an_offline_pass_prints(seed, context):
         cls = rng.choice(["plm", "plm", "plm", "spasm", "voluntary"])
         segs += [(float(rng.uniform(0.8, 4)), str(cls), 0.95)]
         segs += [(float(rng.choice([rng.uniform(1, 9), rng.uniform(9, 40)])), "rest", 1)]
-    stage_kinds = [str(k) for k in rng.choice(["plm", "plm", "spasm", "none"], size=200)]
-    tracker = EpisodeTracker(["leg"], context=context, stage=_KindStage(stage_kinds))
+    stage_kinds = [str(k) for k in rng.choice(["plm", "plm", "spasm", "none"], size=2000)]
+    context, _, how = context.partition("-")
+    params = fast(context) if how else params_for(context)
+    tracker = EpisodeTracker(["leg"], context=context, params=params, stage=_KindStage(stage_kinds))
     snaps = _run_snapshots(tracker, *stream(segs), chunk=int(rng.integers(1, 400)))
     final = {
         ev.episode.id: (ev.episode.kind, ev.episode.extra.get("plm_in_series"))
         for ev, _, _ in snaps
     }
     assert _last_heard(snaps) == final
-    if context == "sleep":  # every such night revises some movements after their end
+    if how:  # every such night revises some movements after their end
         assert any(ev.event == "update" for ev, _, _ in snaps)
 
 
@@ -755,13 +774,13 @@ def test_leg_movements_alert_only_as_part_of_a_series(context):
     assert "detected_at" not in eps[5].extra and not eps[5].extra["plm_in_series"]
 
 
-def test_every_leg_movement_alerts_at_its_start_by_default():
-    params = params_for("sleep")
-    eps = ended(
-        run(EpisodeTracker(["leg"], context="sleep", params=params), *stream(_plm_night([25])))
-    )
+def test_in_auto_every_leg_movement_alerts_at_its_start_by_default():
+    eps = ended(run(EpisodeTracker(["leg"], context="auto"), *stream(_plm_night([25]))))
     assert len(eps) == 2 and not any(e.extra.get("quiet") for e in eps)
     assert all(e.extra["detected_at"] - e.start < 1.0 for e in eps)
+    # in bed and during exercise, alerts are confirmed by default
+    assert params_for("sleep").quiet_leg_movements and params_for("sleep").confirm_alerts
+    assert params_for("exercise").confirm_alerts and not params_for("auto").confirm_alerts
 
 
 def _quiet(context):
@@ -775,7 +794,7 @@ def test_a_quiet_movement_not_yet_announced_leaves_the_channel_idle():
     inside = int(6.0 / HOP)  # a second into the first movement
     tracker.push(t[:inside], pr[:inside], lev[:inside], us[:inside])
     assert tracker._tracks[0].episode is not None and tracker.state("leg") == "idle"
-    loud = EpisodeTracker(["leg"], context="sleep")
+    loud = EpisodeTracker(["leg"], context="sleep", params=fast("sleep"))
     loud.push(t[:inside], pr[:inside], lev[:inside], us[:inside])
     assert loud.state("leg") == "plm"
 
@@ -796,3 +815,78 @@ def test_an_announced_movement_that_a_series_releases_stays_alerted(chunk):
     assert not any(e.extra.get("plm_in_series") for e in eps)
     assert [was_alerted(e) for e in eps[:4]] == [True] * 4
     assert len({e.extra["detected_at"] for e in eps[:4]}) == 1
+
+
+class _LengthStage:
+    """A second stage that keeps an episode (as a spasm) once it has lasted ``keep_after`` s:
+    the first feature is log1p(duration), of the episode so far when it is still going on."""
+
+    def __init__(self, keep_after: float) -> None:
+        self.keep_after = keep_after
+
+    def decide(self, x, reject_at=None):
+        from emgwatch.episode_stage import NONE_CLASS, EpisodeVerdict
+
+        if np.expm1(x[0]) >= self.keep_after - 1e-9:
+            return EpisodeVerdict("spasm", 0.9)
+        return EpisodeVerdict(NONE_CLASS, 0.2)
+
+
+def _confirmed(context="auto"):
+    return dataclasses.replace(params_for(context), confirm_alerts=True)
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 13])
+def test_a_confirmed_alert_goes_out_when_the_stage_first_keeps_the_episode(chunk):
+    """Doubted when it opens, kept once it has lasted 2 s: announced then (an "announce" event,
+    the channel busy from that moment), not when it opened; the record is the same."""
+    segs = [(5, "rest", 1), (4, "spasm", 0.97), (5, "rest", 1)]
+    tracker = EpisodeTracker(["ch1"], params=_confirmed(), stage=_LengthStage(2.0))
+    t, pr, lev, us = stream(segs)
+    events, states = [], []
+    step = chunk or len(t)
+    for i in range(0, len(t), step):
+        events += tracker.push(
+            t[i : i + step], pr[i : i + step], lev[i : i + step], us[i : i + step]
+        )
+        states.append((float(t[min(i + step, len(t)) - 1]), tracker.state("ch1")))
+    events += tracker.flush()
+    assert [e.event for e in events] == ["start", "announce", "end"]
+    start, announce, end = events
+    ep = end.episode
+    assert ep.kind == "spasm" and was_alerted(ep) and ep.extra["quiet"]
+    assert ep.extra["detected_at"] == pytest.approx(announce.detected_at)
+    # checked when it opened and every 0.5 s after: kept at the first check past 2 s of episode
+    assert 0 <= announce.detected_at - (ep.start + 2.0) <= 0.5 + HOP
+    assert announce.detected_at - start.detected_at >= 1.0
+    if chunk == 1:  # idle until announced, the spasm from then on
+        before = [s for tt, s in states if start.detected_at <= tt < announce.detected_at]
+        after = [s for tt, s in states if announce.detected_at <= tt < ep.end]
+        assert set(before) == {"idle"} and set(after) == {"spasm"}
+    fast_eps = ended(run(EpisodeTracker(["ch1"], stage=_LengthStage(2.0)), *stream(segs)))
+    assert [(e.kind, e.start, e.end) for e in fast_eps] == [(ep.kind, ep.start, ep.end)]
+    assert fast_eps[0].extra["detected_at"] == pytest.approx(start.detected_at)
+
+
+def test_a_confirmed_alert_the_stage_never_keeps_is_never_sent():
+    segs = [(5, "rest", 1), (4, "spasm", 0.97), (5, "rest", 1)]
+    events = run(
+        EpisodeTracker(["ch1"], params=_confirmed(), stage=_LengthStage(99.0)), *stream(segs)
+    )
+    assert [e.event for e in events] == ["start", "end"]
+    ep = events[-1].episode
+    assert ep.kind == "voluntary" and not was_alerted(ep)
+    assert "detected_at" not in ep.extra and "alerted_as" not in ep.extra
+
+
+def test_a_confirmed_alert_kept_only_by_the_whole_episode_is_sent_at_its_end():
+    """The stage keeps it only at 4 s, its whole length: no check while it lasted saw that
+    much, so it is announced when it ends (with its end), as the record keeps it."""
+    segs = [(5, "rest", 1), (3.7, "spasm", 0.97), (5, "rest", 1)]
+    events = run(
+        EpisodeTracker(["ch1"], params=_confirmed(), stage=_LengthStage(3.8)), *stream(segs)
+    )
+    assert [e.event for e in events] == ["start", "end"]
+    ep = events[-1].episode
+    assert ep.kind == "spasm" and was_alerted(ep)
+    assert ep.extra["detected_at"] == pytest.approx(events[-1].detected_at)

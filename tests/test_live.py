@@ -16,7 +16,7 @@ from conftest import wait_until
 
 from emgwatch.commands.run import parse_duration
 from emgwatch.config import Config
-from emgwatch.episodes import was_alerted
+from emgwatch.episodes import params_for, was_alerted
 from emgwatch.errors import UsageError
 from emgwatch.live import LiveSession, load_detector
 from emgwatch.recording import Recording, write_recording
@@ -421,13 +421,22 @@ def test_lead_off_in_a_live_session_is_logged_and_annotated(tmp_path):
     assert any(t.startswith("quality lead_off") for t in texts)
 
 
-@pytest.mark.parametrize("quiet", [True, False])
-def test_the_config_says_whether_leg_movements_alert_only_in_a_series(tmp_path, quiet):
+@pytest.mark.parametrize(
+    ("alerts", "context", "confirmed"),
+    [
+        ("context", "sleep", True),
+        ("context", "exercise", True),
+        ("context", "auto", False),
+        ("fast", "sleep", False),
+        ("confirmed", "auto", True),
+    ],
+)
+def test_the_config_says_when_alerts_go_out(tmp_path, alerts, context, confirmed):
     from emgwatch.config import load_config
 
     toml = tmp_path / "c.toml"
-    toml.write_text(f"[detection]\nquiet_leg_movements = {str(quiet).lower()}\n")
+    toml.write_text(f'[detection]\nalerts = "{alerts}"\n')
     src = ReplaySource(synthetic_recording(10), speed=0)
-    det = load_detector(load_config(toml), src, "sleep")
-    assert det.tracker.p.quiet_leg_movements is quiet
-    assert det.tracker.p.on == 0.7  # the context's other thresholds are kept
+    p = load_detector(load_config(toml), src, context).tracker.p
+    assert p.quiet_leg_movements is confirmed and p.confirm_alerts is confirmed
+    assert p.on == params_for(context).on  # the context's other thresholds are kept

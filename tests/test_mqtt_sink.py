@@ -559,3 +559,46 @@ def test_leg_movements_are_announced_only_as_part_of_a_series(broker, subscribe,
     assert all(p["kind"] == "plm" and p["extra"]["plm_in_series"] for p in episodes(sub)[1::2])
     assert sink.state_payload()["counts"]["plm"] == 5
     sink.close()
+
+
+def test_a_confirmed_alert_goes_out_when_the_stage_agrees(broker, subscribe, tmp_path):
+    """Events from a real tracker with confirmed alerts: a spasm the second stage doubts when it
+    opens and keeps from 2 s on is sent then (start, the channel busy), and its end after; one
+    the stage never keeps is never sent, not even withdrawn."""
+    from test_episodes import _LengthStage, stream
+
+    from emgwatch.episodes import EpisodeTracker, params_for
+
+    sub = subscribe(broker, "emgwatch/dev1/episode")
+    sink = make_sink(broker, tmp_path).start()
+    assert sink.wait_connected(10)
+    segs = [(5, "rest", 1), (4, "spasm", 0.97), (5, "rest", 1)]
+    t, pr, lev, us = stream(segs)
+    states = []
+    for keep_after in (2.0, 99.0):
+        tracker = EpisodeTracker(
+            ["leg"], params=params_for("auto", "confirmed"), stage=_LengthStage(keep_after)
+        )
+        for i in range(0, len(t) + 10, 10):
+            done = i >= len(t)
+            part = slice(i, i + 10)
+            for ev in (
+                tracker.flush() if done else tracker.push(t[part], pr[part], lev[part], us[part])
+            ):
+                sink.handle(ev)
+                states.append((keep_after, ev.event, sink.state_payload()["channels"].get("leg")))
+    assert sub.wait_for(lambda ms: len(ms) >= 2)
+    time.sleep(0.5)
+    got = episodes(sub)
+    assert [p["event"] for p in got] == ["start", "end"]
+    assert got[0]["kind"] == got[1]["kind"] == "spasm" and got[0]["id"] == got[1]["id"]
+    assert got[0]["extra"]["quiet"] is True
+    # nothing shown while held, the spasm once announced, idle again at its end
+    assert [(e, s) for k, e, s in states if k == 2.0] == [
+        ("start", None),
+        ("announce", "spasm"),
+        ("end", "idle"),
+    ]
+    assert all(s in (None, "idle") for k, _, s in states if k == 99.0)
+    assert sink.state_payload()["counts"]["spasm"] == 1
+    sink.close()

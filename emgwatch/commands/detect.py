@@ -75,6 +75,7 @@ FIELDS = ("start", "end", "kind", "confidence", "channel", "level_db", "id")
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
     from emgwatch.detector import detect_recording
+    from emgwatch.episodes import params_for
     from emgwatch.model import load_model
     from emgwatch.recording import read_recording
 
@@ -88,9 +89,11 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     if sensor == "auto" and rec.sensor in ("raw", "envelope"):
         sensor = rec.sensor
     quality: list = []
+    context = args.context or cfg.detection.context
     episodes = detect_recording(
         rec,
-        context=args.context or cfg.detection.context,
+        context=context,
+        params=params_for(context, cfg.detection.alerts),  # detected_at as a live run's
         model=model,
         sensor=sensor,
         progress=sys.stderr.isatty(),

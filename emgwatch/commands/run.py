@@ -8,6 +8,7 @@ import re
 import sys
 import threading
 import time
+from dataclasses import replace
 
 from emgwatch.config import Config, arg_name, arg_seed, arg_speed
 from emgwatch.domain import CONTEXTS
@@ -231,8 +232,10 @@ def _print_event(status):  # noqa: ANN001, ANN202
 
     def show(ev, wall):  # noqa: ANN001, ANN202
         ep = ev.episode
-        if not announced(ep):  # a quiet leg movement: said when a series keeps it
+        if not announced(ep):  # quiet: said once a series or the second stage keeps it
             return
+        if ev.event == "announce":  # a quiet episode kept while it lasts: its alert goes out now
+            ev = replace(ev, event="start")
         tag = "ALERT" if ep.kind in ALERT_KINDS else "log"
         if ev.event == "end" and ep.extra.get("alerted_as") in ALERT_KINDS:
             tag = f"ALERT ({ep.extra['alerted_as']} at start)"

@@ -437,9 +437,10 @@ class MqttSink:
         """Queue an episode start/end/update durably and publish it if connected. Never blocks
         on I/O.
 
-        A quiet episode (a leg movement with no PLM series under way) says nothing until the
-        record keeps it as an alert: then its start and, if it is over, its end go out together,
-        so every announced episode has both."""
+        A quiet episode (a leg movement with no PLM series under way; with confirmed alerts an
+        episode the second stage doubted when it opened) says nothing until it is announced:
+        then its start and, if it is over, its end go out together, so every announced episode
+        has both; one still going on makes its channel busy from then on."""
         ep = event.episode
         if ep.extra.get("quiet"):
             told = self._announced.get(ep.id)
@@ -454,6 +455,8 @@ class MqttSink:
                 self._queue(EpisodeEvent("start", ep, at))
                 if ep.end is not None:
                     self._queue(EpisodeEvent("end", ep, at))
+                else:
+                    self._channel_state[ep.channel] = ep.kind
                 self._publish_state()
                 return
             if now == told:
