@@ -173,6 +173,9 @@ class EpisodeStage:
     pipeline: object
     card: dict
     reject_at: float = REJECT_AT  # p(none) needed to call an alerted episode "not involuntary"
+    # the same judgement for an episode still going on, trained on episodes cut short at the
+    # moments a confirmed alert is checked (``<stem>-episode-early.skops``); None: this one
+    early: EpisodeStage | None = None
 
     def __post_init__(self) -> None:
         from sklearn.ensemble import HistGradientBoostingClassifier
@@ -195,6 +198,10 @@ class EpisodeStage:
         with single_thread():
             return self.pipeline.predict_proba(x.reshape(1, -1))[0]
 
+    def decide_so_far(self, x: np.ndarray, reject_at: float | None = None) -> EpisodeVerdict:
+        """The verdict on an episode that is still going on (``x`` describes it up to now)."""
+        return (self.early or self).decide(x, reject_at)
+
     def decide(self, x: np.ndarray, reject_at: float | None = None) -> EpisodeVerdict:
         """The episode's kind; ``reject_at`` overrides the card's p(none) threshold."""
         p = self.proba(x)
@@ -210,6 +217,13 @@ def stage_path(window_model_path: Path) -> Path:
     """Where the second stage of a window model lives: beside it, ``<stem>-episode.skops``."""
     p = Path(window_model_path)
     return p.with_name(p.stem + "-episode.skops")
+
+
+def early_stage_path(window_model_path: Path) -> Path:
+    """Where the early second stage lives: beside the window model,
+    ``<stem>-episode-early.skops``."""
+    p = Path(window_model_path)
+    return p.with_name(p.stem + "-episode-early.skops")
 
 
 def label_candidates(candidates: list[tuple[str, float, float]], truth_episodes) -> list[str]:

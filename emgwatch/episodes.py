@@ -292,6 +292,15 @@ def _announce_if_kept(e: Episode, now: float) -> None:
         e.extra["detected_at"] = round(float(now), 3)
 
 
+def _prefix_cuts(opened_at: float, last_window: float, end: float) -> list[float]:
+    """Moments at which an episode would be judged while it lasted, for training the early
+    second stage: every 0.5 s for its first 4 s (where most checks fall), then sparser."""
+    offsets = [0.5 * k for k in range(9)]
+    while offsets[-1] < end - opened_at:
+        offsets.append(offsets[-1] * 1.5)
+    return [opened_at + o for o in offsets if opened_at + o < min(end, last_window + 1e-9)]
+
+
 def _as_heard(e: Episode) -> tuple:
     """What sinks were told of a leg movement that a series can revise."""
     return e.kind, e.extra.get("plm_in_series"), e.extra.get("alerted_as")
@@ -411,6 +420,8 @@ class _ChannelTrack:
         self.prev_end: float | None = None
         self.busy = False  # the open episode began on a channel in use (TrackerParams.busy_load)
         self.next_check: float | None = None  # when the second stage looks at a held episode again
+        self.opened_at: float = 0.0  # when the open episode was confirmed (its first check)
+        self.opened_kind: str = ""  # the kind its first windows said (before any announcement)
 
 
 class EpisodeTracker:
@@ -436,6 +447,9 @@ class EpisodeTracker:
         self.stage = stage
         # when a list, every closed candidate's (episode, feature vector) is appended (training)
         self.candidates: list | None = None
+        # likewise (episode, feature vector of the episode so far) at the moments a confirmed
+        # alert would be checked while it lasts (training the early second stage)
+        self.prefixes: list | None = None
         self._tracks = [_ChannelTrack() for _ in self.channel_names]
         self._alert_idx = np.array([WINDOW_CLASSES.index(k) for k in ALERT_KINDS])
         self._vol_idx = WINDOW_CLASSES.index("voluntary")
@@ -593,12 +607,13 @@ class EpisodeTracker:
         self._keep_window(tr, t, pr, lev)
         if tr.next_check is not None and t >= tr.next_check and tr.quiet_since is None:
             # while it lasts (in its quiet tail the verdict at its end comes within end_hold_s)
-            if self._stage_keeps(tr, ep, t):
-                ep.extra["detected_at"] = round(float(t), 3)
+            said = self._confirmed_kind(c, tr, ep, t)
+            if said is None:
+                tr.next_check = t + p.confirm_every_s
+            else:
+                ep.kind, ep.extra["detected_at"] = said, round(float(t), 3)
                 tr.next_check = None
                 events.append(EpisodeEvent("announce", ep, t))
-            else:
-                tr.next_check = t + p.confirm_every_s
         if s >= p.off:  # the quiet tail before the end must not dilute the kind and confidence
             tr.prob_sum += pr
             tr.n += 1
@@ -687,11 +702,14 @@ class EpisodeTracker:
         ep.extra["detected_at"] = round(
             float(t), 3
         )  # when the alert went out (latency = this - start)
+        confirm = self.p.confirm_alerts and self.stage is not None and not continued
         if continued:
             ep.extra["continued"] = True
-        elif kind == "plm" and self.p.quiet_leg_movements and not self._series_under_way(c, start):
+        elif confirm or (
+            kind == "plm" and self.p.quiet_leg_movements and not self._series_under_way(c, start)
+        ):
             ep.extra["quiet"] = True
-            del ep.extra["detected_at"]  # set when it is announced (_announce_if_kept)
+            del ep.extra["detected_at"]  # set when it is announced
         # judged when it opens, a few seconds after its start: the activity history reaches
         # back far enough then, whatever the episode's length and the blocks' size
         # (a cramp's continuation keeps its first part's verdict: its own activity is no cue)
@@ -699,16 +717,13 @@ class EpisodeTracker:
         if not continued:
             tr.busy = limit is not None and self._load.fraction(c, ep.start, _VOLUNTARY) >= limit
         tr.next_check = None
-        if (
-            self.p.confirm_alerts
-            and self.stage is not None
-            and not continued
-            and not ep.extra.get("quiet")
-            and not self._stage_keeps(tr, ep, t)
-        ):
-            ep.extra["quiet"] = True  # held: announced when the stage agrees (_step) or at the end
-            del ep.extra["detected_at"]
-            tr.next_check = t + self.p.confirm_every_s
+        tr.opened_at, tr.opened_kind = t, kind
+        if confirm:  # held: announced when the stage agrees, now or while it lasts, or at the end
+            said = self._confirmed_kind(c, tr, ep, t)
+            if said is None:
+                tr.next_check = t + self.p.confirm_every_s
+            else:
+                ep.kind, ep.extra["detected_at"] = said, round(float(t), 3)
         tr.episode = ep
         tr.pending_since = None
         tr.quiet_since = None
@@ -720,7 +735,8 @@ class EpisodeTracker:
         assert ep is not None
         ep.end = float(max(end, ep.start))
         kind, conf = self._kind(tr)
-        opened_as = ep.kind
+        said_as = ep.kind  # what it was announced as (the stage's kind, with confirmed alerts)
+        opened_as = tr.opened_kind if not ep.extra.get("continued") else ep.kind
         tr.next_check = None
         if (self.stage is not None or self.candidates is not None) and tr.w_t:
             from emgwatch.episode_stage import NONE_CLASS
@@ -728,6 +744,11 @@ class EpisodeTracker:
             x = self._episode_vector(tr, ep, ep.end)
             if self.candidates is not None:
                 self.candidates.append((ep, x))
+            if self.prefixes is not None and not ep.extra.get("continued"):
+                self.prefixes += [
+                    (ep, self._episode_vector(tr, ep, cut))
+                    for cut in _prefix_cuts(tr.opened_at, tr.w_t[-1], ep.end)
+                ]
             if self.stage is not None:
                 verdict = self.stage.decide(x, self._reject_at(tr))
                 conf = verdict.p_alert
@@ -737,8 +758,8 @@ class EpisodeTracker:
         tr.prev_onset, tr.prev_end = ep.start, ep.end
         tr.w_t, tr.w_p, tr.w_lev = [], [], []
         ep.kind = kind if kind == "voluntary" else self._final_kind(kind, ep.end - ep.start, tr)
-        if ep.kind != opened_as and announced(ep):  # the whole episode says otherwise than
-            ep.extra["alerted_as"] = opened_as  # its first windows did (a quiet one said nothing)
+        if ep.kind != said_as and announced(ep):  # the whole episode says otherwise than its
+            ep.extra["alerted_as"] = said_as  # announcement did (a quiet one said nothing)
         ep.confidence = round(conf, 3)
         ep.level_db = round(float(ep.level_db), 1)
         tr.episode = None
@@ -798,15 +819,23 @@ class EpisodeTracker:
         busy = tr.busy and self.p.busy_reject_at is not None
         return self.p.busy_reject_at if busy else self.p.reject_at
 
-    def _stage_keeps(self, tr: _ChannelTrack, ep: Episode, now: float) -> bool:
-        """Whether the second stage, judging the episode as it stands at ``now``, keeps it as an
-        alert (``TrackerParams.confirm_alerts``). Without windows to judge, it does."""
-        from emgwatch.episode_stage import NONE_CLASS
-
+    def _confirmed_kind(self, c: int, tr: _ChannelTrack, ep: Episode, now: float) -> str | None:
+        """The kind to announce a held episode as (``TrackerParams.confirm_alerts``): the second
+        stage's, judging the episode as it stands at ``now``, if that alerts (a leg movement
+        only while a PLM series is under way, never during exercise); else None. Without
+        windows to judge, the kind it opened as."""
         if not tr.w_t:
-            return True
+            return ep.kind
         x = self._episode_vector(tr, ep, now)
-        return self.stage.decide(x, self._reject_at(tr)).kind != NONE_CLASS
+        decide = getattr(self.stage, "decide_so_far", self.stage.decide)
+        kind = decide(x, self._reject_at(tr)).kind
+        if kind not in ALERT_KINDS:
+            return None
+        if kind == "plm" and (
+            self.context == "exercise" or not self._series_under_way(c, ep.start)
+        ):
+            return None
+        return kind
 
     def _final_kind(self, kind: str, dur: float, tr: _ChannelTrack) -> str:
         """Duration rules that the per-window classifier cannot see."""

@@ -207,16 +207,11 @@ def load_model(path: str | Path | None = None, *, with_stage: bool = True) -> Wi
 
     The episode-level second stage (``<stem>-episode.skops``), when present beside the window
     model, is loaded with it and checked the same way (``with_stage=False``: the window model
-    alone, as training the stage needs it).
+    alone, as training the stage needs it); so is its early version for episodes still going
+    on (``<stem>-episode-early.skops``, confirmed alerts), if there is one.
     """
     from emgwatch.domain import WINDOW_CLASSES
-    from emgwatch.episode_stage import (
-        EPISODE_CLASSES,
-        FEATURE_NAMES,
-        REJECT_AT,
-        EpisodeStage,
-        stage_path,
-    )
+    from emgwatch.episode_stage import EPISODE_CLASSES, early_stage_path, stage_path
     from emgwatch.features import FEATURE_NAMES as WINDOW_FEATURES
 
     p = Path(path) if path else DEFAULT_MODEL
@@ -232,37 +227,47 @@ def load_model(path: str | Path | None = None, *, with_stage: bool = True) -> Wi
             "give the window model",
         )
     model = WindowClassifier(pipeline=pipeline, card=card, path=p)
-    sp = stage_path(p)
-    if with_stage and sp.exists():
-        stage_pipe, stage_card = _load_checked(sp, default=False)
-        made_for = stage_card.get("window_model_version")
-        if made_for != model.version:
-            # a stage learns how far to trust one window model; with another it would mislead
-            warnings.warn(
-                f"{sp}: second stage was trained for window model {made_for}, not {model.version}; "
-                "ignoring it (retrain with 'emgwatch train --episode-stage-only')",
-                stacklevel=2,
-            )
-        elif stage_card.get("features") != list(FEATURE_NAMES):
-            # an older stage describes episodes with other features: its answers would be noise
-            warnings.warn(
-                f"{sp}: second stage expects other episode features than this emgwatch computes; "
-                "ignoring it (retrain with 'emgwatch train --episode-stage-only')",
-                stacklevel=2,
-            )
-        elif stage_card["classes"] != list(EPISODE_CLASSES):
-            raise InputError(sp, None, f"second stage with classes {stage_card['classes']}")
-        else:
-            try:
-                reject_at = float(stage_card.get("reject_at", REJECT_AT))
-            except (TypeError, ValueError):
-                reject_at = math.nan
-            if not 0 < reject_at <= 1:
-                raise InputError(
-                    sp.with_suffix(".json"), "key 'reject_at'", "expected a probability 0-1"
-                )
-            model.stage = EpisodeStage(stage_pipe, stage_card, reject_at=reject_at)
+    if with_stage:
+        model.stage = _load_stage(stage_path(p), model.version)
+        if model.stage is not None:
+            model.stage.early = _load_stage(early_stage_path(p), model.version)
     return model
+
+
+def _load_stage(sp: Path, window_version: str):  # noqa: ANN202 - EpisodeStage | None
+    """A second stage (or its early version) beside a window model, checked; None if absent,
+    or with a warning if made for another window model or other features."""
+    from emgwatch.episode_stage import EPISODE_CLASSES, FEATURE_NAMES, REJECT_AT, EpisodeStage
+
+    if not sp.exists():
+        return None
+    stage_pipe, stage_card = _load_checked(sp, default=False)
+    made_for = stage_card.get("window_model_version")
+    if made_for != window_version:
+        # a stage learns how far to trust one window model; with another it would mislead
+        warnings.warn(
+            f"{sp}: second stage was trained for window model {made_for}, not {window_version}; "
+            "ignoring it (retrain with 'emgwatch train --episode-stage-only')",
+            stacklevel=3,
+        )
+        return None
+    if stage_card.get("features") != list(FEATURE_NAMES):
+        # an older stage describes episodes with other features: its answers would be noise
+        warnings.warn(
+            f"{sp}: second stage expects other episode features than this emgwatch computes; "
+            "ignoring it (retrain with 'emgwatch train --episode-stage-only')",
+            stacklevel=3,
+        )
+        return None
+    if stage_card["classes"] != list(EPISODE_CLASSES):
+        raise InputError(sp, None, f"second stage with classes {stage_card['classes']}")
+    try:
+        reject_at = float(stage_card.get("reject_at", REJECT_AT))
+    except (TypeError, ValueError):
+        reject_at = math.nan
+    if not 0 < reject_at <= 1:
+        raise InputError(sp.with_suffix(".json"), "key 'reject_at'", "expected a probability 0-1")
+    return EpisodeStage(stage_pipe, stage_card, reject_at=reject_at)
 
 
 def _load_checked(p: Path, *, default: bool) -> tuple[Pipeline, dict]:

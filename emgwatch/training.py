@@ -148,12 +148,14 @@ def train_model(
     return pipe, card
 
 
-def collect_candidates(pairs, *, model, contexts=("auto",), progress=None):
+def collect_candidates(pairs, *, model, contexts=("auto",), progress=None, prefixes=None):
     """Episode candidates the tracker opens on each recording, with their features and labels.
 
     The detector runs without a second stage; every episode it closes is a candidate, labelled
     with the true alerting kind it overlaps most (or "none": a look-alike or nothing at all).
-    Returns X (n, features), y (n,), groups (recording index).
+    Returns X (n, features), y (n,), groups (recording index). With ``prefixes`` (a list), the
+    same episodes cut short where a confirmed alert is checked are appended to it as (x, label)
+    pairs, labelled as the whole episode: what the early second stage learns from.
     """
     from emgwatch.detector import Detector
     from emgwatch.episode_stage import label_candidates
@@ -171,6 +173,7 @@ def collect_candidates(pairs, *, model, contexts=("auto",), progress=None):
                 sensor=rec.sensor if rec.sensor in ("raw", "envelope") else "auto",
             )
             det.tracker.candidates = []
+            det.tracker.prefixes = [] if prefixes is not None else None
             for block in rec.blocks(60.0):
                 det.push(block)
             det.flush()
@@ -178,10 +181,14 @@ def collect_candidates(pairs, *, model, contexts=("auto",), progress=None):
             if not cands:
                 continue
             Xs.append(np.array([x for _, x in cands]))
-            ys += label_candidates(
+            labels = label_candidates(
                 [(ep.channel, ep.start, ep.end) for ep, _ in cands], truth.episodes
             )
+            ys += labels
             gs += [k] * len(cands)
+            if prefixes is not None:
+                label_of = {ep.id: y for (ep, _), y in zip(cands, labels, strict=True)}
+                prefixes += [(x, label_of[ep.id]) for ep, x in det.tracker.prefixes]
         if progress:
             progress(k, rec)
     if not Xs:
@@ -199,6 +206,7 @@ def train_episode_stage(
     random_state: int = 0,
     progress=None,
     training_data: str | list[str] = "",
+    early_only: bool = False,
 ):
     """Fit the episode-level second stage on the candidates the window model's tracker opens.
 
@@ -206,20 +214,24 @@ def train_episode_stage(
     own training data its probabilities are overconfident, and a stage fitted there learns to trust
     them too much. Candidates come from every context's tracker thresholds, so the stage sees
     episodes cut the way each context cuts them. Saved beside the window model
-    (``<stem>-episode.skops``).
+    (``<stem>-episode.skops``), with the early stage that judges episodes still going on
+    (``<stem>-episode-early.skops``; ``early_only``: that one alone, for the stage there is).
+    Returns the (pipeline, card) of the stage, or of the early stage with ``early_only``.
     """
     from emgwatch.episode_stage import (
         EPISODE_CLASSES,
         FEATURE_NAMES,
         REJECT_AT,
         build_stage_pipeline,
+        early_stage_path,
         stage_path,
     )
     from emgwatch.model import load_model
 
     window = load_model(window_model_path, with_stage=False)  # the stage is being replaced
+    cut: list = []
     X, y, _ = collect_candidates(
-        train_pairs, model=window, contexts=STAGE_CONTEXTS, progress=progress
+        train_pairs, model=window, contexts=STAGE_CONTEXTS, progress=progress, prefixes=cut
     )
     log.info(
         "episode stage: %d candidates %s", len(y), {c: int((y == c).sum()) for c in EPISODE_CLASSES}
@@ -231,29 +243,48 @@ def train_episode_stage(
             len(y),
         )
         return None, None
-    pipe = build_stage_pipeline(random_state=random_state)
-    pipe.fit(X, y)
-
-    metrics = {"train": class_report(y, pipe.predict(X), EPISODE_CLASSES)}
+    Xp, yp = _xy(cut, len(FEATURE_NAMES))
+    val_cut: list = []
     if val_pairs is not None:
-        Xv, yv, _ = collect_candidates(val_pairs, model=window, contexts=STAGE_CONTEXTS)
-        metrics["validation"] = class_report(yv, pipe.predict(Xv), EPISODE_CLASSES)
-    card = {
-        "model_version": datetime.now(UTC).strftime("%Y%m%d-%H%M%S"),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "kind": "episode stage",
-        "window_model_version": window.version,
-        "classes": list(EPISODE_CLASSES),
-        "features": list(FEATURE_NAMES),
-        "reject_at": REJECT_AT,
-        "training_data": training_data,
-        "n_training_candidates": int(len(y)),
-        "class_counts": {c: int((y == c).sum()) for c in EPISODE_CLASSES},
-        "random_state": random_state,
-        "metrics": metrics,
-    }
-    rng = np.random.default_rng(random_state)
-    probe = X[rng.choice(len(X), size=min(8, len(X)), replace=False)]
-    out = stage_path(window_model_path)
-    save_model(out, pipe, card, probe)
-    return pipe, card
+        Xv, yv, _ = collect_candidates(
+            val_pairs, model=window, contexts=STAGE_CONTEXTS, prefixes=val_cut
+        )
+    fitted = []
+    for kind, Xs, ys, val, out in (
+        ("episode stage", X, y, None if val_pairs is None else (Xv, yv), stage_path),
+        ("early episode stage", Xp, yp, _xy(val_cut, len(FEATURE_NAMES)), early_stage_path),
+    ):
+        if (early_only and kind == "episode stage") or len(set(ys.tolist())) < 2:
+            continue
+        pipe = build_stage_pipeline(random_state=random_state)
+        pipe.fit(Xs, ys)
+        metrics = {"train": class_report(ys, pipe.predict(Xs), EPISODE_CLASSES)}
+        if val is not None and len(val[1]):
+            metrics["validation"] = class_report(val[1], pipe.predict(val[0]), EPISODE_CLASSES)
+        card = {
+            "model_version": datetime.now(UTC).strftime("%Y%m%d-%H%M%S"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "kind": kind,
+            "window_model_version": window.version,
+            "classes": list(EPISODE_CLASSES),
+            "features": list(FEATURE_NAMES),
+            "reject_at": REJECT_AT,
+            "training_data": training_data,
+            "n_training_candidates": int(len(ys)),
+            "class_counts": {c: int((ys == c).sum()) for c in EPISODE_CLASSES},
+            "random_state": random_state,
+            "metrics": metrics,
+        }
+        rng = np.random.default_rng(random_state)
+        probe = Xs[rng.choice(len(Xs), size=min(8, len(Xs)), replace=False)]
+        save_model(out(window_model_path), pipe, card, probe)
+        fitted.append((pipe, card))
+    return fitted[0] if fitted else (None, None)
+
+
+def _xy(pairs: list, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """(x, label) pairs as a feature matrix and a label vector."""
+    return (
+        np.array([x for x, _ in pairs]).reshape(len(pairs), n_features),
+        np.asarray([label for _, label in pairs]),
+    )

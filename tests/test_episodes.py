@@ -645,7 +645,9 @@ def test_a_series_claiming_an_ended_spasm_is_sent_as_an_update():
     # in bed, the second movement ended as a spasm: when the fourth makes a series, the first
     # three are revised after their end, and live sinks must hear it
     kinds = ["plm", "spasm", "plm", "plm"]
-    tracker = EpisodeTracker(["leg"], context="sleep", stage=_KindStage(kinds))
+    tracker = EpisodeTracker(
+        ["leg"], context="sleep", params=fast("sleep"), stage=_KindStage(kinds)
+    )
     snaps = _run_snapshots(tracker, *stream(_plm_night([25, 25, 25])))
     ups = [(ev.previous, kind, series) for ev, kind, series in snaps if ev.event == "update"]
     assert ups == [("plm", "plm", True), ("spasm", "plm", True), ("plm", "plm", True)]
@@ -890,3 +892,44 @@ def test_a_confirmed_alert_kept_only_by_the_whole_episode_is_sent_at_its_end():
     ep = events[-1].episode
     assert ep.kind == "spasm" and was_alerted(ep)
     assert ep.extra["detected_at"] == pytest.approx(events[-1].detected_at)
+
+
+class _KindSoFarStage:
+    """A second stage that names one kind for every episode, however much of it it sees."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def decide(self, x, reject_at=None):
+        from emgwatch.episode_stage import EpisodeVerdict
+
+        return EpisodeVerdict(self.kind, 0.9)
+
+
+def test_a_confirmed_leg_movement_alerts_at_once_as_what_the_stage_says_it_is():
+    """Opened as a leg movement with no series under way: the stage calling it a spasm
+    announces it when it opens, as a spasm; calling it a leg movement keeps it quiet until a
+    series makes it (when the fourth movement ends)."""
+    segs = _plm_night([25, 25, 25])
+    for stage_kind, announced_at_open in (("spasm", [True] * 4), ("plm", [False] * 4)):
+        events = run(
+            EpisodeTracker(
+                ["leg"],
+                context="sleep",
+                params=params_for("sleep", "confirmed"),
+                stage=_KindSoFarStage(stage_kind),
+            ),
+            *stream(segs),
+        )
+        starts = [e for e in events if e.event == "start"]
+        at_open = [abs(e.episode.extra["detected_at"] - e.detected_at) < 1e-3 for e in starts]
+        assert at_open[:4] == announced_at_open
+        eps = ended(events)
+        assert all(was_alerted(e) for e in eps[:4])
+        if stage_kind == "spasm":  # announced as spasms, the record's verdict is its own
+            assert all(e.extra.get("alerted_as") in (None, "spasm") for e in eps)
+        else:  # the first three once the fourth made the series, when it ended
+            settled = next(
+                e.detected_at for e in events if e.event == "end" and e.episode is eps[3]
+            )
+            assert [e.extra["detected_at"] for e in eps[:3]] == [pytest.approx(settled)] * 3

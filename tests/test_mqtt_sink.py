@@ -493,7 +493,7 @@ def test_counts_follow_the_tracker_whatever_the_blocks(tmp_path, chunk, fourth):
     """Events from a real tracker: a spasm a series claims later, and (fourth = voluntary) a
     movement a series claims at its own end, which never alerted as itself. Counted once each,
     whether the sink hears every window's events at once (live) or a whole night's (batch)."""
-    from test_episodes import _KindStage, _plm_night, stream
+    from test_episodes import _KindStage, _plm_night, fast, stream
 
     from emgwatch.episodes import EpisodeTracker
 
@@ -502,7 +502,10 @@ def test_counts_follow_the_tracker_whatever_the_blocks(tmp_path, chunk, fourth):
         segs[-2] = (2, "voluntary", 0.95)
     t, pr, lev, us = stream(segs)
     tracker = EpisodeTracker(
-        ["leg"], context="sleep", stage=_KindStage(["plm", "spasm", "plm", "plm"])
+        ["leg"],
+        context="sleep",
+        params=fast("sleep"),
+        stage=_KindStage(["plm", "spasm", "plm", "plm"]),
     )
     sink = MqttSink(
         MqttConfig(url="mqtt://127.0.0.1:1"), "dev1", tmp_path / "o.sqlite", session_start=0.0

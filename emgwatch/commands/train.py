@@ -16,8 +16,10 @@ By default it generates the 'train' split of datasets/manifest.json in memory (n
 measures on the 'validation' split, and writes models/emgwatch-default.skops + .json. Then it
 trains the episode-level second stage on the episodes that window model's tracker opens
 (models/emgwatch-default-episode.skops + .json) from the 'stage' split: it decides an episode's kind from the whole
-episode and withdraws alerts that, seen whole, were voluntary efforts or turnovers. Training is
-reproducible: the same manifest and --random-state give the same models.
+episode and withdraws alerts that, seen whole, were voluntary efforts or turnovers. From the
+same episodes cut short, it trains the early stage (models/emgwatch-default-episode-early.skops):
+the same judgement on an episode still going on, which confirmed alerts wait for ([detection]
+alerts). Training is reproducible: the same manifest and --random-state give the same models.
 
 Your own recordings: pass them with their ground truth (emgwatch truth JSON beside each file as
 NAME.truth.json, or --truth for a single file). Give the second stage other recordings with
@@ -26,6 +28,7 @@ that model's overconfident probabilities there (it still trains, with a warning)
 
 examples:
   emgwatch train                                  rebuild the shipped model
+  emgwatch train --early-stage-only               add the early stage to the model there is
   emgwatch train -o my.skops rec1.edf rec2.csv --stage-recordings rec3.edf rec4.edf
   emgwatch train -o my.skops rec1.edf rec2.csv --fs 1000
 """
@@ -63,7 +66,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     stage.add_argument(
         "--episode-stage-only",
         action="store_true",
-        help="keep the window classifier at --output and retrain only the episode stage",
+        help="keep the window classifier at --output and retrain only the episode stages",
+    )
+    stage.add_argument(
+        "--early-stage-only",
+        action="store_true",
+        help="keep the window classifier and episode stage at --output and train only the early "
+        "episode stage",
     )
 
 
@@ -77,7 +86,7 @@ def _pairs_from_files(paths: list[str], truth: str | None, fs: float | None):
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
-    from emgwatch.episode_stage import stage_path
+    from emgwatch.episode_stage import early_stage_path, stage_path
     from emgwatch.model import DEFAULT_MODEL
     from emgwatch.outfile import check_output
 
@@ -87,7 +96,11 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     check_output(out, reading=tuple(args.recordings or ()) + tuple(args.stage_recordings or ()))
     # a model is its window classifier, its second stage and their cards: a run that fails
     # half-way (bad stage recordings, Ctrl-C) puts back the set that was there
-    files = [out, out.with_suffix(".json"), stage_path(out), stage_path(out).with_suffix(".json")]
+    files = [
+        f
+        for model in (out, stage_path(out), early_stage_path(out))
+        for f in (model, model.with_suffix(".json"))
+    ]
     before = {f: f.read_bytes() for f in files if f.exists()}
     try:
         return _train(args, out, log)
@@ -118,7 +131,7 @@ def _train(args: argparse.Namespace, out: Path, log: logging.Logger) -> int:
         manifest = load_manifest(DEFAULT_MANIFEST)
         train_pairs = iter_dataset(args.split)
         val_pairs = iter_dataset(args.validation) if args.validation else None
-    if not args.episode_stage_only:
+    if not (args.episode_stage_only or args.early_stage_only):
         _, card = train_model(
             train_pairs,
             val_pairs,
@@ -156,17 +169,22 @@ def _train(args: argparse.Namespace, out: Path, log: logging.Logger) -> int:
         random_state=args.random_state,
         progress=progress,
         training_data=stage_data,
+        early_only=args.early_stage_only,
     )
-    from emgwatch.episode_stage import stage_path
+    from emgwatch.episode_stage import early_stage_path, stage_path
 
     if scard is None:
         print(f"no second stage: too few episodes to learn from ({stage_path(out)} not written)")
         return 0
-    print(
-        f"wrote {stage_path(out)} ({scard['n_training_candidates']} training episodes, "
-        f"alerts withdrawn at p(none) >= {scard['reject_at']})"
-    )
-    _print_validation("episode", scard["metrics"].get("validation"))
+    if not args.early_stage_only:
+        print(
+            f"wrote {stage_path(out)} ({scard['n_training_candidates']} training episodes, "
+            f"alerts withdrawn at p(none) >= {scard['reject_at']})"
+        )
+        _print_validation("episode", scard["metrics"].get("validation"))
+    early = early_stage_path(out)
+    if early.exists():
+        print(f"wrote {early} (the episode stage for episodes still going on)")
     return 0
 
 
