@@ -126,6 +126,10 @@ def test_the_shipped_stage_loads_with_the_window_model_and_matches_its_card():
     assert m.stage.card["window_model_version"] == m.version
     assert list(m.stage.card["features"]) == list(FEATURE_NAMES)
     assert 0.5 <= m.stage.reject_at < 1.0
+    # and its early version, for episodes still going on (confirmed alerts)
+    assert m.stage.early is not None and m.stage.early.card["kind"] == "early episode stage"
+    assert m.stage.early.card["window_model_version"] == m.version
+    assert m.stage.early.reject_at == m.stage.reject_at
 
 
 def test_the_flat_forest_predicts_exactly_like_scikit_learn():
@@ -178,6 +182,16 @@ def test_train_writes_both_stages_and_detect_uses_them(tmp_path, capsys):
     loaded = load_model(model)
     assert loaded.stage is not None and loaded.stage.card["window_model_version"] == loaded.version
     assert loaded.stage.card["training_data"] == ["r5.edf", "r6.edf"]
+    assert "my-episode-early.skops" in out
+    early = loaded.stage.early
+    assert early is not None and early.card["kind"] == "early episode stage"
+    # more rows than whole episodes: each episode cut short where it would be checked
+    assert early.card["n_training_candidates"] > loaded.stage.card["n_training_candidates"]
+    # the early stage alone: the window model and the stage stay as they were
+    kept = {p: p.read_bytes() for p in model.parent.iterdir() if "early" not in p.name}
+    assert main(["train", "-o", str(model), "--early-stage-only", recs[2]]) == 0
+    assert {p: p.read_bytes() for p in model.parent.iterdir() if "early" not in p.name} == kept
+    assert load_model(model).stage.early.card["training_data"] == ["r7.edf"]
     # the stage can learn from other recordings than the window model did
     other = tmp_path / "o" / "other.skops"
     assert main(["train", "-o", str(other), *recs[:2], "--stage-recordings", recs[2]]) == 0
@@ -222,3 +236,23 @@ def test_a_stage_that_expects_other_episode_features_is_ignored_with_a_warning(t
     with pytest.warns(UserWarning, match="other episode features"):
         m = load_model(tmp_path / DEFAULT_MODEL.name)
     assert m.stage is None
+
+
+def test_an_early_stage_made_for_another_window_model_is_ignored_the_stage_kept(tmp_path):
+    import json
+    import shutil
+
+    from emgwatch.episode_stage import early_stage_path
+
+    if not early_stage_path(DEFAULT_MODEL).exists():
+        pytest.skip("no shipped early stage")
+    for src in (DEFAULT_MODEL, stage_path(DEFAULT_MODEL), early_stage_path(DEFAULT_MODEL)):
+        for suffix in (".skops", ".json"):
+            shutil.copy(src.with_suffix(suffix), tmp_path / (src.stem + suffix))
+    card = tmp_path / (early_stage_path(DEFAULT_MODEL).stem + ".json")
+    data = json.loads(card.read_text())
+    data["window_model_version"] = "19990101-000000"
+    card.write_text(json.dumps(data))
+    with pytest.warns(UserWarning, match="-episode-early.skops: .*ignoring it"):
+        m = load_model(tmp_path / DEFAULT_MODEL.name)
+    assert m.stage is not None and m.stage.early is None
