@@ -198,6 +198,10 @@ class TrackerParams:
 # false alarms 17 -> 13 in 7 h of sleep (1 of 2 clonus lost), 6 -> 4 in 4 h of exercise (no
 # episode lost); 0.3 removed no more in exercise and cost leg movements in bed (docs/ACCURACY.md).
 STRICT_REJECT_AT = 0.4
+# what the declared contexts share: more evidence, a stricter second stage, confirmed alerts
+_DECLARED = dict(
+    confirm_s=0.5, reject_at=STRICT_REJECT_AT, quiet_leg_movements=True, confirm_alerts=True
+)
 CONTEXT_PARAMS = {
     # revive_min_conf chosen on validation, envelope boards and dev-ecg in 'auto' (8.2 h): at
     # 0 / 0.3 / 0.4 / 0.45, false alarms 58 / 47 / 48 / 40 (plus dev-ecg at 0.45: 9), leg movements
@@ -225,22 +229,8 @@ CONTEXT_PARAMS = {
         busy_load=0.1,
         busy_reject_at=STRICT_REJECT_AT,
     ),
-    "sleep": TrackerParams(
-        on=0.7,
-        confirm_s=0.5,
-        smooth_hops=3,
-        reject_at=STRICT_REJECT_AT,
-        quiet_leg_movements=True,
-        confirm_alerts=True,
-    ),
-    "exercise": TrackerParams(
-        on=0.8,
-        confirm_s=0.5,
-        smooth_hops=5,
-        reject_at=STRICT_REJECT_AT,
-        quiet_leg_movements=True,
-        confirm_alerts=True,
-    ),
+    "sleep": TrackerParams(on=0.7, smooth_hops=3, **_DECLARED),
+    "exercise": TrackerParams(on=0.8, smooth_hops=5, **_DECLARED),
 }
 
 
