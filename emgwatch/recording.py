@@ -781,7 +781,7 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     data = np.ascontiguousarray(table[:, chan_cols])
     if time_col is not None and not counted and clock_col is None and delsys_clock is None:
         unstated = not lay.has_header or keys[time_col] in _TIME_WORDS
-        time_scale = _time_unit(path, table[:, time_col], time_scale, time_name, unstated)
+        time_scale = _time_unit(path, table[:, time_col], time_scale, time_name, unstated, fs)
     times = table[:, time_col] * time_scale if time_col is not None else None
     if times is not None and n_rows > 1 and not counted:
         _warn_other_clocks(path, names, table, roles, time_col, float(times[-1] - times[0]))
@@ -911,13 +911,16 @@ def _time_roles(names: list[str]) -> dict[int, float]:
 _SUBUNITS = (("milliseconds", 1e-3), ("microseconds", 1e-6))  # what an integer clock counts
 
 
-def _time_unit(path: Path, col: np.ndarray, scale: float, name: str, unstated: bool) -> float:
+def _time_unit(
+    path: Path, col: np.ndarray, scale: float, name: str, unstated: bool, fs: float | None
+) -> float:
     """Scale to seconds of a time column whose header does not say its unit ('time', or none).
 
     Sketches print millis() or micros() as whole numbers: read as seconds they give a rate far
     below EMG's. Such a column is read in the one unit (ms or us) that puts its rate, from its
     span, in the range emgwatch analyses; a column of fractions, or one no unit fits, is left in
-    seconds (and the rate check says what it gives).
+    seconds (and the rate check says what it gives). With --fs, whole numbers that step by one
+    number the samples (0, 1, 2, ... at any rate: ms would be a guess the user has answered).
     """
     n = col.size
     span = float(col[-1] - col[0]) if n > 1 else 0.0
@@ -925,11 +928,15 @@ def _time_unit(path: Path, col: np.ndarray, scale: float, name: str, unstated: b
         return scale
     if not np.all(col == np.round(col)):
         return scale
+    if fs is not None and np.median(np.diff(col)) == 1:
+        log.info("%s: time column '%s' numbers the samples; placed at --fs %g Hz", path, name, fs)
+        return 1.0 / fs
     for unit, factor in _SUBUNITS:
         if fs_out_of_range((n - 1) / (span * factor)) is None:
             log.warning(
                 "%s: time column '%s' holds whole numbers without a unit; read as %s (the only "
-                "unit giving %g-%g Hz from its span); name it time_ms or time_us to say so",
+                "unit giving %g-%g Hz from its span); name it time_ms or time_us to say so, or "
+                "pass --fs if it numbers the samples",
                 path,
                 name,
                 unit,

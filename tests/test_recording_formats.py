@@ -101,6 +101,20 @@ def test_whole_number_times_without_a_unit_are_read_in_the_unit_that_fits(
     assert f"read as {unit}" in caplog.text
 
 
+def test_whole_numbers_stepping_by_one_number_the_samples_when_fs_is_given(tmp_path, caplog):
+    """0, 1, 2, ... under 'time' at 2000 Hz: without --fs they can only be guessed as ms (and
+    the warning says to pass --fs); with it they number the samples, gaps included."""
+    n = 6000
+    idx = np.delete(np.arange(n + 10), np.arange(3000, 3010))  # ten samples lost mid-file
+    path = _write(tmp_path, "time,emg\n" + _rows(idx, _adc(n)))
+    with caplog.at_level(logging.WARNING):
+        guessed = read_recording(path)
+    assert guessed.fs == pytest.approx(1000.0, rel=1e-3)
+    assert "pass --fs if it numbers the samples" in caplog.text
+    rec = read_recording(path, fs=2000.0)
+    assert rec.fs == 2000.0 and rec.duration_s == pytest.approx((n + 10) / 2000.0, abs=1e-3)
+
+
 def test_a_millis_column_named_in_seconds_is_not_reinterpreted(tmp_path):
     n = 6000
     text = "time_s,emg\n" + _rows(_millis(1200.0, n), _adc(n))
