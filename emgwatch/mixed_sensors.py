@@ -140,3 +140,24 @@ def _part(block: Block, idx: np.ndarray) -> Block:
 
 def _rows(f: FeatureFrame, a: int, b: int | None) -> FeatureFrame:
     return FeatureFrame(f.t[a:b], f.X[a:b], f.quality[a:b], f.names)
+
+
+def extract_mixed_features(
+    data: np.ndarray,
+    fs_hz: float,
+    channel_names: Sequence[str],
+    *,
+    sensor: str = "auto",
+    chunk_s: float = 60.0,
+) -> FeatureFrame:
+    """``features.extract_features`` as the detector sees a recording: channels of different
+    sensor types (a MyoWare raw and envelope output side by side) each read as their own, so
+    that a model learns from the features it will be given."""
+    x = np.asarray(data, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    fx = MixedSensorFeatures(fs_hz, channel_names, sensor=sensor)
+    step = max(1, int(round(chunk_s * fs_hz)))
+    frames = [fx.push(Block(i / fs_hz, fs_hz, x[i : i + step])) for i in range(0, len(x), step)]
+    frames.append(fx.flush())
+    return FeatureFrame.concat(frames, x.shape[1])

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from emgwatch.domain import WINDOW_CLASSES
-from emgwatch.features import extract_features
+from emgwatch.mixed_sensors import extract_mixed_features
 from emgwatch.model import TRUTH_TO_CLASS, build_pipeline, save_model
 from emgwatch.quality import feeds_detection
 from emgwatch.recording import Recording
@@ -69,8 +69,11 @@ def collect(
     Xs, ys, gs = [], [], []
     names = None
     for k, (rec, truth) in enumerate(pairs):
-        ff = extract_features(
-            rec.data, rec.fs, sensor=rec.sensor if rec.sensor in ("raw", "envelope") else "auto"
+        ff = extract_mixed_features(
+            rec.data,
+            rec.fs,
+            rec.channel_names,
+            sensor=rec.sensor if rec.sensor in ("raw", "envelope") else "auto",
         )
         names = tuple(ff.names)
         lab = window_labels(ff.t, rec.channel_names, truth)

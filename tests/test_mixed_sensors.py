@@ -94,3 +94,20 @@ def test_warnings_about_the_samples_are_said_once_not_again_per_sensor_type(capl
         _episodes(x, ["raw", "env"])
     said = [r.getMessage() for r in caplog.records if "non-finite" in r.getMessage()]
     assert said == ["20 non-finite samples from t=1.000 s replaced by the last finite value"]
+
+
+def test_training_reads_each_sensor_type_as_the_detector_does():
+    """The rows a model learns from are the features the detector will give it: with mixed
+    sensor types, those of each channel read as its own type, not one type for all."""
+    from emgwatch.features import extract_features
+    from emgwatch.mixed_sensors import extract_mixed_features
+
+    x = _raw_and_envelope()
+    mixed = extract_mixed_features(x, FS, ["raw", "env"])
+    alone = [extract_features(x[:, c], FS).X[:, 0, :] for c in (0, 1)]
+    n = min(len(mixed.t), *(len(a) for a in alone))
+    for c in (0, 1):
+        assert np.allclose(mixed.X[:n, c, :], alone[c][:n], equal_nan=True)
+    # one type for all (what training did): both read as envelopes, the raw output wrongly
+    one_type = extract_features(x, FS).X
+    assert not np.allclose(one_type[:n, 0, :], alone[0][:n], equal_nan=True)
