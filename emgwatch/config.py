@@ -11,6 +11,7 @@ if it exists.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 import re
@@ -32,6 +33,8 @@ from emgwatch.domain import (
 )
 from emgwatch.errors import ConfigError
 from emgwatch.protocol import BAUDRATE_DEFAULT
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_PATH = Path("~/.config/emgwatch/config.toml")
 
@@ -194,6 +197,8 @@ def _apply(cfg: Config, data: dict, source: str) -> None:
         hints = typing.get_type_hints(type(obj))
         for key, value in values.items():
             where = f"{source}: {section}.{key}"
+            if (section, key) == ("detection", "quiet_leg_movements"):
+                key, value = "alerts", _renamed_quiet_leg_movements(value, where)
             if key not in hints:
                 raise ConfigError(f"{where}: unknown key (known: {', '.join(hints)})")
             value = _coerce(value, hints[key], where)
@@ -204,6 +209,20 @@ def _apply(cfg: Config, data: dict, source: str) -> None:
             if check and not check[0](value):
                 raise ConfigError(f"{where}: expected {check[1]}, got {value!r}")
             setattr(obj, key, value)
+
+
+def _renamed_quiet_leg_movements(value: Any, where: str) -> str:
+    """``quiet_leg_movements`` (session 16) became ``alerts`` (session 17): a config that has
+    it still starts, doing what it did then, and says what to write instead."""
+    on = _coerce(value, bool, where)
+    now = "confirmed" if on else "fast"
+    log.warning(
+        '%s: renamed; read as alerts = "%s" (write that instead; "context", the default, '
+        "confirms alerts in sleep and exercise)",
+        where,
+        now,
+    )
+    return now
 
 
 def config_path(explicit: str | None) -> Path | None:

@@ -52,9 +52,12 @@ class Detector:
         self.channel_names = list(channel_names)
         self.context = context
         self.model = model if isinstance(model, WindowClassifier) else load_model(model)
+        stage = self.model.stage
         self.model_version = self.model.version + (
-            f"+stage-{self.model.stage.version}" if self.model.stage is not None else ""
-        )
+            f"+stage-{stage.version}" if stage is not None else ""
+        )  # the early stage only times live alerts, but which one did is worth knowing
+        if stage is not None and getattr(stage, "early", None) is not None:
+            self.model_version += f"+early-{stage.early.version}"
         self.features = MixedSensorFeatures(
             self.fs, self.channel_names, sensor=sensor, mains_hz=mains_hz
         )

@@ -412,6 +412,7 @@ class _ChannelTrack:
         self.next_check: float | None = None  # when the second stage looks at a held episode again
         self.opened_at: float = 0.0  # when the open episode was confirmed (its first check)
         self.opened_kind: str = ""  # the kind its first windows said (before any announcement)
+        self.part_announced = True  # whether the episode closed last had been announced
 
 
 class EpisodeTracker:
@@ -692,11 +693,19 @@ class EpisodeTracker:
         ep.extra["detected_at"] = round(
             float(t), 3
         )  # when the alert went out (latency = this - start)
-        confirm = self.p.confirm_alerts and self.stage is not None and not continued
+        # a long episode's continuation is held too if the part before it never alerted
+        confirm = (
+            self.p.confirm_alerts
+            and self.stage is not None
+            and (not continued or not tr.part_announced)
+        )
         if continued:
             ep.extra["continued"] = True
-        elif confirm or (
-            kind == "plm" and self.p.quiet_leg_movements and not self._series_under_way(c, start)
+        if confirm or (
+            not continued
+            and kind == "plm"
+            and self.p.quiet_leg_movements
+            and not self._series_under_way(c, start)
         ):
             ep.extra["quiet"] = True
             del ep.extra["detected_at"]  # set when it is announced
@@ -726,7 +735,7 @@ class EpisodeTracker:
         ep.end = float(max(end, ep.start))
         kind, conf = self._kind(tr)
         said_as = ep.kind  # what it was announced as (the stage's kind, with confirmed alerts)
-        opened_as = tr.opened_kind if not ep.extra.get("continued") else ep.kind
+        opened_as = tr.opened_kind
         tr.next_check = None
         if (self.stage is not None or self.candidates is not None) and tr.w_t:
             from emgwatch.episode_stage import NONE_CLASS
@@ -787,6 +796,7 @@ class EpisodeTracker:
         elif not ep.extra.get("continued"):
             self._others[ep.channel].append((ep.start, ep.end))
         _announce_if_kept(ep, now)
+        tr.part_announced = announced(ep)  # for a continuation opened next (max_duration_s)
         return [EpisodeEvent("end", ep, now), *updates]
 
     def _episode_vector(self, tr: _ChannelTrack, ep: Episode, end: float) -> np.ndarray:
@@ -812,10 +822,10 @@ class EpisodeTracker:
     def _confirmed_kind(self, c: int, tr: _ChannelTrack, ep: Episode, now: float) -> str | None:
         """The kind to announce a held episode as (``TrackerParams.confirm_alerts``): the second
         stage's, judging the episode as it stands at ``now``, if that alerts (a leg movement
-        only while a PLM series is under way, never during exercise); else None. Without
-        windows to judge, the kind it opened as."""
+        only while a PLM series is under way, never during exercise); else None, also while
+        there are no windows to judge (a continuation's first moment)."""
         if not tr.w_t:
-            return ep.kind
+            return None
         x = self._episode_vector(tr, ep, now)
         decide = getattr(self.stage, "decide_so_far", self.stage.decide)
         kind = decide(x, self._reject_at(tr)).kind

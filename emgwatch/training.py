@@ -257,7 +257,11 @@ def train_episode_stage(
         ("episode stage", X, y, None if val_pairs is None else (Xv, yv), stage_path),
         ("early episode stage", Xp, yp, _xy(val_cut, len(FEATURE_NAMES)), early_stage_path),
     ):
-        if (early_only and kind == "episode stage") or len(set(ys.tolist())) < 2:
+        if early_only and kind == "episode stage":
+            continue
+        if len(set(ys.tolist())) < 2:
+            out(window_model_path).unlink(missing_ok=True)  # one from another model would stay
+            out(window_model_path).with_suffix(".json").unlink(missing_ok=True)
             continue
         pipe = build_stage_pipeline(random_state=random_state)
         pipe.fit(Xs, ys)

@@ -59,3 +59,16 @@ def test_bad_config_names_file_key_and_expectation(tmp_path: Path, text, fragmen
 def test_missing_config_file_is_an_error(tmp_path: Path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(("old", "now"), [("true", "confirmed"), ("false", "fast")])
+def test_the_renamed_quiet_leg_movements_key_still_loads_and_says_what_to_write(
+    tmp_path: Path, caplog, old, now
+):
+    p = tmp_path / "c.toml"
+    p.write_text(f"[detection]\nquiet_leg_movements = {old}\n")
+    assert load_config(p).detection.alerts == now
+    assert f'read as alerts = "{now}"' in caplog.text
+    p.write_text('[detection]\nquiet_leg_movements = "yes"\n')
+    with pytest.raises(ConfigError, match="quiet_leg_movements: expected true or false"):
+        load_config(p)

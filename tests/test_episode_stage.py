@@ -192,6 +192,13 @@ def test_train_writes_both_stages_and_detect_uses_them(tmp_path, capsys):
     assert main(["train", "-o", str(model), "--early-stage-only", recs[2]]) == 0
     assert {p: p.read_bytes() for p in model.parent.iterdir() if "early" not in p.name} == kept
     assert load_model(model).stage.early.card["training_data"] == ["r7.edf"]
+    # without an episode stage there is nothing to add an early one to
+    lone = tmp_path / "lone" / "lone.skops"
+    assert main(["train", "-o", str(lone), "--no-episode-stage", recs[0]]) == 0
+    capsys.readouterr()
+    assert main(["train", "-o", str(lone), "--early-stage-only", recs[2]]) == 2
+    assert "no episode stage" in capsys.readouterr().err
+    assert not (lone.parent / "lone-episode-early.skops").exists()
     # the stage can learn from other recordings than the window model did
     other = tmp_path / "o" / "other.skops"
     assert main(["train", "-o", str(other), *recs[:2], "--stage-recordings", recs[2]]) == 0

@@ -933,3 +933,22 @@ def test_a_confirmed_leg_movement_alerts_at_once_as_what_the_stage_says_it_is():
                 e.detected_at for e in events if e.event == "end" and e.episode is eps[3]
             )
             assert [e.extra["detected_at"] for e in eps[:3]] == [pytest.approx(settled)] * 3
+
+
+def test_a_held_episode_stays_held_when_it_is_split_for_length():
+    """An episode longer than max_duration_s is split; a continuation of one never announced
+    is held as the first part was (no false 'spasm' alert every split), and one of an
+    announced episode alerts at once."""
+    segs = [(5, "rest", 1), (15, "spasm", 0.97), (5, "rest", 1)]
+    params = dataclasses.replace(_confirmed(), max_duration_s=6.0)
+    events = run(EpisodeTracker(["ch1"], params=params, stage=_LengthStage(99.0)), *stream(segs))
+    parts = ended(events)
+    assert len(parts) >= 3 and parts[1].extra["continued"]
+    assert not any(was_alerted(e) for e in parts)
+    assert not any(e.event == "announce" for e in events)
+    events = run(EpisodeTracker(["ch1"], params=params, stage=_LengthStage(2.0)), *stream(segs))
+    parts = ended(events)
+    assert all(was_alerted(e) for e in parts)
+    starts = {e.episode.id: e.detected_at for e in events if e.event == "start"}
+    for e in parts[1:]:  # continuations alert when they open
+        assert e.extra["detected_at"] == pytest.approx(starts[e.id])

@@ -440,3 +440,33 @@ def test_the_config_says_when_alerts_go_out(tmp_path, alerts, context, confirmed
     p = load_detector(load_config(toml), src, context).tracker.p
     assert p.quiet_leg_movements is confirmed and p.confirm_alerts is confirmed
     assert p.on == params_for(context).on  # the context's other thresholds are kept
+
+
+@pytest.mark.parametrize("chunk", [1, 10_000])
+def test_the_console_prints_a_confirmed_alert_once(chunk):
+    """Opened and announced in one block, a held episode comes as "start" (already announced)
+    and "announce": one start line, whatever the blocks."""
+    from test_episodes import _confirmed, _LengthStage, stream
+
+    from emgwatch.commands.run import _print_event
+    from emgwatch.episodes import EpisodeTracker
+
+    class Lines:
+        def __init__(self):
+            self.lines = []
+
+        def print(self, text, stream=None):
+            self.lines.append(text)
+
+    out = Lines()
+    show = _print_event(out)
+    tracker = EpisodeTracker(["ch1"], params=_confirmed(), stage=_LengthStage(2.0))
+    t, pr, lev, us = stream([(5, "rest", 1), (4, "spasm", 0.97), (5, "rest", 1)])
+    for i in range(0, len(t), chunk):
+        for ev in tracker.push(
+            t[i : i + chunk], pr[i : i + chunk], lev[i : i + chunk], us[i : i + chunk]
+        ):
+            show(ev, 0.0)
+    for ev in tracker.flush():
+        show(ev, 0.0)
+    assert [ln.split()[0] for ln in out.lines] == ["start", "end"]

@@ -329,7 +329,15 @@ def render_summary(summary, source, printer: AlertPrinter, topics) -> str:  # no
         lines.append(f"MALFORMED alert payloads: {len(printer.bad)} (first: {printer.bad[0]})")
     lat = []
     decided = {id(ev): t for ev, t in zip(summary.events, summary.decided_at, strict=True)}
-    by_key = {(ev.episode.id, ev.event): decided[id(ev)] for ev in summary.events}
+    by_key = {
+        (ev.episode.id, ev.event): decided[id(ev)]
+        for ev in summary.events
+        if not (ev.episode.extra.get("quiet") and ev.event in ("start", "announce"))
+    }
+    for ev in summary.events:  # a quiet (confirmed) episode's start went out when announced
+        at = ev.episode.extra.get("detected_at")
+        if ev.episode.extra.get("quiet") and at is not None and abs(ev.detected_at - at) < 1e-3:
+            by_key.setdefault((ev.episode.id, "start"), decided[id(ev)])
     for arrived, p in printer.alerts:
         if p["event"] == "update":  # may come more than once per episode: alerts only
             continue

@@ -230,12 +230,20 @@ def _print_event(status):  # noqa: ANN001, ANN202
     from emgwatch.domain import ALERT_KINDS
     from emgwatch.episodes import announced
 
+    started: set[str] = set()  # ids whose start was printed (a quiet one's start comes once)
+
     def show(ev, wall):  # noqa: ANN001, ANN202
         ep = ev.episode
         if not announced(ep):  # quiet: said once a series or the second stage keeps it
             return
         if ev.event == "announce":  # a quiet episode kept while it lasts: its alert goes out now
             ev = replace(ev, event="start")
+        if ev.event == "start":
+            if ep.id in started:  # opened and announced in one block: both events say it
+                return
+            started.add(ep.id)
+        elif ev.event == "end":
+            started.discard(ep.id)
         tag = "ALERT" if ep.kind in ALERT_KINDS else "log"
         if ev.event == "end" and ep.extra.get("alerted_as") in ALERT_KINDS:
             tag = f"ALERT ({ep.extra['alerted_as']} at start)"

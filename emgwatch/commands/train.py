@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from emgwatch.config import Config, arg_seed
+from emgwatch.errors import UsageError
 
 HELP = "train the window classifier and its episode stage from datasets/ or annotated recordings"
 DESCRIPTION = """\
@@ -92,6 +93,11 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
 
     log = logging.getLogger("emgwatch.train")
     out = Path(args.output) if args.output else DEFAULT_MODEL
+    if args.early_stage_only and not stage_path(out).exists():
+        raise UsageError(
+            f"--early-stage-only: no episode stage {stage_path(out)} to add an early stage to; "
+            "train it first (--episode-stage-only)"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)  # models/ of a fresh checkout, or a new one
     check_output(out, reading=tuple(args.recordings or ()) + tuple(args.stage_recordings or ()))
     # a model is its window classifier, its second stage and their cards: a run that fails
@@ -114,6 +120,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def _train(args: argparse.Namespace, out: Path, log: logging.Logger) -> int:
+    from emgwatch.episode_stage import early_stage_path
     from emgwatch.synth.datasets import DEFAULT_MANIFEST, iter_dataset, load_manifest
     from emgwatch.training import train_episode_stage, train_model
 
@@ -162,6 +169,8 @@ def _train(args: argparse.Namespace, out: Path, log: logging.Logger) -> int:
         train_pairs = iter_dataset(args.stage_split)
         val_pairs = iter_dataset(args.validation) if args.validation else None
         stage_data = f"{DEFAULT_MANIFEST.name}: split {args.stage_split!r}"
+    early = early_stage_path(out)
+    early_before = early.stat().st_mtime_ns if early.exists() else None
     _, scard = train_episode_stage(
         train_pairs,
         val_pairs,
@@ -171,10 +180,11 @@ def _train(args: argparse.Namespace, out: Path, log: logging.Logger) -> int:
         training_data=stage_data,
         early_only=args.early_stage_only,
     )
-    from emgwatch.episode_stage import early_stage_path, stage_path
+    from emgwatch.episode_stage import stage_path
 
     if scard is None:
-        print(f"no second stage: too few episodes to learn from ({stage_path(out)} not written)")
+        which = early if args.early_stage_only else stage_path(out)
+        print(f"no second stage: too few episodes to learn from ({which} not written)")
         return 0
     if not args.early_stage_only:
         print(
@@ -182,8 +192,7 @@ def _train(args: argparse.Namespace, out: Path, log: logging.Logger) -> int:
             f"alerts withdrawn at p(none) >= {scard['reject_at']})"
         )
         _print_validation("episode", scard["metrics"].get("validation"))
-    early = early_stage_path(out)
-    if early.exists():
+    if early.exists() and early.stat().st_mtime_ns != early_before:
         print(f"wrote {early} (the episode stage for episodes still going on)")
     return 0
 
