@@ -31,7 +31,7 @@ from emgwatch.domain import (
     PLM_INDEX_ELEVATED_PER_H,
     PLM_MIN_SERIES,
 )
-from emgwatch.episodes import Episode
+from emgwatch.episodes import Episode, alerts_now, was_alerted
 from emgwatch.errors import EmgwatchError, InputError
 from emgwatch.recording import Recording
 
@@ -446,6 +446,10 @@ def summarize(night: Night, env: Envelope) -> dict[str, Any]:
         "model_version": night.model_version,
         "episodes_total": len(eps),
         "involuntary_total": sum(1 for e in eps if e.kind in ALERT_KINDS),
+        # what a phone was sent live: alerts, and those the whole episode or its series later
+        # took back (docs/MQTT.md)
+        "alerts_sent": sum(1 for e in eps if was_alerted(e)),
+        "alerts_withdrawn": sum(1 for e in eps if was_alerted(e) and not alerts_now(e)),
         "episodes_per_h": round(len(eps) / hours, 2) if hours else None,
         "by_kind": by_kind,
         "per_hour": per_hour,
@@ -534,6 +538,9 @@ def render_html(night: Night, summary: dict[str, Any], figures: dict[str, bytes]
     if plm.get("available"):
         cls = "warn" if plm["elevated"] else "ok"
         cards.append(("PLM index (per hour)", f"{plm['index_per_h']:.1f}", cls))
+    if summary["alerts_sent"]:
+        label = f"live alerts sent · {summary['alerts_withdrawn']} taken back later"
+        cards.append((label, str(summary["alerts_sent"]), ""))
     cards.append(
         (
             "time with sensor problems",

@@ -57,12 +57,17 @@ def _night(episodes, data, quality=()):
 
 def _episodes():
     eps = _plm_train(100.0, 12)  # a series of 12 on the left leg
+    for e in eps:
+        e.extra["plm_in_series"] = True  # as the tracker marks them
     eps += [
         Episode("cramp", "R", 700.0, 790.0, 0.9, 32.0, id="cramp1"),
         Episode("spasm", "L", 1200.0, 1203.5, 0.7, 41.0, id="spasm1"),
         Episode("spasm", "R", 1500.0, 1501.0, 0.6, 12.0),
         Episode("voluntary", "L", 1600.0, 1605.0, 0.6, 15.0),
     ]
+    # an alert the whole episode withdrew, and one held (confirmed alerts) and never sent
+    eps[-1].extra["alerted_as"] = "spasm"
+    eps += [Episode("voluntary", "R", 1700.0, 1702.0, 0.3, 14.0, extra={"quiet": True})]
     return eps
 
 
@@ -73,13 +78,15 @@ def test_json_counts_and_times_match_the_episodes_given(tmp_path):
     s = json.loads(json_path.read_text())
     assert json_path == tmp_path / "night.json"
     assert s["episodes_total"] == len(eps) == len(s["episodes"])
-    assert s["involuntary_total"] == len(eps) - 1  # the voluntary one is logged, not counted
+    assert s["involuntary_total"] == len(eps) - 2  # the voluntary ones are logged, not counted
     assert {k: v["count"] for k, v in s["by_kind"].items()} == {
         "spasm": 2,
         "cramp": 1,
         "plm": 12,
-        "voluntary": 1,
+        "voluntary": 2,
     }
+    # sent live: every involuntary episode and the withdrawn one; not the held one
+    assert s["alerts_sent"] == len(eps) - 1 and s["alerts_withdrawn"] == 1
     assert s["by_kind"]["cramp"]["total_s"] == 90.0
     assert s["by_kind"]["plm"]["total_s"] == 24.0
     assert sum(sum(h["counts"].values()) for h in s["per_hour"]) == len(eps)
