@@ -605,3 +605,25 @@ def test_a_confirmed_alert_goes_out_when_the_stage_agrees(broker, subscribe, tmp
     assert all(s in (None, "idle") for k, _, s in states if k == 99.0)
     assert sink.state_payload()["counts"]["spasm"] == 1
     sink.close()
+
+
+def test_a_sink_running_for_weeks_remembers_a_bounded_number_of_episodes(tmp_path, monkeypatch):
+    """Counts keep every episode; the per-episode memory behind them keeps only the newest."""
+    import emgwatch.sinks.mqtt as mqtt_sink
+    from emgwatch.episodes import Episode, EpisodeEvent
+
+    monkeypatch.setattr(mqtt_sink, "REMEMBERED_EPISODES", 5)
+    sink = MqttSink(
+        MqttConfig(url="mqtt://127.0.0.1:1"), "dev1", tmp_path / "o.sqlite", session_start=0.0
+    )
+    for i in range(20):
+        ep = Episode("spasm", "leg", 10.0 * i, None, 0.9, 20.0, extra={"quiet": True})
+        sink.handle(EpisodeEvent("start", ep, 10.0 * i))  # held: not sent, not remembered
+        ep.extra["detected_at"] = 10.0 * i + 1
+        sink.handle(EpisodeEvent("announce", ep, 10.0 * i + 1))
+        ep.end = 10.0 * i + 3
+        sink.handle(EpisodeEvent("end", ep, 10.0 * i + 4))
+    assert sink.state_payload()["counts"]["spasm"] == 20
+    assert len(sink._counted) == 5 and len(sink._announced) == 5
+    assert len(sink.outbox) == 40  # a start and an end each
+    sink.outbox.close()

@@ -175,6 +175,20 @@ def episode_payload(event: EpisodeEvent, device_id: str, session_start: float) -
     return payload
 
 
+# Episodes remembered by id (what each was counted as, what it was announced as): a revision
+# only ever concerns the last few minutes' episodes (a PLM series reaches back 3 x 90 s), so
+# the oldest are forgotten beyond this many, and a monitor running for weeks stays bounded.
+REMEMBERED_EPISODES = 10_000
+
+
+def _remember(seen: dict, key: str, value: object) -> None:
+    """Store ``seen[key] = value`` as the newest entry, forgetting the oldest beyond the cap."""
+    seen.pop(key, None)
+    seen[key] = value
+    while len(seen) > REMEMBERED_EPISODES:
+        del seen[next(iter(seen))]
+
+
 def publishes(event: EpisodeEvent) -> bool:
     """Whether an episode event goes out as an ``episode`` message: anything that alerted, and
     any revision to or from an alerting kind; voluntary contractions stay in the local log."""
@@ -451,7 +465,7 @@ class MqttSink:
                 # the moment the record kept it (the same whether events come one by one, live,
                 # or a whole night's at once, when the episode already shows its final state)
                 at = float(ep.extra.get("detected_at", event.detected_at))
-                self._announced[ep.id] = now
+                _remember(self._announced, ep.id, now)
                 self._queue(EpisodeEvent("start", ep, at))
                 if ep.end is not None:
                     self._queue(EpisodeEvent("end", ep, at))
@@ -461,7 +475,7 @@ class MqttSink:
                 return
             if now == told:
                 return  # already said, start and end
-            self._announced[ep.id] = now
+            _remember(self._announced, ep.id, now)
         if not publishes(event):
             return  # voluntary contractions are logged locally, never alerted
         self._queue(event)
@@ -511,7 +525,7 @@ class MqttSink:
             del self._counted[ep.id]
         if new is not None:
             self.counts[new] = self.counts.get(new, 0) + 1
-            self._counted[ep.id] = new
+            _remember(self._counted, ep.id, new)
         standing = [a for a in self._alerted if a[0] != ep.id]
         if new is not None:
             start = iso_utc(self.session_start + ep.start)
