@@ -51,6 +51,7 @@ def main() -> int:
     model = load_model(None)
     count = collections.defaultdict(collections.Counter)
     latency = collections.defaultdict(list)
+    urgent = collections.defaultdict(list)  # spasm, cramp and clonus only
     hours = collections.Counter()
     for rec, truth in _pairs(args):
         ctx = SCENARIO_CONTEXT.get(truth.scenario, "auto")
@@ -84,6 +85,8 @@ def main() -> int:
                 if at:
                     c["found"] += 1
                     latency[(ctx, hold)].append(min(at) - t.start)
+                    if t.kind != "plm":  # the urgent ones: PLM series members wait for a series
+                        urgent[(ctx, hold)].append(min(at) - t.start)
     print(
         "| context | time | hold | live start alerts | of them false (/h) | true episodes alerted "
         "live | latency median / p95 | final record: alerts, false |"
@@ -100,6 +103,11 @@ def main() -> int:
                 f"({c['false'] / hours[ctx]:.1f}) | {c['found']}/{c['true']} | {med} | "
                 f"{c['final']}, {c['final_false']} |"
             )
+    for (ctx, hold), lat in sorted(urgent.items()):
+        print(
+            f"{ctx}, hold {hold:g} s: latency of spasms, cramps and clonus runs (n={len(lat)}): "
+            f"median {np.median(lat):.2f} s, p95 {np.percentile(lat, 95):.2f} s"
+        )
     for (ctx, hold), c in sorted(count.items()):
         kinds = ", ".join(f"{k[9:]} {v}" for k, v in sorted(c.items()) if k.startswith("false as "))
         print(f"{ctx}, hold {hold:g} s: false start alerts opened as: {kinds}")
