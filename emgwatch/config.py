@@ -198,6 +198,8 @@ def _apply(cfg: Config, data: dict, source: str) -> None:
         for key, value in values.items():
             where = f"{source}: {section}.{key}"
             if (section, key) == ("detection", "quiet_leg_movements"):
+                if "alerts" in values:
+                    raise ConfigError(f"{where}: renamed to alerts, which is set too; keep alerts")
                 key, value = "alerts", _renamed_quiet_leg_movements(value, where)
             if key not in hints:
                 raise ConfigError(f"{where}: unknown key (known: {', '.join(hints)})")
@@ -213,14 +215,19 @@ def _apply(cfg: Config, data: dict, source: str) -> None:
 
 def _renamed_quiet_leg_movements(value: Any, where: str) -> str:
     """``quiet_leg_movements`` (session 16) became ``alerts`` (session 17): a config that has
-    it still starts, doing what it did then, and says what to write instead."""
+    it still starts, in the nearest setting, and says what to write instead. ``true`` quieted
+    leg movements only; "confirmed" also holds spasms, cramps and clonus until the second
+    stage agrees. ``false`` sent every alert at once, as "fast" does."""
     on = _coerce(value, bool, where)
     now = "confirmed" if on else "fast"
     log.warning(
-        '%s: renamed; read as alerts = "%s" (write that instead; "context", the default, '
+        '%s: renamed; read as alerts = "%s"%s (write that instead; "context", the default, '
         "confirms alerts in sleep and exercise)",
         where,
         now,
+        ", which also waits for the second stage to agree with spasms, cramps and clonus"
+        if on
+        else "",
     )
     return now
 

@@ -796,7 +796,9 @@ class EpisodeTracker:
         elif not ep.extra.get("continued"):
             self._others[ep.channel].append((ep.start, ep.end))
         _announce_if_kept(ep, now)
-        tr.part_announced = announced(ep)  # for a continuation opened next (max_duration_s)
+        # for a continuation opened next (max_duration_s): it alerts at once only if this part
+        # alerted and the record kept it
+        tr.part_announced = announced(ep) and alerts_now(ep)
         return [EpisodeEvent("end", ep, now), *updates]
 
     def _episode_vector(self, tr: _ChannelTrack, ep: Episode, end: float) -> np.ndarray:

@@ -928,20 +928,27 @@ def _time_unit(
         return scale
     if not np.all(col == np.round(col)):
         return scale
-    if fs is not None and np.median(np.diff(col)) == 1:
-        log.info("%s: time column '%s' numbers the samples; placed at --fs %g Hz", path, name, fs)
-        return 1.0 / fs
+    if fs is not None:
+        # 0, 1, 2, ... with --fs: sample numbers, unless read as ms they agree with --fs (a
+        # millis() column at 800 Hz steps by 1 and 2; at 1-2 kHz some steps are 0)
+        steps = np.diff(col)
+        as_ms = (n - 1) / (span * 1e-3)
+        if steps.min() >= 1 and np.median(steps) == 1 and abs(as_ms - fs) > 0.01 * fs:
+            log.info(
+                "%s: time column '%s' numbers the samples; placed at --fs %g Hz", path, name, fs
+            )
+            return 1.0 / fs
     for unit, factor in _SUBUNITS:
         if fs_out_of_range((n - 1) / (span * factor)) is None:
             log.warning(
                 "%s: time column '%s' holds whole numbers without a unit; read as %s (the only "
-                "unit giving %g-%g Hz from its span); name it time_ms or time_us to say so, or "
-                "pass --fs if it numbers the samples",
+                "unit giving %g-%g Hz from its span); name it time_ms or time_us to say so%s",
                 path,
                 name,
                 unit,
                 FS_MIN_HZ,
                 FS_MAX_HZ,
+                ", or pass --fs if it numbers the samples" if fs is None else "",
             )
             return factor
     return scale

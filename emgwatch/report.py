@@ -75,6 +75,15 @@ class Night:
     model_version: str = ""
     units: str = "unknown"
     sensor: str = "unknown"
+    # live alerts sent and later taken back, counted over every episode (isolated leg
+    # movements too, which alerted live but are not in ``episodes`` of a recording's report)
+    alerts: tuple[int, int] | None = None
+
+
+def live_alert_counts(episodes: list[Episode]) -> tuple[int, int]:
+    """(alerts a live run sent, how many of them the whole episode or its series took back)."""
+    sent = [e for e in episodes if was_alerted(e)]
+    return len(sent), sum(1 for e in sent if not alerts_now(e))
 
 
 # --- building a Night ---------------------------------------------------------------------------
@@ -108,7 +117,8 @@ def night_from_recording(
     from emgwatch.recording import read_recording
 
     rec = read_recording(path, fs=fs)
-    episodes = detect_recording(rec, context=context, model=model)
+    every = detect_recording(rec, context=context, model=model, isolated_plm=True)
+    episodes = [e for e in every if e.kind != "plm" or e.extra.get("plm_in_series")]
     start = rec.start_time
     if start is not None and start.tzinfo is None:
         start = start.replace(tzinfo=UTC)
@@ -125,6 +135,7 @@ def night_from_recording(
         model_version=_model_version(model),
         units=rec.units,
         sensor=rec.sensor,
+        alerts=live_alert_counts(every),
     )
 
 
@@ -430,6 +441,7 @@ def summarize(night: Night, env: Envelope) -> dict[str, Any]:
             )
         per_hour.append(row)
     # the highlights are the involuntary episodes: a long voluntary stretch is not news
+    alerts = night.alerts if night.alerts is not None else live_alert_counts(eps)
     alerting = [e for e in eps if e.kind in ALERT_KINDS]
     longest = sorted(alerting, key=lambda e: -(e.duration_s or 0.0))[:N_HIGHLIGHT]
     strongest = sorted(alerting, key=lambda e: -e.level_db)[:N_HIGHLIGHT]
@@ -448,8 +460,8 @@ def summarize(night: Night, env: Envelope) -> dict[str, Any]:
         "involuntary_total": sum(1 for e in eps if e.kind in ALERT_KINDS),
         # what a phone was sent live: alerts, and those the whole episode or its series later
         # took back (docs/MQTT.md)
-        "alerts_sent": sum(1 for e in eps if was_alerted(e)),
-        "alerts_withdrawn": sum(1 for e in eps if was_alerted(e) and not alerts_now(e)),
+        "alerts_sent": alerts[0],
+        "alerts_withdrawn": alerts[1],
         "episodes_per_h": round(len(eps) / hours, 2) if hours else None,
         "by_kind": by_kind,
         "per_hour": per_hour,

@@ -260,8 +260,9 @@ def train_episode_stage(
         if early_only and kind == "episode stage":
             continue
         if len(set(ys.tolist())) < 2:
-            out(window_model_path).unlink(missing_ok=True)  # one from another model would stay
-            out(window_model_path).with_suffix(".json").unlink(missing_ok=True)
+            if not early_only:  # the window model is new: one left from the old would stay
+                out(window_model_path).unlink(missing_ok=True)
+                out(window_model_path).with_suffix(".json").unlink(missing_ok=True)
             continue
         pipe = build_stage_pipeline(random_state=random_state)
         pipe.fit(Xs, ys)

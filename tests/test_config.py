@@ -69,6 +69,9 @@ def test_the_renamed_quiet_leg_movements_key_still_loads_and_says_what_to_write(
     p.write_text(f"[detection]\nquiet_leg_movements = {old}\n")
     assert load_config(p).detection.alerts == now
     assert f'read as alerts = "{now}"' in caplog.text
+    p.write_text('[detection]\nalerts = "fast"\nquiet_leg_movements = true\n')
+    with pytest.raises(ConfigError, match="renamed to alerts, which is set too"):
+        load_config(p)
     p.write_text('[detection]\nquiet_leg_movements = "yes"\n')
     with pytest.raises(ConfigError, match="quiet_leg_movements: expected true or false"):
         load_config(p)

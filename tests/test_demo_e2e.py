@@ -65,3 +65,33 @@ def test_demo_without_mosquitto_says_how_to_get_it(monkeypatch, capsys):
     assert rc == 1
     assert "mosquitto is not installed" in err and "--broker" in err
     assert "Traceback" not in err
+
+
+def test_demo_latency_of_a_quiet_episode_counts_from_its_announcement():
+    """A leg movement kept quiet ends at 15 s and is announced by a series at 40 s: the sink
+    sends its start and end together then, 5 ms later; that is the latency, not 25 s."""
+    from collections import Counter
+    from types import SimpleNamespace as NS
+
+    from emgwatch.commands.demo import render_summary
+    from emgwatch.episodes import Episode, EpisodeEvent
+    from emgwatch.live import LiveSummary
+
+    ep = Episode("plm", "L", 9.5, None, 0.8, 20.0, id="lm1", extra={"quiet": True})
+    s = LiveSummary(stream_s=60, wall_s=60)
+    for event, t in (("start", 10.0), ("end", 15.0)):
+        s.events.append(EpisodeEvent(event, ep, t))
+        s.decided_at.append(1000.0 + t)
+    ep.end, ep.extra["plm_in_series"], ep.extra["detected_at"] = 14.0, True, 40.0
+    s.events.append(EpisodeEvent("update", ep, 40.0, previous="plm"))
+    s.decided_at.append(1040.0)
+    payload = {"id": "lm1", "kind": "plm", "start": "1970-01-01T00:16:49.5Z"}
+    printer = NS(
+        alerts=[(1040.005, {**payload, "event": "start"}), (1040.006, {**payload, "event": "end"})],
+        received=Counter(episode=2),
+        bad=[],
+    )
+    source = NS(truth=NS(episodes=[]), start_time=1000.0, speed=1.0)
+    text = render_summary(s, source, printer, NS(base="emgwatch/x"))
+    line = next(ln for ln in text.splitlines() if "alert latency" in ln)
+    assert "median 5.5 ms, max 6.0 ms" in line

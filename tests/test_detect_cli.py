@@ -1,5 +1,6 @@
 """`emgwatch detect` is how the detector is judged: its output format and behaviour are a contract."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -155,8 +156,9 @@ def test_what_is_found_does_not_depend_on_how_the_recording_is_cut(context):
     assert found(1.37) == whole
 
 
+@pytest.mark.parametrize("max_s", [600.0, 6.0])  # 6 s: long episodes split, continuations held
 @pytest.mark.parametrize("context", ["auto", "sleep", "exercise"])
-def test_confirmed_alerts_change_when_alerts_go_out_not_what_is_found(context):
+def test_confirmed_alerts_change_when_alerts_go_out_not_what_is_found(context, max_s):
     """With the shipped models: holding an alert until the second stage agrees leaves the
     record as it is (kinds, spans, confidences, series); it only drops the alerts that the
     whole episode withdrew and makes none earlier."""
@@ -166,11 +168,11 @@ def test_confirmed_alerts_change_when_alerts_go_out_not_what_is_found(context):
     rec, _ = simulate("mixed", 300, 1000, 5, channels=2)
 
     def found(alerts):
-        return detect_recording(
-            rec, context=context, params=params_for(context, alerts), isolated_plm=True
-        )
+        params = dataclasses.replace(params_for(context, alerts), max_duration_s=max_s)
+        return detect_recording(rec, context=context, params=params, isolated_plm=True)
 
     fast, confirmed = found("fast"), found("confirmed")
+    assert any(e.extra.get("continued") for e in fast) is (max_s < 600)
     same = ("kind", "channel", "start", "end", "confidence", "level_db")
     assert [[getattr(e, k) for k in same] for e in confirmed] == [
         [getattr(e, k) for k in same] for e in fast

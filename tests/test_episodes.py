@@ -952,3 +952,53 @@ def test_a_held_episode_stays_held_when_it_is_split_for_length():
     starts = {e.episode.id: e.detected_at for e in events if e.event == "start"}
     for e in parts[1:]:  # continuations alert when they open
         assert e.extra["detected_at"] == pytest.approx(starts[e.id])
+
+
+class _WindowStage:
+    """Keeps an episode (as a spasm) only while it has lasted between 1 and 3 s."""
+
+    def decide(self, x, reject_at=None):
+        from emgwatch.episode_stage import NONE_CLASS, EpisodeVerdict
+
+        dur = float(np.expm1(x[0]))
+        return (
+            EpisodeVerdict("spasm", 0.9) if 1.0 <= dur <= 3.0 else EpisodeVerdict(NONE_CLASS, 0.2)
+        )
+
+
+def test_a_split_after_a_part_announced_then_withdrawn_is_held_again():
+    """The stage agreed with the first part while it lasted, then withdrew it at its end: the
+    next part must be judged afresh, not sent at once as a spasm."""
+    params = dataclasses.replace(_confirmed(), max_duration_s=6.0)
+    segs = [(5, "rest", 1), (40, "spasm", 0.97), (5, "rest", 1)]
+    parts = ended(run(EpisodeTracker(["ch1"], params=params, stage=_WindowStage()), *stream(segs)))
+    assert len(parts) >= 5 and all(e.kind == "voluntary" for e in parts)
+    for e in parts[1:]:  # each continuation announced once the stage agreed, 1 s in, not at once
+        assert e.extra["detected_at"] - e.start >= 1.0 - 1e-9
+
+
+class _SoFarSpasmStage(_KindStage):
+    """Calls every episode a spasm while it lasts; at its end, the listed kinds in order."""
+
+    def decide_so_far(self, x, reject_at=None):
+        from emgwatch.episode_stage import EpisodeVerdict
+
+        return EpisodeVerdict("spasm", 0.9)
+
+
+def test_an_announcement_as_another_kind_leaves_the_series_logic_alone():
+    """In 'auto' a movement that opened as a leg movement and that the stage withdrew may rejoin
+    a series (p(alert) >= 0.3); announced live as a spasm, it is still the leg movement it
+    opened as: the record is the same with confirmed alerts as without."""
+    kinds = ["plm", "plm", "none", "plm", "plm"]
+    records = []
+    for alerts in ("fast", "confirmed"):
+        tracker = EpisodeTracker(
+            ["leg"],
+            context="auto",
+            params=params_for("auto", alerts),
+            stage=_SoFarSpasmStage(kinds, p_withdrawn=0.4),
+        )
+        eps = ended(run(tracker, *stream(_plm_night([25, 26, 24, 25]))))
+        records.append([(e.kind, e.extra.get("plm_in_series")) for e in eps])
+    assert records[0] == records[1] == [("plm", True)] * 5

@@ -115,6 +115,16 @@ def test_whole_numbers_stepping_by_one_number_the_samples_when_fs_is_given(tmp_p
     assert rec.fs == 2000.0 and rec.duration_s == pytest.approx((n + 10) / 2000.0, abs=1e-3)
 
 
+@pytest.mark.parametrize("fs", [800.0, 990.0, 1000.0, 1200.0, 1500.0])
+def test_a_millis_column_read_with_the_right_fs_stays_milliseconds(tmp_path, fs):
+    """millis() beside each sample steps by 1 and 2 (or 0 and 1): with --fs agreeing, it is a
+    clock in ms, never sample numbers (which would squeeze its span and refuse --fs)."""
+    n = 6000
+    t = np.floor(np.arange(n) * 1000 / fs).astype(int)
+    rec = read_recording(_write(tmp_path, "time,emg\n" + _rows(t, _adc(n))), fs=fs)
+    assert rec.fs == pytest.approx(fs, rel=1e-3) and rec.n_samples == n
+
+
 def test_a_millis_column_named_in_seconds_is_not_reinterpreted(tmp_path):
     n = 6000
     text = "time_s,emg\n" + _rows(_millis(1200.0, n), _adc(n))

@@ -283,3 +283,24 @@ def test_an_eight_hour_night_reports_in_under_30_s(tmp_path):
     print(f"\n8-h x 2-ch night, 300 episodes: report in {took:.1f} s")
     assert json.loads(js.read_text())["episodes_total"] == 300
     assert took < 30.0
+
+
+def test_a_file_report_counts_every_live_alert_isolated_leg_movements_too(tmp_path):
+    """A recording's report leaves out leg movements that joined no series, but a live run
+    alerted on them and took them back: the live-alert counts must include them, as a
+    session's report (from its log) does."""
+    from emgwatch.detector import detect_recording
+    from emgwatch.report import live_alert_counts, night_from_recording
+    from emgwatch.synth import simulate
+
+    rec, _ = simulate("mixed", 300, 1000, 5, channels=2)
+    path = tmp_path / "m.edf"
+    write_recording(path, rec)
+    night = night_from_recording(path)
+    every = detect_recording(read_recording(path), isolated_plm=True)
+    assert night.alerts == live_alert_counts(every)
+    shown = live_alert_counts(night.episodes)
+    assert night.alerts[0] > shown[0] and night.alerts[1] > shown[1]
+    _, json_path = make_report(night, tmp_path / "m.html")
+    s = json.loads(json_path.read_text())
+    assert (s["alerts_sent"], s["alerts_withdrawn"]) == night.alerts

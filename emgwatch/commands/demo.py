@@ -334,10 +334,13 @@ def render_summary(summary, source, printer: AlertPrinter, topics) -> str:  # no
         for ev in summary.events
         if not (ev.episode.extra.get("quiet") and ev.event in ("start", "announce"))
     }
-    for ev in summary.events:  # a quiet (confirmed) episode's start went out when announced
-        at = ev.episode.extra.get("detected_at")
-        if ev.episode.extra.get("quiet") and at is not None and abs(ev.detected_at - at) < 1e-3:
-            by_key.setdefault((ev.episode.id, "start"), decided[id(ev)])
+    for ev in summary.events:  # a quiet episode's start went out when it was announced, and
+        ep = ev.episode  # so did its end, if it was over by then (docs/MQTT.md)
+        at = ep.extra.get("detected_at")
+        if ep.extra.get("quiet") and at is not None and abs(ev.detected_at - at) < 1e-3:
+            told = by_key.setdefault((ep.id, "start"), decided[id(ev)])
+            if (ep.id, "end") in by_key:
+                by_key[(ep.id, "end")] = max(by_key[(ep.id, "end")], told)
     for arrived, p in printer.alerts:
         if p["event"] == "update":  # may come more than once per episode: alerts only
             continue
