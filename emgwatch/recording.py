@@ -677,9 +677,27 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
             log.info("%s: Arduino Serial Monitor lines with timestamps", path)
     names, n_cols = lay.names, len(lay.names)
     clock_col = _clock_column(raw, lay.body_start, lay.delim, n_cols)
-    values, n_rows, row_lines, clock_us = _parse_body(
-        path, raw, lay.body_start, lay.body_line, lay.delim, n_cols, lay.decimal_comma, clock_col
-    )
+    try:
+        values, n_rows, row_lines, clock_us = _parse_body(
+            path,
+            raw,
+            lay.body_start,
+            lay.body_line,
+            lay.delim,
+            n_cols,
+            lay.decimal_comma,
+            clock_col,
+        )
+    except InputError as e:
+        if monitor is None or not (e.location or "").startswith("line "):
+            raise
+        # the rewritten line ("12:00:00.002,51x,502") is not what the user sees: quote theirs
+        line = _file_line(path, int(e.location.split()[1]))
+        raise InputError(
+            path,
+            e.location,
+            f"expected a time stamp, ' -> ' and {n_cols - 1} numeric value(s), got '{line[:60]}'",
+        ) from None
     del raw
     if n_rows == 0:
         raise InputError(path, f"line {lay.body_line}", "no data rows")
@@ -1332,6 +1350,15 @@ def _clean_text(chunk: bytes, decimal_comma: bool) -> bytes:
     if decimal_comma:
         chunk = chunk.replace(b",", b".")
     return chunk
+
+
+def _file_line(path: Path, number: int) -> str:
+    """Line ``number`` (1-based) of a text file as written, for an error message."""
+    with open(path, "rb") as f:
+        for k, line in enumerate(f, 1):
+            if k == number:
+                return line.decode("utf-8", errors="replace").strip()
+    return ""
 
 
 def _raise_first_bad_cell(
