@@ -817,13 +817,28 @@ def extract_features(
     ``data`` is (n,) or (n, channels); ``kw`` goes to ``FeatureExtractor`` (sensor, mains_hz,
     config). Memory stays bounded by the chunk size plus the output.
     """
+    x = _as_columns(data)
+    return extract_with(FeatureExtractor(fs_hz, x.shape[1], **kw), x, fs_hz, chunk_s, t0)
+
+
+def _as_columns(data: np.ndarray) -> np.ndarray:
     x = np.asarray(data, dtype=float)
-    if x.ndim == 1:
-        x = x[:, None]
-    fx = FeatureExtractor(fs_hz, x.shape[1], **kw)
+    return x[:, None] if x.ndim == 1 else x
+
+
+def extract_with(
+    fx,  # noqa: ANN001 - anything with FeatureExtractor's push/flush
+    data: np.ndarray,
+    fs_hz: float,
+    chunk_s: float = 60.0,
+    t0: float = 0.0,
+) -> FeatureFrame:
+    """A whole recording through a streaming extractor (``push``/``flush``), in ``chunk_s``
+    blocks: memory stays bounded by the chunk size plus the output."""
+    x = _as_columns(data)
     step = max(1, int(round(chunk_s * fs_hz)))
-    frames = []
-    for i in range(0, x.shape[0], step):
-        frames.append(fx.push(Block(t0 + i / fs_hz, fs_hz, x[i : i + step])))
+    frames = [
+        fx.push(Block(t0 + i / fs_hz, fs_hz, x[i : i + step])) for i in range(0, len(x), step)
+    ]
     frames.append(fx.flush())
     return FeatureFrame.concat(frames, x.shape[1])

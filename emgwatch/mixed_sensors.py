@@ -19,7 +19,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from emgwatch.block import Block
-from emgwatch.features import FeatureConfig, FeatureExtractor, FeatureFrame
+from emgwatch.features import FeatureConfig, FeatureExtractor, FeatureFrame, extract_with
 
 log = logging.getLogger(__name__)
 
@@ -153,11 +153,5 @@ def extract_mixed_features(
     """``features.extract_features`` as the detector sees a recording: channels of different
     sensor types (a MyoWare raw and envelope output side by side) each read as their own, so
     that a model learns from the features it will be given."""
-    x = np.asarray(data, dtype=float)
-    if x.ndim == 1:
-        x = x[:, None]
     fx = MixedSensorFeatures(fs_hz, channel_names, sensor=sensor)
-    step = max(1, int(round(chunk_s * fs_hz)))
-    frames = [fx.push(Block(i / fs_hz, fs_hz, x[i : i + step])) for i in range(0, len(x), step)]
-    frames.append(fx.flush())
-    return FeatureFrame.concat(frames, x.shape[1])
+    return extract_with(fx, data, fs_hz, chunk_s)
