@@ -24,7 +24,7 @@ import numpy as np
 from emgwatch.commands.evaluate import SCENARIO_CONTEXT
 from emgwatch.detector import detect_recording
 from emgwatch.domain import ALERT_KINDS, ALERT_TIMINGS
-from emgwatch.episodes import params_for, was_alerted
+from emgwatch.episodes import alerts_now, params_for, was_alerted
 from emgwatch.model import load_model
 from emgwatch.recording import read_recording
 from emgwatch.synth.datasets import dataset_entries
@@ -66,7 +66,7 @@ def main() -> int:
         for ep in eps:
             if not was_alerted(ep):
                 continue
-            final = ep.kind in ALERT_KINDS and (ep.kind != "plm" or ep.extra.get("plm_in_series"))
+            final = alerts_now(ep)
             real = any(t.start < ep.end and t.end > ep.start for t in true)
             alerts.append((float(ep.extra.get("detected_at", ep.start)), ep, real, final))
         for hold in args.hold:

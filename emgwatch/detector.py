@@ -188,8 +188,13 @@ def detect_recording(
         sys.stderr.write("\n")
     _final_plm_index(done, rec.duration_s)
     if not isolated_plm:
-        done = [e for e in done if e.kind != "plm" or e.extra.get("plm_in_series")]
+        done = without_isolated_plm(done)
     return sorted(done, key=lambda e: (e.start, e.channel))
+
+
+def without_isolated_plm(episodes: list[Episode]) -> list[Episode]:
+    """The episodes without the leg movements that joined no PLM series (logged, not alarms)."""
+    return [e for e in episodes if e.kind != "plm" or e.extra.get("plm_in_series")]
 
 
 def _final_plm_index(episodes: list[Episode], duration_s: float) -> None:

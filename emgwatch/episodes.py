@@ -78,6 +78,16 @@ class EpisodeEvent:
     previous: str | None = None  # "update" only: the kind before the revision
 
 
+def alert_time(event: EpisodeEvent) -> float | None:
+    """When the alert of this event's episode was decided, as far as this event tells: a start's
+    own time, or for a quiet episode the moment it was announced (None while it is not)."""
+    ep = event.episode
+    if ep.extra.get("quiet"):
+        at = ep.extra.get("detected_at")
+        return None if at is None else float(at)
+    return float(event.detected_at) if event.event == "start" else None
+
+
 # --------------------------------------------------------------------------------------------
 # Episode tracker
 # --------------------------------------------------------------------------------------------
@@ -162,8 +172,8 @@ class TrackerParams:
     # kept as an alert (a later movement makes the series, or the whole episode is a spasm).
     # Isolated leg movements are not alarms in the record either, and most live false alerts
     # were these; but many true spasms open as leg movements and would alert only at their end
-    # (decision latency on the test split 0.47 / 0.70 s -> 5.2 / 121 s), so it is a choice
-    # (``[detection] quiet_leg_movements``), off by default (docs/ACCURACY.md, session 16).
+    # (decision latency on the test split 0.47 / 0.70 s -> 5.2 / 121 s). On, with
+    # confirm_alerts, in 'sleep' and 'exercise' ([detection] alerts, docs/ACCURACY.md).
     quiet_leg_movements: bool = False
     # True: an episode that opens (other than a quiet leg movement) alerts only once the second
     # stage, judging the episode so far, keeps it: at once when it opens, else at the next check
@@ -282,10 +292,10 @@ def _announce_if_kept(e: Episode, now: float) -> None:
         e.extra["detected_at"] = round(float(now), 3)
 
 
-def _prefix_cuts(opened_at: float, last_window: float, end: float) -> list[float]:
+def _prefix_cuts(opened_at: float, last_window: float, end: float, every: float) -> list[float]:
     """Moments at which an episode would be judged while it lasted, for training the early
-    second stage: every 0.5 s for its first 4 s (where most checks fall), then sparser."""
-    offsets = [0.5 * k for k in range(9)]
+    second stage: every check (``every`` s) for its first 4 s, where most fall, then sparser."""
+    offsets = [every * k for k in range(int(round(4.0 / every)) + 1)]
     while offsets[-1] < end - opened_at:
         offsets.append(offsets[-1] * 1.5)
     return [opened_at + o for o in offsets if opened_at + o < min(end, last_window + 1e-9)]
@@ -596,15 +606,11 @@ class EpisodeTracker:
         ep = tr.episode
         ep.level_db = max(ep.level_db, lev)
         self._keep_window(tr, t, pr, lev)
-        if tr.next_check is not None and t >= tr.next_check and tr.quiet_since is None:
-            # while it lasts (in its quiet tail the verdict at its end comes within end_hold_s)
-            said = self._confirmed_kind(c, tr, ep, t)
-            if said is None:
-                tr.next_check = t + p.confirm_every_s
-            else:
-                ep.kind, ep.extra["detected_at"] = said, round(float(t), 3)
-                tr.next_check = None
-                events.append(EpisodeEvent("announce", ep, t))
+        # a held episode is judged again while it lasts (in its quiet tail the verdict at its
+        # end comes within end_hold_s)
+        due = tr.next_check is not None and t >= tr.next_check and tr.quiet_since is None
+        if due and self._check_held(c, tr, ep, t):
+            events.append(EpisodeEvent("announce", ep, t))
         if s >= p.off:  # the quiet tail before the end must not dilute the kind and confidence
             tr.prob_sum += pr
             tr.n += 1
@@ -718,11 +724,7 @@ class EpisodeTracker:
         tr.next_check = None
         tr.opened_at, tr.opened_kind = t, kind
         if confirm:  # held: announced when the stage agrees, now or while it lasts, or at the end
-            said = self._confirmed_kind(c, tr, ep, t)
-            if said is None:
-                tr.next_check = t + self.p.confirm_every_s
-            else:
-                ep.kind, ep.extra["detected_at"] = said, round(float(t), 3)
+            self._check_held(c, tr, ep, t)
         tr.episode = ep
         tr.pending_since = None
         tr.quiet_since = None
@@ -746,7 +748,9 @@ class EpisodeTracker:
             if self.prefixes is not None and not ep.extra.get("continued"):
                 self.prefixes += [
                     (ep, self._episode_vector(tr, ep, cut))
-                    for cut in _prefix_cuts(tr.opened_at, tr.w_t[-1], ep.end)
+                    for cut in _prefix_cuts(
+                        tr.opened_at, tr.w_t[-1], ep.end, self.p.confirm_every_s
+                    )
                 ]
             if self.stage is not None:
                 verdict = self.stage.decide(x, self._reject_at(tr))
@@ -820,6 +824,17 @@ class EpisodeTracker:
         """p(none) at which the second stage withdraws this channel's open episode."""
         busy = tr.busy and self.p.busy_reject_at is not None
         return self.p.busy_reject_at if busy else self.p.reject_at
+
+    def _check_held(self, c: int, tr: _ChannelTrack, ep: Episode, now: float) -> bool:
+        """Ask the second stage about a held episode: announced now (its kind, ``detected_at``)
+        if it keeps it, else judged again ``confirm_every_s`` later."""
+        said = self._confirmed_kind(c, tr, ep, now)
+        if said is None:
+            tr.next_check = now + self.p.confirm_every_s
+            return False
+        ep.kind, ep.extra["detected_at"] = said, round(float(now), 3)
+        tr.next_check = None
+        return True
 
     def _confirmed_kind(self, c: int, tr: _ChannelTrack, ep: Episode, now: float) -> str | None:
         """The kind to announce a held episode as (``TrackerParams.confirm_alerts``): the second

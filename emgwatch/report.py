@@ -113,12 +113,12 @@ def night_from_recording(
     fs: float | None = None,
 ) -> Night:
     """Read a recording and run the detector over it (the same code path as a live session)."""
-    from emgwatch.detector import detect_recording
+    from emgwatch.detector import detect_recording, without_isolated_plm
     from emgwatch.recording import read_recording
 
     rec = read_recording(path, fs=fs)
     every = detect_recording(rec, context=context, model=model, isolated_plm=True)
-    episodes = [e for e in every if e.kind != "plm" or e.extra.get("plm_in_series")]
+    episodes = without_isolated_plm(every)
     start = rec.start_time
     if start is not None and start.tzinfo is None:
         start = start.replace(tzinfo=UTC)

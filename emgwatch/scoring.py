@@ -22,7 +22,7 @@ from emgwatch.domain import (
     PLM_MIN_INTERVAL_S,
     PLM_MIN_SERIES,
 )
-from emgwatch.episodes import Episode, EpisodeEvent
+from emgwatch.episodes import Episode, EpisodeEvent, alert_time
 
 MISSED = "missed"  # confusion-matrix column: no detection overlapped the true episode
 NO_TRUTH = "none"  # confusion-matrix row: the detection overlapped no true episode
@@ -125,11 +125,10 @@ def _collect_detections(detected: Iterable[Any]) -> list[dict]:
                 ep.id,
                 {"start": ep.start, "end": ep.end, "kind": ep.kind, "channel": ep.channel},
             )
-            if ep.extra.get("quiet"):  # its alert went out when it was announced, if ever
-                d["detected_at"] = ep.extra.get("detected_at")
-            elif item.event == "start":
+            at = alert_time(item)  # a quiet one's alert went out when it was announced, if ever
+            if at is not None:
                 prev = d.get("detected_at")
-                d["detected_at"] = item.detected_at if prev is None else min(prev, item.detected_at)
+                d["detected_at"] = at if prev is None else min(prev, at)
             if ep.end is not None:
                 d["end"] = ep.end
             d["start"] = ep.start

@@ -120,7 +120,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def _train(args: argparse.Namespace, out: Path, log: logging.Logger) -> int:
-    from emgwatch.episode_stage import early_stage_path
+    from emgwatch.episode_stage import early_stage_path, stage_path
     from emgwatch.synth.datasets import DEFAULT_MANIFEST, iter_dataset, load_manifest
     from emgwatch.training import train_episode_stage, train_model
 
@@ -180,8 +180,6 @@ def _train(args: argparse.Namespace, out: Path, log: logging.Logger) -> int:
         training_data=stage_data,
         early_only=args.early_stage_only,
     )
-    from emgwatch.episode_stage import stage_path
-
     if scard is None:
         which = early if args.early_stage_only else stage_path(out)
         print(f"no second stage: too few episodes to learn from ({which} not written)")

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from emgwatch.episodes import Episode, EpisodeEvent
+from emgwatch.episodes import Episode, EpisodeEvent, alert_time
 from emgwatch.errors import EmgwatchError, InputError
 
 log = logging.getLogger(__name__)
@@ -264,7 +264,7 @@ class EpisodeLog:
             float(e.level_db),
             json.dumps(e.extra, default=str),
             self._session_epoch + float(e.start),
-            _alert_time(event),
+            alert_time(event),
         )
         sql = (
             "INSERT INTO episodes (session_id, episode_id, kind, channel, start_s, end_s, "
@@ -441,13 +441,3 @@ class EpisodeLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _alert_time(event: EpisodeEvent) -> float | None:
-    """When the alert was decided: the start, or for a quiet leg movement the moment it was
-    announced (``extra.detected_at``; None while it is not)."""
-    ep = event.episode
-    if ep.extra.get("quiet"):
-        at = ep.extra.get("detected_at")
-        return None if at is None else float(at)
-    return float(event.detected_at) if event.event == "start" else None

@@ -347,7 +347,7 @@ class MqttSink:
         self.episodes_queued = 0  # episode messages put in the outbox this session
         self.counts: dict[str, int] = {k: 0 for k in ALERT_KINDS}
         self._counted: dict[str, str] = {}  # episode id -> the kind it is counted under
-        # quiet episodes (leg movements) announced so far -> what they were announced as
+        # quiet episodes announced so far -> what sinks were told (kind, series mark, ended)
         self._announced: dict[str, tuple] = {}
         self._alerted: list[tuple[str, str, str]] = []  # (id, start ISO, kind) still standing
         self._channel_state: dict[str, str] = {}
