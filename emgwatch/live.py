@@ -75,18 +75,24 @@ def load_detector(cfg: Config, source: Source, context: str) -> Any:
 
     model = load_model(cfg.detection.model or None)
     params = params_for(context, cfg.detection.alerts)
-    sensor = cfg.detection.sensor
-    if sensor == "auto" and getattr(source, "sensor", "auto") in ("raw", "envelope"):
-        sensor = source.sensor
     return Detector(
         source.fs,
         source.channel_names,
         context=context,
         model=model,
-        sensor=sensor,
+        sensor=sensor_for(source, cfg),
         mains_hz=cfg.detection.mains_hz,
         params=params,
     )
+
+
+def sensor_for(source: Source, cfg: Config) -> str:
+    """The sensor type to read a source as: the configured one, else what the source knows of
+    itself (a replayed file's type), else "auto" (decided from the signal)."""
+    sensor = cfg.detection.sensor
+    if sensor == "auto" and getattr(source, "sensor", "auto") in ("raw", "envelope"):
+        sensor = source.sensor
+    return sensor
 
 
 class StatusLine:

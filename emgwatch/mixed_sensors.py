@@ -148,10 +148,12 @@ def extract_mixed_features(
     channel_names: Sequence[str],
     *,
     sensor: str = "auto",
+    mains_hz: float = 0.0,
     chunk_s: float = 60.0,
 ) -> FeatureFrame:
     """``features.extract_features`` as the detector sees a recording: channels of different
     sensor types (a MyoWare raw and envelope output side by side) each read as their own, so
-    that a model learns from the features it will be given."""
-    fx = MixedSensorFeatures(fs_hz, channel_names, sensor=sensor)
+    that a model learns from the features it will be given, and a calibration measures the
+    levels that episodes will later be compared with."""
+    fx = MixedSensorFeatures(fs_hz, channel_names, sensor=sensor, mains_hz=mains_hz)
     return extract_with(fx, data, fs_hz, chunk_s)

@@ -58,8 +58,12 @@ def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _from_source(spec: str, cfg: Config, args) -> tuple[np.ndarray, np.ndarray, float, list[str]]:
-    """Prompt the person and record each phase from a live source."""
+def _from_source(
+    spec: str, cfg: Config, args
+) -> tuple[np.ndarray, np.ndarray, float, list[str], str]:
+    """Prompt the person and record each phase from a live source; also the sensor type to read
+    it as (as ``run`` would)."""
+    from emgwatch.live import sensor_for
     from emgwatch.source import open_source
 
     src = open_source(spec, cfg, speed=1.0)
@@ -91,7 +95,13 @@ def _from_source(spec: str, cfg: Config, args) -> tuple[np.ndarray, np.ndarray, 
         from emgwatch.errors import EmgwatchError
 
         raise EmgwatchError(f"calibration: no samples from {spec} (status: {src.status})")
-    return np.concatenate(chunks), np.concatenate(phases), src.fs, list(src.channel_names)
+    return (
+        np.concatenate(chunks),
+        np.concatenate(phases),
+        src.fs,
+        list(src.channel_names),
+        sensor_for(src, cfg),
+    )
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
@@ -102,7 +112,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         synthetic_session,
     )
     from emgwatch.detector import LEVEL_FEATURE
-    from emgwatch.features import extract_features
+    from emgwatch.mixed_sensors import extract_mixed_features
 
     spec = args.source or cfg.source.spec
     device = args.device_id or cfg.device.id
@@ -114,9 +124,12 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         x, phase = synthetic_session(
             fs, len(names), rest_s=args.rest, mvc_s=args.hold, n_mvc=args.contractions
         )
+        sensor = cfg.detection.sensor
     else:
-        x, phase, fs, names = _from_source(spec, cfg, args)
-    ff = extract_features(x, fs)
+        x, phase, fs, names, sensor = _from_source(spec, cfg, args)
+    # the detector's own reading of each channel (its sensor type, mains), so that "dB above
+    # rest" in an episode and in the calibration mean the same thing
+    ff = extract_mixed_features(x, fs, names, sensor=sensor, mains_hz=cfg.detection.mains_hz)
     level = ff.X[:, :, list(ff.names).index(LEVEL_FEATURE)]
     idx = np.clip(np.round(ff.t * fs).astype(int) - 1, 0, len(phase) - 1)
     cal = summarise(level, phase[idx], names, device_id=device, fs_hz=fs)
