@@ -100,6 +100,7 @@ class Detector:
             proba[ask] = self.model.predict_proba(X[ask])
         proba = proba.reshape(n, nch, -1)
         usable = feeds_detection(ff.quality)
+        self.tracker.set_channel_sensors(self.features.channel_sensors)
         events = self.tracker.push(ff.t, proba, np.nan_to_num(level), usable)
         self.windows += n
         self.quality_events += self._quality_tracker.update(ff.t, ff.quality)

@@ -1002,3 +1002,34 @@ def test_an_announcement_as_another_kind_leaves_the_series_logic_alone():
         eps = ended(run(tracker, *stream(_plm_night([25, 26, 24, 25]))))
         records.append([(e.kind, e.extra.get("plm_in_series")) for e in eps])
     assert records[0] == records[1] == [("plm", True)] * 5
+
+
+@pytest.mark.parametrize("context", ["sleep", "auto", "exercise"])
+def test_on_an_envelope_channel_in_bed_artifact_windows_help_open_an_episode(context):
+    """A rise on a resting leg split between "artifact" and the alerting kinds, neither above
+    `on`: an envelope output cannot show what tells a motion artifact apart, so in bed it opens
+    an episode (a candidate leg movement); on a raw channel, and by day, it does not."""
+    rows = []
+    for dur, mix in (
+        (10, {"rest": 1.0}),
+        (2, {"plm": 0.45, "artifact": 0.5, "rest": 0.05}),
+        (10, {"rest": 1.0}),
+    ):
+        row = np.zeros(len(WINDOW_CLASSES))
+        for k, v in mix.items():
+            row[WINDOW_CLASSES.index(k)] = v
+        rows += [row] * int(round(dur / HOP))
+    proba = np.array(rows)[:, None, :].repeat(2, axis=1)
+    t = (np.arange(len(rows)) + 1) * HOP
+    level = np.where(proba[:, :, 0] > 0.5, 0.0, 30.0)
+    tr = EpisodeTracker(["env", "raw"], context=context)
+    tr.set_channel_sensors(["envelope", "raw"])
+    eps = ended(run(tr, t, proba, level, np.ones(level.shape, bool)))
+    opened = {e.channel for e in eps if e.kind != "voluntary"}
+    assert opened == ({"env"} if context == "sleep" else set())
+    if context == "sleep":
+        (ep,) = [e for e in eps if e.channel == "env"]
+        assert ep.kind == "plm" and ep.start == pytest.approx(10.0, abs=0.11)
+    # undecided sensor types read as raw
+    tr = EpisodeTracker(["env", "raw"], context=context)
+    assert not [e for e in ended(run(tr, t, proba, level, np.ones(level.shape, bool)))]
