@@ -6,6 +6,7 @@ reader gives (rate, channel names, samples) and on the one warning a user should
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import re
@@ -267,6 +268,11 @@ def test_serial_monitor_names_midnight_and_bad_lines(tmp_path):
         r"got '\d\d:\d\d:\d\d\.\d{3} -> EMG ready'",
     ):
         read_recording(_write(tmp_path, "".join(lines), "restart.txt"))
+    # also from a gzip-compressed capture: the line as it reads once decompressed
+    gz = tmp_path / "restart.txt.gz"
+    gz.write_bytes(gzip.compress("".join(lines).encode()))
+    with pytest.raises(InputError, match=r"line 3001: .*got '\d\d:\d\d:\d\d\.\d{3} -> EMG ready'"):
+        read_recording(gz)
     # a line the PC stamped earlier than the one before (clock set back) is an error
     lines = _serial_monitor(fs, n).splitlines(keepends=True)
     lines[4000] = "13:00:00.000 -> 500\n"
