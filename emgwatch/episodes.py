@@ -194,7 +194,11 @@ class TrackerParams:
     # rise of EMG as a candidate leg movement. Chosen on development envelope nights (8 h): leg
     # movements found 133 -> 141 of 234, false alarms 12 -> 15; checked on the outside
     # simulators' nights: 323 -> 329 of 372, false alarms 14 -> 14; raw channels unchanged. Not
-    # in 'exercise' (outside false alarms 7 -> 16) nor 'auto' (no gain).
+    # in 'exercise' (outside false alarms 7 -> 16) nor 'auto' (no gain). An episode that only
+    # opened with that help (the alerting kinds alone never reached `on` while it was pending)
+    # is quiet, whatever [detection] alerts says: it alerts once the whole episode is kept. Sent
+    # at once, such episodes added 8, 4 and 18 false live alerts in bed (development, outside,
+    # test split); held, -3, -1 and +1 (docs/ACCURACY.md, "Envelope outputs in bed").
     envelope_artifact_opens: bool = False
 
     def __post_init__(self) -> None:
@@ -413,6 +417,8 @@ class _ChannelTrack:
 
     def __init__(self) -> None:
         self.smooth: list[float] = []
+        self.smooth_own: list[float] = []  # the same of the alerting kinds' own evidence
+        self.own_peak = 0.0  # its highest smoothed value while the candidate was pending
         self.pending_since: float | None = (
             None  # candidate start (hysteresis up, not yet confirmed)
         )
@@ -517,9 +523,11 @@ class EpisodeTracker:
             )
             self._load.push(np.asarray(t, dtype=float), sorts, np.asarray(usable, dtype=bool))
         p_alert = proba[:, :, self._alert_idx].sum(axis=2)
-        if self.p.envelope_artifact_opens and self._envelope.any():
-            p_alert = p_alert + np.where(self._envelope, proba[:, :, self._artifact_idx], 0.0)
         p_alert = np.where(usable, p_alert, 0.0)
+        p_own = p_alert  # the alerting kinds' own evidence (without artifact windows' help)
+        if self.p.envelope_artifact_opens and self._envelope.any():
+            art = np.where(usable & self._envelope, proba[:, :, self._artifact_idx], 0.0)
+            p_alert = p_alert + art
         p_vol = np.where(usable, proba[:, :, self._vol_idx], 0.0)
         quiet = self.p.off * 0.5  # at or below this a window can neither open nor extend anything
         h = self.p.smooth_hops
@@ -536,6 +544,7 @@ class EpisodeTracker:
                     k = int(np.searchsorted(busy_at, i))
                     j = int(busy_at[k]) if k < len(busy_at) else n
                     tr.smooth = (tr.smooth + p_alert[max(i, j - h) : j, c].tolist())[-h:]
+                    tr.smooth_own = (tr.smooth_own + p_own[max(i, j - h) : j, c].tolist())[-h:]
                     tr.last_low = float(t[j - 1])
                     i = j
                     continue
@@ -544,6 +553,7 @@ class EpisodeTracker:
                     float(t[i]),
                     proba[i, c],
                     float(p_alert[i, c]),
+                    float(p_own[i, c]),
                     float(p_vol[i, c]),
                     float(level_db[i, c]),
                 )
@@ -592,13 +602,17 @@ class EpisodeTracker:
         return proba
 
     def _step(
-        self, c: int, t: float, pr: np.ndarray, pa: float, pv: float, lev: float
+        self, c: int, t: float, pr: np.ndarray, pa: float, po: float, pv: float, lev: float
     ) -> list[EpisodeEvent]:
+        """One window of channel c: ``pa`` the alert evidence that opens and holds an episode,
+        ``po`` the alerting kinds' own part of it (less on an envelope in bed)."""
         p = self.p
         tr = self._tracks[c]
         tr.smooth.append(pa)
+        tr.smooth_own.append(po)
         if len(tr.smooth) > p.smooth_hops:
             tr.smooth.pop(0)
+            tr.smooth_own.pop(0)
         s = sum(tr.smooth) / len(tr.smooth)
         events: list[EpisodeEvent] = []
         if pa < p.off and pv < p.off:
@@ -613,6 +627,8 @@ class EpisodeTracker:
                     tr.prob_sum[:] = 0
                     tr.n = 0
                     tr.w_t, tr.w_p, tr.w_lev = [], [], []
+                    tr.own_peak = 0.0
+                tr.own_peak = max(tr.own_peak, sum(tr.smooth_own) / len(tr.smooth_own))
                 tr.prob_sum += pr
                 tr.n += 1
                 self._keep_window(tr, t, pr, lev)
@@ -729,7 +745,10 @@ class EpisodeTracker:
         )
         if continued:
             ep.extra["continued"] = True
-        if confirm or (
+        # opened only with the artifact windows' help (envelope_artifact_opens): the alerting
+        # kinds alone did not reach `on`, so it alerts only once the whole episode is kept
+        by_artifact = not continued and tr.own_peak < self.p.on
+        if confirm or by_artifact or (
             not continued
             and kind == "plm"
             and self.p.quiet_leg_movements
@@ -745,8 +764,8 @@ class EpisodeTracker:
             tr.busy = limit is not None and self._load.fraction(c, ep.start, _VOLUNTARY) >= limit
         tr.next_check = None
         tr.opened_at, tr.opened_kind = t, kind
-        if confirm:  # held: announced when the stage agrees, now or while it lasts, or at the end
-            self._check_held(c, tr, ep, t)
+        if confirm and not by_artifact:  # held: announced when the stage agrees, now or while
+            self._check_held(c, tr, ep, t)  # it lasts, or at the end
         tr.episode = ep
         tr.pending_since = None
         tr.quiet_since = None

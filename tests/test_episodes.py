@@ -1004,32 +1004,52 @@ def test_an_announcement_as_another_kind_leaves_the_series_logic_alone():
     assert records[0] == records[1] == [("plm", True)] * 5
 
 
+def _mixed_stream(mix: dict, n_ch: int = 2):
+    """10 s of rest, 2 s of windows with the class probabilities ``mix``, 10 s of rest."""
+    rows = []
+    for dur, m in ((10, {"rest": 1.0}), (2, mix), (10, {"rest": 1.0})):
+        row = np.zeros(len(WINDOW_CLASSES))
+        for k, v in m.items():
+            row[WINDOW_CLASSES.index(k)] = v
+        rows += [row] * int(round(dur / HOP))
+    proba = np.array(rows)[:, None, :].repeat(n_ch, axis=1)
+    t = (np.arange(len(rows)) + 1) * HOP
+    level = np.where(proba[:, :, 0] > 0.5, 0.0, 30.0)
+    return t, proba, level, np.ones(level.shape, bool)
+
+
 @pytest.mark.parametrize("context", ["sleep", "auto", "exercise"])
 def test_on_an_envelope_channel_in_bed_artifact_windows_help_open_an_episode(context):
     """A rise on a resting leg split between "artifact" and the alerting kinds, neither above
     `on`: an envelope output cannot show what tells a motion artifact apart, so in bed it opens
-    an episode (a candidate leg movement); on a raw channel, and by day, it does not."""
-    rows = []
-    for dur, mix in (
-        (10, {"rest": 1.0}),
-        (2, {"plm": 0.45, "artifact": 0.5, "rest": 0.05}),
-        (10, {"rest": 1.0}),
-    ):
-        row = np.zeros(len(WINDOW_CLASSES))
-        for k, v in mix.items():
-            row[WINDOW_CLASSES.index(k)] = v
-        rows += [row] * int(round(dur / HOP))
-    proba = np.array(rows)[:, None, :].repeat(2, axis=1)
-    t = (np.arange(len(rows)) + 1) * HOP
-    level = np.where(proba[:, :, 0] > 0.5, 0.0, 30.0)
-    tr = EpisodeTracker(["env", "raw"], context=context)
+    an episode (a candidate leg movement); on a raw channel, and by day, it does not. Such an
+    episode is quiet: it alerts only if the whole episode is kept."""
+    t, proba, level, usable = _mixed_stream({"spasm": 0.45, "artifact": 0.5, "rest": 0.05})
+    tr = EpisodeTracker(["env", "raw"], context=context, params=fast(context))
     tr.set_channel_sensors(["envelope", "raw"])
-    eps = ended(run(tr, t, proba, level, np.ones(level.shape, bool)))
-    opened = {e.channel for e in eps if e.kind != "voluntary"}
-    assert opened == ({"env"} if context == "sleep" else set())
+    ev = run(tr, t, proba, level, usable)
+    eps = ended(ev)
+    assert {e.channel for e in eps if e.kind != "voluntary"} == (
+        {"env"} if context == "sleep" else set()
+    )
     if context == "sleep":
         (ep,) = [e for e in eps if e.channel == "env"]
-        assert ep.kind == "plm" and ep.start == pytest.approx(10.0, abs=0.11)
+        assert ep.start == pytest.approx(10.0, abs=0.11)
+        (start,) = [e for e in ev if e.event == "start" and e.episode.channel == "env"]
+        # quiet when it opened; kept (a spasm, without a second stage), so announced at its end
+        assert start.episode.extra.get("quiet") and start.episode.extra["detected_at"] >= ep.end
     # undecided sensor types read as raw
     tr = EpisodeTracker(["env", "raw"], context=context)
-    assert not [e for e in ended(run(tr, t, proba, level, np.ones(level.shape, bool)))]
+    assert not ended(run(tr, t, proba, level, usable))
+
+
+def test_an_envelope_episode_the_alerting_kinds_open_alone_alerts_at_once():
+    """Artifact windows beside clear alert windows change nothing: the alert goes out when the
+    episode opens, as on a raw channel."""
+    t, proba, level, usable = _mixed_stream({"spasm": 0.75, "artifact": 0.2, "rest": 0.05})
+    tr = EpisodeTracker(["env", "raw"], context="sleep", params=fast("sleep"))
+    tr.set_channel_sensors(["envelope", "raw"])
+    starts = [e for e in run(tr, t, proba, level, usable) if e.event == "start"]
+    assert sorted(e.episode.channel for e in starts) == ["env", "raw"]
+    assert all(not e.episode.extra.get("quiet") for e in starts)
+    assert all(e.detected_at - 10.0 <= 0.7 for e in starts)
