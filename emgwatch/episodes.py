@@ -748,11 +748,15 @@ class EpisodeTracker:
         # opened only with the artifact windows' help (envelope_artifact_opens): the alerting
         # kinds alone did not reach `on`, so it alerts only once the whole episode is kept
         by_artifact = not continued and tr.own_peak < self.p.on
-        if confirm or by_artifact or (
-            not continued
-            and kind == "plm"
-            and self.p.quiet_leg_movements
-            and not self._series_under_way(c, start)
+        if (
+            confirm
+            or by_artifact
+            or (
+                not continued
+                and kind == "plm"
+                and self.p.quiet_leg_movements
+                and not self._series_under_way(c, start)
+            )
         ):
             ep.extra["quiet"] = True
             del ep.extra["detected_at"]  # set when it is announced
