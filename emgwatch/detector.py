@@ -125,6 +125,7 @@ def detect_recording(
     isolated_plm: bool = False,
     quality_events: list[QualityEvent] | None = None,
     params: TrackerParams | None = None,
+    sensors: list[str] | None = None,
 ) -> list[Episode]:
     """Run the streaming detector over a whole recording; completed episodes in start order.
 
@@ -136,7 +137,8 @@ def detect_recording(
     WASM definition of *periodic*); isolated ones are dropped unless ``isolated_plm`` -- at night
     they are far more often a turnover than a disorder, by day a voluntary movement, and only
     series make the PLM index. ``quality_events``, when a list, receives the signal-quality
-    changes (lead-off, saturation, ...) so a caller can say where nothing could be found.
+    changes (lead-off, saturation, ...) so a caller can say where nothing could be found;
+    ``sensors``, when a list, each channel's sensor type as it was read ("raw" | "envelope").
     """
     if (problem := fs_out_of_range(rec.fs)) is not None:  # say which file, and what to do
         raise InputError(
@@ -185,6 +187,8 @@ def detect_recording(
     done += [e.episode for e in det.flush() if e.event == "end"]
     if quality_events is not None:  # lead-off, clipping... for the caller to report
         quality_events += det.quality_events
+    if sensors is not None:
+        sensors += det.features.channel_sensors or []
     if progress:
         sys.stderr.write("\n")
     _final_plm_index(done, rec.duration_s)

@@ -137,6 +137,32 @@ def test_a_flat_channel_is_reported_not_silently_empty(tmp_path):
     assert 115 <= secs <= 121  # the two minutes it was off, not the live minute
 
 
+def test_a_raw_channel_taken_for_an_envelope_says_how_to_read_it_as_raw(tmp_path):
+    """Its first seconds only slow swings (a movement, baseline wander), then raw EMG: the type
+    detected from those seconds is "envelope", where content above 20 Hz is flagged. The warning
+    says so and names the fix, unless the type was given."""
+    fs, rng = 1000, np.random.default_rng(1)
+    t = np.arange(52 * fs) / fs
+    x = np.where(
+        t < 12,
+        100 * np.sin(2 * np.pi * 4 * t) + 20 * np.sin(2 * np.pi * 7.3 * t),
+        rng.normal(0, 30, t.size),
+    )
+    p = tmp_path / "misread.csv"
+    np.savetxt(
+        p, np.c_[t, x], fmt=["%.3f", "%.3f"], delimiter=",", header="time,emg_uV", comments=""
+    )
+    r = run_cli("detect", str(p))
+    assert r.returncode == 0, r.stderr
+    (warn,) = [ln for ln in r.stderr.splitlines() if "warning" in ln]
+    assert "channel emg_uV: mains" in warn and warn.endswith("pass --sensor raw")
+    r = run_cli("detect", str(p), "--sensor", "envelope")
+    (warn,) = [ln for ln in r.stderr.splitlines() if "warning" in ln]
+    assert "--sensor raw" not in warn
+    r = run_cli("detect", str(p), "--sensor", "raw")
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+
+
 @pytest.mark.parametrize("context", ["sleep", "auto"])
 def test_what_is_found_does_not_depend_on_how_the_recording_is_cut(context):
     """Live blocks are whatever the serial port delivered; offline uses 5-minute blocks. The

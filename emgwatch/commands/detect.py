@@ -89,6 +89,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     if sensor == "auto" and rec.sensor in ("raw", "envelope"):
         sensor = rec.sensor
     quality: list = []
+    read_as: list[str] = []
     context = args.context or cfg.detection.context
     episodes = detect_recording(
         rec,
@@ -99,8 +100,10 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         progress=sys.stderr.isatty(),
         isolated_plm=args.all,
         quality_events=quality,
+        sensors=read_as,
     )
-    _warn_quality(args.recording, quality, rec.duration_s)
+    guessed = dict(zip(rec.channel_names, read_as, strict=False)) if sensor == "auto" else {}
+    _warn_quality(args.recording, quality, rec.duration_s, guessed)
     if not args.all:
         episodes = [e for e in episodes if e.kind in ALERT_KINDS]
     if out_path is None:
@@ -132,12 +135,22 @@ def _write(out: TextIO, episodes: list, fmt: str) -> None:
             w.writerow([round(d[k], 3) if k in ("start", "end") else d[k] for k in FIELDS])
 
 
+# An envelope output has nothing above ~10 Hz, so there "mains" is any content above 20 Hz: hum
+# or a floating input, or a raw output whose first seconds (baseline wander, a movement) looked
+# like an envelope's when the type was detected
+_MISREAD_ENVELOPE = (
+    "; the channel was read as an envelope output, detected from its first seconds: if it is a"
+    " raw EMG output, pass --sensor raw"
+)
 QUALITY_WARN_FRACTION = 0.01  # conditions holding longer than this share of a recording are told
 
 
-def _warn_quality(path: str, events: list, duration_s: float) -> None:
+def _warn_quality(
+    path: str, events: list, duration_s: float, guessed: dict[str, str] | None = None
+) -> None:
     """One stderr line per channel and condition that held for a noticeable time: a flat
-    channel finds nothing there, and silence must not read as "no spasms"."""
+    channel finds nothing there, and silence must not read as "no spasms". ``guessed``: the
+    sensor type of each channel whose type was detected from the signal, not given."""
     from emgwatch.quality import BLOCKS_DETECTION, FLAG_MEANINGS, FLAG_NAMES, time_affected
 
     searched = {name for bit, name in FLAG_NAMES.items() if not bit & BLOCKS_DETECTION}
@@ -151,6 +164,11 @@ def _warn_quality(path: str, events: list, duration_s: float) -> None:
                     "episodes there are still detected, but their levels read low"
                     if kind in searched
                     else "episodes there cannot be detected"
+                )
+                + (
+                    _MISREAD_ENVELOPE
+                    if kind == "mains" and (guessed or {}).get(ch) == "envelope"
+                    else ""
                 ),
                 file=sys.stderr,
             )
