@@ -186,7 +186,8 @@ class TrackerParams:
     confirm_alerts: bool = False
     confirm_every_s: float = 0.5
     # True: on a channel read as an envelope output, windows the classifier calls "artifact"
-    # count toward opening an episode as alert windows do. An envelope has no content above
+    # count as alert windows do: toward opening an episode and holding it open (and so toward
+    # its onset, and against a voluntary episode starting there). An envelope has no content above
     # ~10 Hz, so what tells a raw sensor's motion artifact (slow swings, steps, pops) from muscle
     # is gone, and a clear rise of activity on a resting leg is split between "artifact" and the
     # alerting kinds, often with neither above `on`. The second stage still decides what the
@@ -495,8 +496,8 @@ class EpisodeTracker:
     def set_channel_sensors(self, sensors: Sequence[str] | None) -> None:
         """Each channel's sensor type ("raw" | "envelope"), once the features have decided it
         (TrackerParams.envelope_artifact_opens); None while undecided (read as raw)."""
-        if sensors is not None:
-            self._envelope = np.array([s == "envelope" for s in sensors], dtype=bool)
+        if sensors is not None and len(sensors) == len(self._envelope):
+            self._envelope[:] = [s == "envelope" for s in sensors]
 
     def state(self, channel: str) -> str:
         """The open episode's kind, or "idle" (also while a quiet one is not announced yet:
@@ -746,8 +747,10 @@ class EpisodeTracker:
         if continued:
             ep.extra["continued"] = True
         # opened only with the artifact windows' help (envelope_artifact_opens): the alerting
-        # kinds alone did not reach `on`, so it alerts only once the whole episode is kept
-        by_artifact = not continued and tr.own_peak < self.p.on
+        # kinds alone did not reach `on`, so it alerts only once the whole episode is kept; so
+        # does a long one's continuation unless the part before was kept as an alert (own_peak
+        # is still the opening candidate's then)
+        by_artifact = tr.own_peak < self.p.on and (not continued or not tr.part_announced)
         if (
             confirm
             or by_artifact

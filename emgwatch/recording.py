@@ -666,7 +666,6 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         raw = raw.replace(b"\r", b"\n")  # classic Mac line ends
     if not raw[:65536].strip() and not raw.strip():
         raise InputError(path, None, "file is empty")
-    as_written = raw  # the text as the user sees it, before a rewrite below
     plotter = _plotter_as_csv(path, raw)
     monitor = _serial_monitor_as_csv(raw) if plotter is None else None
     lay = _csv_layout(path, plotter or monitor or raw)
@@ -693,7 +692,7 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         if monitor is None or not (e.location or "").startswith("line "):
             raise
         # the rewritten line ("12:00:00.002,51x,502") is not what the user sees: quote theirs
-        line = _file_line(as_written, int(e.location.split()[1]))
+        line = _file_line(path, int(e.location.split()[1]))
         raise InputError(
             path,
             e.location,
@@ -1353,12 +1352,15 @@ def _clean_text(chunk: bytes, decimal_comma: bool) -> bytes:
     return chunk
 
 
-def _file_line(text: bytes, number: int) -> str:
-    """Line ``number`` (1-based) of a file's text as written (decompressed, decoded), for an
-    error message."""
-    for k, line in enumerate(text.split(b"\n"), 1):
-        if k == number:
-            return line.decode("utf-8", errors="replace").strip()
+def _file_line(path: Path, number: int) -> str:
+    """Line ``number`` (1-based) of a text file as written (decompressed), for an error message;
+    read again from the file, on the error path only, so a large file is not held twice."""
+    with open(path, "rb") as f:
+        gz = f.read(2) == b"\x1f\x8b"
+    with gzip.open(path, "rb") if gz else open(path, "rb") as f:
+        for k, line in enumerate(f, 1):
+            if k == number:
+                return line.decode("utf-8", errors="replace").strip()
     return ""
 
 

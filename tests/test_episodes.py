@@ -1053,3 +1053,75 @@ def test_an_envelope_episode_the_alerting_kinds_open_alone_alerts_at_once():
     assert sorted(e.episode.channel for e in starts) == ["env", "raw"]
     assert all(not e.episode.extra.get("quiet") for e in starts)
     assert all(e.detected_at - 10.0 <= 0.7 for e in starts)
+
+
+class _AnswersStage:
+    """A second stage that gives the listed kinds in turn (the last one from then on), whether
+    asked about a whole episode or about one so far."""
+
+    def __init__(self, kinds: list[str]) -> None:
+        self.kinds, self.n = kinds, 0
+
+    def decide(self, x, reject_at=None):
+        from emgwatch.episode_stage import NONE_CLASS, EpisodeVerdict
+
+        k, self.n = self.kinds[min(self.n, len(self.kinds) - 1)], self.n + 1
+        return EpisodeVerdict(k, 0.4 if k == NONE_CLASS else 0.9)
+
+
+@pytest.mark.parametrize("alerts", ["fast", "context"])
+def test_a_long_artifact_opened_episode_stays_quiet_after_its_split(alerts):
+    """Split at max_duration_s, the continuation of a quiet artifact-opened episode whose first
+    part was withdrawn is quiet too: no alert at the split, nor from a check while it lasts."""
+    t, proba, level, usable = _mixed_stream({"spasm": 0.45, "artifact": 0.5, "rest": 0.05}, 1)
+    # the same stream with a 45-s rise instead of 2 s
+    rows = np.concatenate([proba[:200], np.repeat(proba[200:201], 900, axis=0), proba[240:]])
+    t = (np.arange(len(rows)) + 1) * HOP
+    level = np.where(rows[:, :, 0] > 0.5, 0.0, 30.0)
+    p = dataclasses.replace(params_for("sleep", alerts), max_duration_s=20.0)
+    tr = EpisodeTracker(["env"], context="sleep", params=p, stage=_AnswersStage(["none", "spasm"]))
+    tr.set_channel_sensors(["envelope"])
+    eps = ended(run(tr, t, rows, level, np.ones(level.shape, bool)))
+    assert len(eps) == 3 and eps[0].kind == "voluntary" and eps[1].extra.get("continued")
+    # the part after a withdrawn one is quiet: announced only when it ends, kept
+    assert eps[1].extra.get("quiet") and eps[1].extra["detected_at"] >= eps[1].end
+    # the part after a kept one alerts at once, as any long episode's continuation does
+    assert not eps[2].extra.get("quiet") and eps[2].extra["detected_at"] == eps[2].start
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 133])
+def test_artifact_opened_episodes_do_not_depend_on_the_blocks(chunk):
+    strong = {"spasm": 0.95, "rest": 0.05}
+    mix = {"spasm": 0.45, "artifact": 0.5, "rest": 0.05}
+    rows = []
+    for dur, m in (
+        (10, {"rest": 1.0}),
+        (0.3, strong),
+        (1, {"rest": 1.0}),
+        (2, mix),
+        (10, {"rest": 1.0}),
+        (45, mix),
+        (5, {"rest": 1.0}),
+    ):
+        row = np.zeros(len(WINDOW_CLASSES))
+        for k, v in m.items():
+            row[WINDOW_CLASSES.index(k)] = v
+        rows += [row] * int(round(dur / HOP))
+    proba = np.array(rows)[:, None, :]
+    t = (np.arange(len(rows)) + 1) * HOP
+    level = np.where(proba[:, :, 0] > 0.5, 0.0, 30.0)
+    usable = np.ones(level.shape, bool)
+
+    def episodes(chunk):
+        p = dataclasses.replace(params_for("sleep", "fast"), max_duration_s=20.0)
+        tr = EpisodeTracker(["env"], context="sleep", params=p, stage=_AnswersStage(["spasm"]))
+        tr.set_channel_sensors(["envelope"])
+        return [
+            (e.start, e.end, e.kind, e.extra.get("quiet"), e.extra.get("detected_at"))
+            for e in ended(run(tr, t, proba, level, usable, chunk))
+        ]
+
+    whole = episodes(None)
+    # the strong blip is too short to open anything; the next rise opened with artifact help
+    assert whole[0][0] == pytest.approx(11.3, abs=0.11) and whole[0][3]
+    assert episodes(chunk) == whole

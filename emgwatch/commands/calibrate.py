@@ -124,7 +124,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         x, phase = synthetic_session(
             fs, len(names), rest_s=args.rest, mvc_s=args.hold, n_mvc=args.contractions
         )
-        sensor = cfg.detection.sensor
+        sensor = "raw"  # the simulated person wears a raw sensor, whatever the config says
     else:
         x, phase, fs, names, sensor = _from_source(spec, cfg, args)
     # the detector's own reading of each channel (its sensor type, mains), so that "dB above
