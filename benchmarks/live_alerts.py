@@ -23,7 +23,7 @@ import numpy as np
 
 from emgwatch.commands.evaluate import SCENARIO_CONTEXT
 from emgwatch.detector import detect_recording
-from emgwatch.domain import ALERT_KINDS, ALERT_TIMINGS
+from emgwatch.domain import ALERT_KINDS, ALERT_TIMINGS, sensor_to_read
 from emgwatch.episodes import alerts_now, params_for, was_alerted
 from emgwatch.model import load_model
 from emgwatch.recording import read_recording
@@ -56,7 +56,7 @@ def main() -> int:
     for rec, truth in _pairs(args):
         ctx = SCENARIO_CONTEXT.get(truth.scenario, "auto")
         hours[ctx] += rec.duration_s / 3600
-        sensor = rec.sensor if rec.sensor != "unknown" else None
+        sensor = sensor_to_read(rec.sensor)
         params = params_for(ctx, args.alerts)
         eps = detect_recording(
             rec, context=ctx, model=model, sensor=sensor, isolated_plm=True, params=params

@@ -29,6 +29,7 @@ from emgwatch.domain import (
     FS_MAX_HZ,
     FS_MIN_HZ,
     MAINS_CHOICES_HZ,
+    SENSORS,
     fs_out_of_range,
 )
 from emgwatch.errors import ConfigError
@@ -155,7 +156,7 @@ _CHECKS: dict[tuple[str, str], tuple[Callable[[Any], bool], str]] = {
 _CHOICES = {
     ("detection", "context"): CONTEXTS,
     ("detection", "alerts"): ALERT_TIMINGS,
-    ("detection", "sensor"): ("raw", "envelope", "auto"),
+    ("detection", "sensor"): (*SENSORS, "auto"),
     ("mqtt", "protocol"): ("v311", "v5"),
 }
 

@@ -48,6 +48,8 @@ ALERT_KINDS = ("spasm", "cramp", "clonus", "plm")
 NON_ALERT_KINDS = ("voluntary", "turnover", "twitch", "posture")
 
 CONTEXTS = ("sleep", "exercise", "auto")
+# What a channel carries: the raw EMG, or the rectified, smoothed envelope of MyoWare-style boards
+SENSORS = ("raw", "envelope")
 # When live alerts go out ([detection] alerts, emgwatch.episodes.params_for): as the context says
 # (confirmed in bed and during exercise, fast otherwise), or the same in every context
 ALERT_TIMINGS = ("context", "fast", "confirmed")
@@ -76,3 +78,10 @@ PLM_INDEX_ELEVATED_PER_H = 15.0  # movements in series per hour above which adul
 # A signal sampled slower than this cannot be EMG nor its envelope (e.g. SpO2 or position in a
 # polysomnography EDF); recording readers skip such signals.
 FS_READABLE_MIN_HZ = 50.0
+
+
+def sensor_to_read(known: str | None, configured: str = "auto") -> str:
+    """The sensor type to read a recording or source as: the configured one, else what it knows
+    of itself (a file's column names, a replayed file's type), else "auto" (decided from the
+    signal's first seconds)."""
+    return known if configured == "auto" and known in SENSORS else configured

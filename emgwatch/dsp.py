@@ -31,6 +31,7 @@ from emgwatch.domain import (
     ADC_FULL_SCALES,
     EMG_BAND_HZ,
     MAINS_CHOICES_HZ,
+    SENSORS,
     fs_out_of_range,
 )
 from emgwatch.errors import EmgwatchError, UsageError
@@ -47,7 +48,6 @@ DECISION_S = 2.0  # sensor type, mains frequency and quantisation step are decid
 # checkpoints (seconds from the stream start), the last one deciding whatever the evidence.
 SENSOR_EVIDENCE_MIN = 0.5
 DECISION_STEPS_S = (DECISION_S, 4.0, 8.0, 10.0)
-SENSORS = ("raw", "envelope")
 # A block whose start time is further than this from the expected one starts a new segment.
 TIME_TOLERANCE_S = 0.05
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from emgwatch.config import Config
-from emgwatch.domain import ALERT_KINDS
+from emgwatch.domain import ALERT_KINDS, SENSORS, sensor_to_read
 from emgwatch.episodes import EpisodeEvent, was_alerted
 from emgwatch.source import Source, source_start_time
 
@@ -80,19 +80,10 @@ def load_detector(cfg: Config, source: Source, context: str) -> Any:
         source.channel_names,
         context=context,
         model=model,
-        sensor=sensor_for(source, cfg),
+        sensor=sensor_to_read(getattr(source, "sensor", None), cfg.detection.sensor),
         mains_hz=cfg.detection.mains_hz,
         params=params,
     )
-
-
-def sensor_for(source: Source, cfg: Config) -> str:
-    """The sensor type to read a source as: the configured one, else what the source knows of
-    itself (a replayed file's type), else "auto" (decided from the signal)."""
-    sensor = cfg.detection.sensor
-    if sensor == "auto" and getattr(source, "sensor", "auto") in ("raw", "envelope"):
-        sensor = source.sensor
-    return sensor
 
 
 class StatusLine:
@@ -405,9 +396,7 @@ def open_storage(
                 start,
                 rotate_s=cfg.storage.rotate_s,
                 units=units,
-                sensor=s
-                if (s := getattr(source, "sensor", "")) in ("raw", "envelope")
-                else "unknown",
+                sensor=s if (s := getattr(source, "sensor", "")) in SENSORS else "unknown",
                 on_file=on_file,
             )
         except ImportError:

@@ -19,6 +19,7 @@ import numpy as np
 
 from emgwatch.block import Block
 from emgwatch.config import Config
+from emgwatch.domain import sensor_to_read
 from emgwatch.errors import EmgwatchError, UsageError
 from emgwatch.recording import Recording
 
@@ -173,7 +174,7 @@ class ReplaySource(PacedSource):
             block_s=block_s,
             n_samples=n,
             units=rec.units,
-            sensor=rec.sensor if rec.sensor in ("raw", "envelope") else "auto",
+            sensor=sensor_to_read(rec.sensor),
         )
         self.recording = rec
 

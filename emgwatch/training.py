@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from emgwatch.domain import WINDOW_CLASSES
+from emgwatch.domain import WINDOW_CLASSES, sensor_to_read
 from emgwatch.mixed_sensors import extract_mixed_features
 from emgwatch.model import TRUTH_TO_CLASS, build_pipeline, save_model
 from emgwatch.quality import feeds_detection
@@ -73,7 +73,7 @@ def collect(
             rec.data,
             rec.fs,
             rec.channel_names,
-            sensor=rec.sensor if rec.sensor in ("raw", "envelope") else "auto",
+            sensor=sensor_to_read(rec.sensor),
         )
         names = tuple(ff.names)
         lab = window_labels(ff.t, rec.channel_names, truth)
@@ -173,7 +173,7 @@ def collect_candidates(pairs, *, model, contexts=("auto",), progress=None, prefi
                 rec.channel_names,
                 context=ctx,
                 model=bare,
-                sensor=rec.sensor if rec.sensor in ("raw", "envelope") else "auto",
+                sensor=sensor_to_read(rec.sensor),
             )
             det.tracker.candidates = []
             det.tracker.prefixes = [] if prefixes is not None else None

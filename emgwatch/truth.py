@@ -21,7 +21,6 @@ from emgwatch.recording import Annotation
 TRUTH_VERSION = 1
 TRUTH_EPISODE_KINDS = tuple(dict.fromkeys(EPISODE_KINDS + NON_ALERT_KINDS))
 ARTIFACT_KINDS = ("lead_off", "pop", "motion", "clipping", "mains", "ecg", "wander")
-SENSORS = ("raw", "envelope")
 
 _EPISODE_KEYS = ("start", "end", "kind", "channel", "intensity")
 

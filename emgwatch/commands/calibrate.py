@@ -62,8 +62,8 @@ def _from_source(
     spec: str, cfg: Config, args
 ) -> tuple[np.ndarray, np.ndarray, float, list[str], str]:
     """Prompt the person and record each phase from a live source; also the sensor type to read
-    it as (as ``run`` would)."""
-    from emgwatch.live import sensor_for
+    it as (as ``run`` reads a source)."""
+    from emgwatch.domain import sensor_to_read
     from emgwatch.source import open_source
 
     src = open_source(spec, cfg, speed=1.0)
@@ -100,7 +100,7 @@ def _from_source(
         np.concatenate(phases),
         src.fs,
         list(src.channel_names),
-        sensor_for(src, cfg),
+        sensor_to_read(getattr(src, "sensor", None), cfg.detection.sensor),
     )
 
 

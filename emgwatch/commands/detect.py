@@ -7,7 +7,7 @@ import sys
 from typing import TextIO
 
 from emgwatch.config import Config
-from emgwatch.domain import ALERT_KINDS, CONTEXTS, fs_out_of_range
+from emgwatch.domain import ALERT_KINDS, CONTEXTS, SENSORS, fs_out_of_range, sensor_to_read
 from emgwatch.errors import EmgwatchError, UsageError
 from emgwatch.outfile import check_output, written_when_done
 
@@ -57,7 +57,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="model file (.skops; default: the shipped model)")
     p.add_argument("--channel", help="only this channel (name or 1-based number)")
     p.add_argument(
-        "--sensor", choices=["raw", "envelope", "auto"], help="sensor output type (default: auto)"
+        "--sensor", choices=[*SENSORS, "auto"], help="sensor output type (default: auto)"
     )
     p.add_argument(
         "--format", choices=["jsonl", "csv"], default="jsonl", help="output format (default jsonl)"
@@ -85,9 +85,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     out_path = check_output(args.output, reading=(args.recording,)) if to_file else None
     rec = read_recording(args.recording, fs=args.fs, channel=args.channel)
     model = load_model(args.model or cfg.detection.model or None)
-    sensor = args.sensor or cfg.detection.sensor
-    if sensor == "auto" and rec.sensor in ("raw", "envelope"):
-        sensor = rec.sensor
+    sensor = sensor_to_read(rec.sensor, args.sensor or cfg.detection.sensor)
     quality: list = []
     read_as: list[str] = []
     context = args.context or cfg.detection.context

@@ -5,7 +5,7 @@ import json
 import sys
 
 from emgwatch.config import Config
-from emgwatch.domain import CONTEXTS
+from emgwatch.domain import CONTEXTS, sensor_to_read
 
 HELP = "score detections against ground truth (event-level sensitivity, precision, false alarms)"
 DESCRIPTION = """\
@@ -55,9 +55,7 @@ def evaluate_pairs(pairs, *, model, context: str | None, progress=None) -> list[
     out = []
     for k, (rec, truth) in enumerate(pairs):
         ctx = context or SCENARIO_CONTEXT.get(truth.scenario, "auto")
-        eps = detect_recording(
-            rec, context=ctx, model=model, sensor=rec.sensor if rec.sensor != "unknown" else None
-        )
+        eps = detect_recording(rec, context=ctx, model=model, sensor=sensor_to_read(rec.sensor))
         out.append(
             {
                 "name": getattr(truth, "name", "") or (rec.path.name if rec.path else f"rec{k}"),

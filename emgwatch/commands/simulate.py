@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from emgwatch.config import Config, arg_seed
-from emgwatch.domain import FS_DEFAULT_HZ
+from emgwatch.domain import FS_DEFAULT_HZ, SENSORS
 from emgwatch.errors import UsageError
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--sensor",
-        choices=("raw", "envelope"),
+        choices=SENSORS,
         default="raw",
         help="raw EMG or a MyoWare-style rectified envelope",
     )

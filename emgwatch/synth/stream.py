@@ -19,7 +19,7 @@ import numpy as np
 from scipy import signal as sps
 
 from emgwatch.block import Block
-from emgwatch.domain import ADC_MAX, MAINS_CHOICES_HZ, fs_out_of_range
+from emgwatch.domain import ADC_MAX, MAINS_CHOICES_HZ, SENSORS, fs_out_of_range
 from emgwatch.errors import UsageError
 from emgwatch.recording import Recording
 from emgwatch.synth import artifacts as art
@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 
 BLOCK_SAMPLES = 1 << 15
 MAX_CHANNELS = 16
-SENSORS = ("raw", "envelope")
 CLIP_MERGE_S = 0.25  # clipped runs closer than this are one clipping artifact
 
 
