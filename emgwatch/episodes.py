@@ -739,19 +739,16 @@ class EpisodeTracker:
         ep.extra["detected_at"] = round(
             float(t), 3
         )  # when the alert went out (latency = this - start)
-        # a long episode's continuation is held too if the part before it never alerted
-        confirm = (
-            self.p.confirm_alerts
-            and self.stage is not None
-            and (not continued or not tr.part_announced)
-        )
+        # a long episode's continuation alerts at once if the part before it did and was kept;
+        # otherwise it is held like a new episode
+        held = not continued or not tr.part_announced
+        confirm = self.p.confirm_alerts and self.stage is not None and held
         if continued:
             ep.extra["continued"] = True
         # opened only with the artifact windows' help (envelope_artifact_opens): the alerting
-        # kinds alone did not reach `on`, so it alerts only once the whole episode is kept; so
-        # does a long one's continuation unless the part before was kept as an alert (own_peak
-        # is still the opening candidate's then)
-        by_artifact = tr.own_peak < self.p.on and (not continued or not tr.part_announced)
+        # kinds alone did not reach `on`, so it alerts only once the whole episode is kept
+        # (for a continuation, own_peak is still the opening candidate's)
+        by_artifact = held and tr.own_peak < self.p.on
         if (
             confirm
             or by_artifact
