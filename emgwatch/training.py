@@ -219,7 +219,7 @@ def train_episode_stage(
     episodes cut the way each context cuts them. Saved beside the window model
     (``<stem>-episode.skops``), with the early stage that judges episodes still going on
     (``<stem>-episode-early.skops``; ``early_only``: that one alone, for the stage there is).
-    Returns the (pipeline, card) of the stage, or of the early stage with ``early_only``.
+    Returns the cards of the stages written, by kind ("episode stage", "early episode stage").
     """
     from emgwatch.episode_stage import (
         EPISODE_CLASSES,
@@ -245,14 +245,14 @@ def train_episode_stage(
             "the window model works alone",
             len(y),
         )
-        return None, None
+        return {}
     Xp, yp = _xy(cut, len(FEATURE_NAMES))
     val_cut: list = []
     if val_pairs is not None:
         Xv, yv, _ = collect_candidates(
             val_pairs, model=window, contexts=STAGE_CONTEXTS, prefixes=val_cut
         )
-    fitted = []
+    written: dict[str, dict] = {}
     for kind, Xs, ys, val, out in (
         ("episode stage", X, y, None if val_pairs is None else (Xv, yv), stage_path),
         ("early episode stage", Xp, yp, _xy(val_cut, len(FEATURE_NAMES)), early_stage_path),
@@ -286,8 +286,8 @@ def train_episode_stage(
         rng = np.random.default_rng(random_state)
         probe = Xs[rng.choice(len(Xs), size=min(8, len(Xs)), replace=False)]
         save_model(out(window_model_path), pipe, card, probe)
-        fitted.append((pipe, card))
-    return fitted[0] if fitted else (None, None)
+        written[kind] = card
+    return written
 
 
 def _xy(pairs: list, n_features: int) -> tuple[np.ndarray, np.ndarray]:

@@ -169,9 +169,7 @@ def _train(args: argparse.Namespace, out: Path, log: logging.Logger) -> int:
         train_pairs = iter_dataset(args.stage_split)
         val_pairs = iter_dataset(args.validation) if args.validation else None
         stage_data = f"{DEFAULT_MANIFEST.name}: split {args.stage_split!r}"
-    early = early_stage_path(out)
-    early_before = early.stat().st_mtime_ns if early.exists() else None
-    _, scard = train_episode_stage(
+    written = train_episode_stage(
         train_pairs,
         val_pairs,
         out,
@@ -180,18 +178,18 @@ def _train(args: argparse.Namespace, out: Path, log: logging.Logger) -> int:
         training_data=stage_data,
         early_only=args.early_stage_only,
     )
-    if scard is None:
-        which = early if args.early_stage_only else stage_path(out)
+    if not written:
+        which = early_stage_path(out) if args.early_stage_only else stage_path(out)
         print(f"no second stage: too few episodes to learn from ({which} not written)")
         return 0
-    if not args.early_stage_only:
+    if (scard := written.get("episode stage")) is not None:
         print(
             f"wrote {stage_path(out)} ({scard['n_training_candidates']} training episodes, "
             f"alerts withdrawn at p(none) >= {scard['reject_at']})"
         )
         _print_validation("episode", scard["metrics"].get("validation"))
-    if early.exists() and early.stat().st_mtime_ns != early_before:
-        print(f"wrote {early} (the episode stage for episodes still going on)")
+    if "early episode stage" in written:
+        print(f"wrote {early_stage_path(out)} (the episode stage for episodes still going on)")
     return 0
 
 
