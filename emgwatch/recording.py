@@ -646,9 +646,12 @@ def _serial_monitor_as_csv(raw: bytes) -> bytes | None:
     return b"".join((head, sep.join([b"time", *(n.encode() for n in names)]), b"\n", body))
 
 
+_GZIP_MAGIC = b"\x1f\x8b"  # the first bytes of a gzip file
+
+
 def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Recording:
     raw = path.read_bytes()
-    if raw.startswith(b"\x1f\x8b"):  # a gzip-compressed export: read what it holds
+    if raw.startswith(_GZIP_MAGIC):  # a gzip-compressed export: read what it holds
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as e:
@@ -1356,7 +1359,7 @@ def _file_line(path: Path, number: int) -> str:
     """Line ``number`` (1-based) of a text file as written (decompressed), for an error message;
     read again from the file, on the error path only, so a large file is not held twice."""
     with open(path, "rb") as f:
-        gz = f.read(2) == b"\x1f\x8b"
+        gz = f.read(len(_GZIP_MAGIC)) == _GZIP_MAGIC
     with gzip.open(path, "rb") if gz else open(path, "rb") as f:
         for k, line in enumerate(f, 1):
             if k == number:
