@@ -1004,10 +1004,15 @@ def test_an_announcement_as_another_kind_leaves_the_series_logic_alone():
     assert records[0] == records[1] == [("plm", True)] * 5
 
 
-def _mixed_stream(mix: dict, n_ch: int = 2):
-    """10 s of rest, 2 s of windows with the class probabilities ``mix``, 10 s of rest."""
+def _mixed_stream(mix: dict, n_ch: int = 2, seconds: float = 2):
+    """10 s of rest, ``seconds`` of windows with the class probabilities ``mix``, 10 s of rest."""
+    return _mixed_segments([(10, {"rest": 1.0}), (seconds, mix), (10, {"rest": 1.0})], n_ch)
+
+
+def _mixed_segments(segments: list[tuple[float, dict]], n_ch: int = 1):
+    """(duration_s, class probabilities) segments -> times, proba, level, usable."""
     rows = []
-    for dur, m in ((10, {"rest": 1.0}), (2, mix), (10, {"rest": 1.0})):
+    for dur, m in segments:
         row = np.zeros(len(WINDOW_CLASSES))
         for k, v in m.items():
             row[WINDOW_CLASSES.index(k)] = v
@@ -1073,15 +1078,13 @@ class _AnswersStage:
 def test_a_long_artifact_opened_episode_stays_quiet_after_its_split(alerts):
     """Split at max_duration_s, the continuation of a quiet artifact-opened episode whose first
     part was withdrawn is quiet too: no alert at the split, nor from a check while it lasts."""
-    t, proba, level, usable = _mixed_stream({"spasm": 0.45, "artifact": 0.5, "rest": 0.05}, 1)
-    # the same stream with a 45-s rise instead of 2 s
-    rows = np.concatenate([proba[:200], np.repeat(proba[200:201], 900, axis=0), proba[240:]])
-    t = (np.arange(len(rows)) + 1) * HOP
-    level = np.where(rows[:, :, 0] > 0.5, 0.0, 30.0)
+    t, rows, level, usable = _mixed_stream(
+        {"spasm": 0.45, "artifact": 0.5, "rest": 0.05}, 1, seconds=45
+    )
     p = dataclasses.replace(params_for("sleep", alerts), max_duration_s=20.0)
     tr = EpisodeTracker(["env"], context="sleep", params=p, stage=_AnswersStage(["none", "spasm"]))
     tr.set_channel_sensors(["envelope"])
-    eps = ended(run(tr, t, rows, level, np.ones(level.shape, bool)))
+    eps = ended(run(tr, t, rows, level, usable))
     assert len(eps) == 3 and eps[0].kind == "voluntary" and eps[1].extra.get("continued")
     # the part after a withdrawn one is quiet: announced only when it ends, kept
     assert eps[1].extra.get("quiet") and eps[1].extra["detected_at"] >= eps[1].end
@@ -1093,24 +1096,10 @@ def test_a_long_artifact_opened_episode_stays_quiet_after_its_split(alerts):
 def test_artifact_opened_episodes_do_not_depend_on_the_blocks(chunk):
     strong = {"spasm": 0.95, "rest": 0.05}
     mix = {"spasm": 0.45, "artifact": 0.5, "rest": 0.05}
-    rows = []
-    for dur, m in (
-        (10, {"rest": 1.0}),
-        (0.3, strong),
-        (1, {"rest": 1.0}),
-        (2, mix),
-        (10, {"rest": 1.0}),
-        (45, mix),
-        (5, {"rest": 1.0}),
-    ):
-        row = np.zeros(len(WINDOW_CLASSES))
-        for k, v in m.items():
-            row[WINDOW_CLASSES.index(k)] = v
-        rows += [row] * int(round(dur / HOP))
-    proba = np.array(rows)[:, None, :]
-    t = (np.arange(len(rows)) + 1) * HOP
-    level = np.where(proba[:, :, 0] > 0.5, 0.0, 30.0)
-    usable = np.ones(level.shape, bool)
+    rest = {"rest": 1.0}
+    t, proba, level, usable = _mixed_segments(
+        [(10, rest), (0.3, strong), (1, rest), (2, mix), (10, rest), (45, mix), (5, rest)]
+    )
 
     def episodes(chunk):
         p = dataclasses.replace(params_for("sleep", "fast"), max_duration_s=20.0)
