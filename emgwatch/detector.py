@@ -16,6 +16,7 @@ import numpy as np
 
 from emgwatch.block import Block
 from emgwatch.domain import fs_out_of_range
+from emgwatch.dsp import narrow_band_note
 from emgwatch.episodes import Episode, EpisodeEvent, EpisodeTracker, TrackerParams
 from emgwatch.errors import InputError
 from emgwatch.features import FeatureConfig, FeatureFrame
@@ -144,6 +145,8 @@ def detect_recording(
         raise InputError(
             rec.path or "<recording>", None, f"{problem}; if the rate is wrong, pass --fs"
         )
+    if (note := narrow_band_note(rec.fs)) is not None:
+        log.warning("%s: %s", rec.path or "<recording>", note)
     if rec.duration_s < (need := FeatureConfig().warmup_s + 1.0):
         # the first seconds teach each channel its resting level: with less, nothing can be
         # found, and an empty output would read as "no spasms"

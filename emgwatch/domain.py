@@ -8,19 +8,26 @@ from __future__ import annotations
 
 # --- sampling --------------------------------------------------------------------------------
 FS_DEFAULT_HZ = 1000.0
-FS_MIN_HZ = 500.0
+# Recordings are analysed from 200 Hz: AASM's minimum for EMG in a sleep study, where the leg
+# EMG of polysomnography files is often sampled at 200-256 Hz. Only from FS_FULL_BAND_HZ up is
+# the whole analysis band (emgwatch.dsp) recorded; below it, what lies above ~0.45 x the rate is
+# missing (a warning says so). The generator and the firmware stay in the full-band range.
+FS_MIN_HZ = 200.0
+FS_FULL_BAND_HZ = 500.0
 FS_MAX_HZ = 4000.0
 FS_TOLERANCE = 0.005  # clock error accepted at the ends of that range
 
 
-def fs_out_of_range(fs_hz: float) -> str | None:
-    """Why a sampling rate cannot be analysed (None if it can): one wording for every entry."""
+def fs_out_of_range(fs_hz: float, lowest: float = FS_MIN_HZ) -> str | None:
+    """Why a sampling rate cannot be analysed (None if it can): one wording for every entry.
+
+    ``lowest=FS_FULL_BAND_HZ`` where the whole band must be there (the generator)."""
     # a board's crystal or a logger's clock is off by up to a few 0.1 %: a nominal 500 Hz
     # logger that measures 499.9 Hz is a 500 Hz logger
-    if FS_MIN_HZ * (1 - FS_TOLERANCE) <= fs_hz <= FS_MAX_HZ * (1 + FS_TOLERANCE):
+    if lowest * (1 - FS_TOLERANCE) <= fs_hz <= FS_MAX_HZ * (1 + FS_TOLERANCE):
         return None
     return (
-        f"sampling rate {fs_hz:.6g} Hz is outside the {FS_MIN_HZ:g}-{FS_MAX_HZ:g} Hz that "
+        f"sampling rate {fs_hz:.6g} Hz is outside the {lowest:g}-{FS_MAX_HZ:g} Hz that "
         "surface EMG needs (most power is at 50-150 Hz)"
     )
 

@@ -1,11 +1,15 @@
 """Causal conditioning of surface EMG: from native-rate samples to one fixed analysis stream.
 
-Every input rate (500-4000 Hz) is brought to the same analysis rate and band before any feature is
-computed, so a recording at 500 Hz and one at 4 kHz of the same muscle give the same features:
+Every full-band input rate (500-4000 Hz) is brought to the same analysis rate and band before any
+feature is computed, so a recording at 500 Hz and one at 4 kHz of the same muscle give the same
+features:
 anti-alias low-pass at the native rate, pick (integer ratio) or cubic-interpolate (any other
 ratio) down to ``ANALYSIS_FS_HZ``, then high-pass and mains notches there. The common band is
-20-200 Hz: the upper edge has to sit below the Nyquist frequency of the slowest supported rate,
-and it still holds most sEMG power (50-150 Hz).
+20-200 Hz: the upper edge has to sit below the Nyquist frequency of the slowest full-band rate,
+and it still holds most sEMG power (50-150 Hz). Slower recordings (200-500 Hz, the leg EMG of
+sleep studies) are interpolated *up* to the analysis rate; their band ends at 0.45 x their rate,
+and a second low-pass at the analysis rate removes the images that interpolation leaves above
+it. What they lack above that edge is lost, not made up.
 
 Decisions that change the whole stream (sensor type, mains frequency, quantisation step) are
 taken once, on exactly the first ``DECISION_S`` seconds of samples — or, when the sensor type is
@@ -30,6 +34,8 @@ from emgwatch.block import Block
 from emgwatch.domain import (
     ADC_FULL_SCALES,
     EMG_BAND_HZ,
+    FS_FULL_BAND_HZ,
+    FS_TOLERANCE,
     MAINS_CHOICES_HZ,
     SENSORS,
     fs_out_of_range,
@@ -52,9 +58,36 @@ DECISION_STEPS_S = (DECISION_S, 4.0, 8.0, 10.0)
 TIME_TOLERANCE_S = 0.05
 
 
+def band_top_hz(fs_hz: float) -> float:
+    """Upper edge of the band a recording at ``fs_hz`` gives the analysis: 200 Hz, or 0.45 x the
+    rate when that is lower (below ``domain.FS_FULL_BAND_HZ``)."""
+    return min(ANALYSIS_BAND_HZ[1], 0.45 * fs_hz)
+
+
+def narrow_band_note(fs_hz: float) -> str | None:
+    """What a recording slower than the full-band rate lacks, in words (None if nothing)."""
+    if fs_hz >= FS_FULL_BAND_HZ * (1 - FS_TOLERANCE):
+        return None
+    return (
+        f"sampled at {fs_hz:.6g} Hz, below {FS_FULL_BAND_HZ:g} Hz: muscle activity above "
+        f"{band_top_hz(fs_hz):.0f} Hz is not in the recording, so spasms, cramps and voluntary "
+        "effort are told apart less surely (leg movements in sleep were measured at 200-256 Hz: "
+        "docs/ACCURACY.md)"
+    )
+
+
 def antialias_sos(fs_hz: float) -> np.ndarray:
-    """Elliptic low-pass: flat to 200 Hz, -60 dB by ~230 Hz so 60 Hz harmonics cannot alias in."""
-    return signal.ellip(6, 0.1, 60.0, ANALYSIS_BAND_HZ[1], fs=fs_hz, output="sos")
+    """Elliptic low-pass: flat to 200 Hz (or the band's top), -60 dB by ~230 Hz so 60 Hz
+    harmonics cannot alias in."""
+    return signal.ellip(6, 0.1, 60.0, band_top_hz(fs_hz), fs=fs_hz, output="sos")
+
+
+def images_sos(fs_hz: float) -> np.ndarray:
+    """At the analysis rate, for a slower recording: the same low-pass at its band's top, so the
+    images that interpolating up leaves between that and 250 Hz do not pass for muscle."""
+    if fs_hz >= ANALYSIS_FS_HZ:
+        return np.zeros((0, 6))
+    return signal.ellip(6, 0.1, 60.0, band_top_hz(fs_hz), fs=ANALYSIS_FS_HZ, output="sos")
 
 
 def highpass_sos() -> np.ndarray:
@@ -131,15 +164,17 @@ class AnalysisRateConverter:
     """Native rate to ``ANALYSIS_FS_HZ`` on an anti-aliased stream, chunk-invariant.
 
     Output sample ``j`` of a segment sits at native position ``(j + 1) * r - 1`` (``r`` = native /
-    analysis rate), computed from ``j`` alone, so its value never depends on where a chunk ended.
-    Integer ratios pick samples; other ratios use Catmull-Rom cubic interpolation, which waits for
-    two samples of look-ahead.
+    analysis rate; ``j * r`` when the native rate is the slower one, so that no output sits before
+    the first sample), computed from ``j`` alone, so its value never depends on where a chunk
+    ended. Integer ratios pick samples; other ratios use Catmull-Rom cubic interpolation, which
+    waits for two samples of look-ahead.
     """
 
     def __init__(self, fs_hz: float) -> None:
         self.fs_hz = float(fs_hz)
         self.ratio = self.fs_hz / ANALYSIS_FS_HZ
         self.integer = abs(self.ratio - round(self.ratio)) < 1e-9
+        self.offset = self.ratio - 1.0 if self.ratio >= 1.0 else 0.0  # position of output 0
         self.reset()
 
     def reset(self) -> None:
@@ -156,15 +191,18 @@ class AnalysisRateConverter:
             j_end = n_available // r
             j = np.arange(self.j, j_end)
             return j, ((j + 1) * r - 1).astype(float)
-        # floor(pos) + 2 <= n_available - 1  <=>  (j + 1) * r - 1 < n_available - 2
-        j_end = int(np.ceil((n_available - 2 + 1) / self.ratio - 1))
-        j_end = max(j_end, self.j)
-        while j_end > self.j and (j_end) * self.ratio - 1 >= n_available - 2:
+        # floor(pos) + 2 <= n_available - 1  <=>  pos(j) < n_available - 2
+        j_end = max(int(np.ceil((n_available - 2 - self.offset) / self.ratio)), self.j)
+        while j_end > self.j and self._pos(j_end - 1) >= n_available - 2:
             j_end -= 1
-        while (j_end + 1) * self.ratio - 1 < n_available - 2:
+        while self._pos(j_end) < n_available - 2:
             j_end += 1
         j = np.arange(self.j, j_end)
-        return j, (j + 1) * self.ratio - 1
+        return j, self._pos(j)
+
+    def _pos(self, j):  # noqa: ANN001, ANN202 - an int or an index array
+        # written as before slower rates were read, so full-band outputs stay bit for bit
+        return (j + 1) * self.ratio - 1 if self.ratio >= 1.0 else j * self.ratio
 
     def __call__(
         self, y: np.ndarray, raw: np.ndarray, bad: np.ndarray | None
@@ -350,12 +388,15 @@ def channel_evidence(
         else:
             xc = xc - np.median(xc)
             f, p = signal.welch(xc, fs_hz, nperseg=min(xc.size, int(fs_hz / 2)))
-            total = p[(f >= 3) & (f <= ANALYSIS_BAND_HZ[1])].sum()
+            top = band_top_hz(fs_hz)  # what a slow recording holds
+            total = p[(f >= 3) & (f <= top)].sum()
             if total <= 0:
                 out.append(None)  # flat: no evidence
                 continue
-            high = p[(f >= EMG_BAND_HZ[0]) & (f <= ANALYSIS_BAND_HZ[1])].sum()
-            ratio = max(high / total, 1e-6) / 0.45
+            high = p[(f >= EMG_BAND_HZ[0]) & (f <= top)].sum()
+            # a slow recording keeps only part of the muscle's band (taken as even over it)
+            kept = (top - EMG_BAND_HZ[0]) / (ANALYSIS_BAND_HZ[1] - EMG_BAND_HZ[0])
+            ratio = max(high / total, 1e-6) / (0.45 * kept)
         out.append(float(np.clip(np.log(ratio), -3.0, 3.0)))
     return out
 
@@ -398,6 +439,7 @@ class Conditioner:
         self._seg_t0 = 0.0
         self._aa = SosFilter(antialias_sos(self.fs_hz))
         self._conv = AnalysisRateConverter(self.fs_hz)
+        self._images = SosFilter(images_sos(self.fs_hz))
         self._hp: SosFilter | None = None
         self._notch: SosFilter | None = None
         self._new_segment = True
@@ -553,11 +595,13 @@ class Conditioner:
         if y.shape[1] == 0:
             return None
         if self._k0_pending:
-            self._hp.reset(self._x0 * dc_gain(self._aa.sos))
+            level = self._x0 * dc_gain(self._aa.sos)
+            self._images.reset(level)
+            self._hp.reset(level * dc_gain(self._images.sos))
             if self._notch is not None:
                 self._notch.reset(np.zeros(self.n_channels))
             self._k0_pending = False
-        h = self._hp(y)
+        h = self._hp(self._images(y))
         if self.sensor == "raw":
             y = self._notch(h)
             mains = h - y  # what the notches removed

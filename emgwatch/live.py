@@ -70,11 +70,14 @@ def load_detector(cfg: Config, source: Source, context: str) -> Any:
     with a detector that silently does something else would be worse than not starting.
     """
     from emgwatch.detector import Detector
+    from emgwatch.dsp import narrow_band_note
     from emgwatch.episodes import params_for
     from emgwatch.model import load_model
 
     model = load_model(cfg.detection.model or None)
     params = params_for(context, cfg.detection.alerts)
+    if (note := narrow_band_note(source.fs)) is not None:
+        log.warning("source %s", note)
     return Detector(
         source.fs,
         source.channel_names,

@@ -43,7 +43,7 @@ def test_silly_option_values_are_refused_by_the_parser(capsys, args, say):
         ("[mqtt]\nkeepalive_s = -5\n", "mqtt.keepalive_s: expected 5-65535 seconds"),
         ("[mqtt]\nmetrics_interval_s = 0\n", "mqtt.metrics_interval_s: expected at least 1"),
         ("[storage]\nrotate_s = 0\n", "storage.rotate_s: expected at least 60 seconds"),
-        ("[device]\nfs_hz = -1000\n", "device.fs_hz: expected 500-4000 Hz"),
+        ("[device]\nfs_hz = -1000\n", "device.fs_hz: expected 200-4000 Hz"),
         ("[source]\nspeed = nan\n", "source.speed: expected a number > 0"),
     ],
 )

@@ -100,11 +100,37 @@ def test_bad_csv_is_one_line_error_with_location(tmp_path, content, fragment):
 
 def test_a_rate_too_low_for_emg_names_the_file_and_the_fix(tmp_path):
     p = tmp_path / "psg_chin.csv"
-    t = np.arange(2560) / 256
+    t = np.arange(1280) / 128
     p.write_text("time,chin_uV\n" + "".join(f"{x:.6f},{i % 9}\n" for i, x in enumerate(t)))
     r = run_cli("detect", str(p))
     assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
-    assert str(p) in r.stderr and "256 Hz" in r.stderr and "--fs" in r.stderr
+    assert str(p) in r.stderr and "128 Hz" in r.stderr and "--fs" in r.stderr
+
+
+def test_a_sleep_study_leg_emg_at_256_hz_gives_the_leg_movements_with_a_warning(tmp_path):
+    """Polysomnography files often hold the leg EMG at 200-256 Hz (AASM's minimum is 200): a
+    night at 256 Hz gives its PLM series (26 of 26 here, 23 at 1 kHz), and a warning says what
+    a slower recording lacks. Not every night does as well (docs/ACCURACY.md, "Sleep-study
+    rates")."""
+    from scipy.signal import resample_poly
+
+    from emgwatch.recording import write_recording
+
+    kinds = {"plm_series_per_h": 16.0, "plm_per_h": 0.0, "spasm_per_h": 0.0, "cramp_per_h": 0.0}
+    rec, truth = simulate("night", 900, 1000, 4, clonus_per_h=0.0, **kinds)
+    rec.data = resample_poly(rec.data - np.median(rec.data), 32, 125, axis=0)  # -> 256 Hz
+    rec = dataclasses.replace(rec, fs=256.0, units="uV", annotations=[])
+    p = tmp_path / "psg.edf"
+    write_recording(p, rec)
+    r = run_cli("detect", str(p), "--context", "sleep")
+    assert r.returncode == 0, r.stderr
+    assert "256 Hz, below 500 Hz" in r.stderr and "above 115 Hz" in r.stderr
+    found = [json.loads(x) for x in r.stdout.splitlines()]
+    series = [e for e in truth.episodes if e.kind == "plm" and "series" in e.extra]
+    assert len(series) >= 20
+    hit = sum(any(d["start"] < e.end and d["end"] > e.start for d in found) for e in series)
+    assert hit / len(series) >= 0.8
+    assert all(d["kind"] == "plm" for d in found if d["start"] > 60)  # nothing else there
 
 
 def test_model_file_that_is_not_a_model_is_refused(tmp_path, daily_csv):

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from emgwatch.config import Config, arg_seed
-from emgwatch.domain import FS_DEFAULT_HZ, SENSORS
+from emgwatch.domain import FS_DEFAULT_HZ, FS_FULL_BAND_HZ, FS_MAX_HZ, SENSORS
 from emgwatch.errors import UsageError
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--fs",
         type=float,
         default=FS_DEFAULT_HZ,
-        help="sampling rate in Hz, 500-4000 (default %(default)g)",
+        help=f"sampling rate in Hz, {FS_FULL_BAND_HZ:g}-{FS_MAX_HZ:g} (default %(default)g)",
     )
     p.add_argument(
         "--seed",

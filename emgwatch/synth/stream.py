@@ -19,7 +19,7 @@ import numpy as np
 from scipy import signal as sps
 
 from emgwatch.block import Block
-from emgwatch.domain import ADC_MAX, MAINS_CHOICES_HZ, SENSORS, fs_out_of_range
+from emgwatch.domain import ADC_MAX, FS_FULL_BAND_HZ, MAINS_CHOICES_HZ, SENSORS, fs_out_of_range
 from emgwatch.errors import UsageError
 from emgwatch.recording import Recording
 from emgwatch.synth import artifacts as art
@@ -257,7 +257,7 @@ def _check(duration_s: float, fs: float, gain: float, sensor: str, mains_hz: flo
         raise UsageError(f"duration must be > 0 seconds, got {duration_s!r}")
     if duration_s > 7 * 86400:
         raise UsageError(f"duration must be at most 7 days, got {duration_s} s")
-    if (problem := fs_out_of_range(fs)) is not None:
+    if (problem := fs_out_of_range(fs, FS_FULL_BAND_HZ)) is not None:  # its spectra need the band
         raise UsageError(problem)
     if not (math.isfinite(gain) and 0.01 <= gain <= 100):
         raise UsageError(f"gain must be between 0.01 and 100, got {gain!r}")
