@@ -125,7 +125,9 @@ def synthetic_session(
     from scipy import signal as sps
 
     from emgwatch.synth.signal import bandpass_sos
+    from emgwatch.synth.stream import check_rate
 
+    check_rate(fs)
     rng = np.random.default_rng(seed)
     parts, phases = [], []
     noise_uv = rng.uniform(1.0, 4.0, n_channels)

@@ -11,6 +11,7 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -142,9 +143,10 @@ def detect_recording(
     ``sensors``, when a list, each channel's sensor type as it was read ("raw" | "envelope").
     """
     if (problem := fs_out_of_range(rec.fs)) is not None:  # say which file, and what to do
-        raise InputError(
-            rec.path or "<recording>", None, f"{problem}; if the rate is wrong, pass --fs"
-        )
+        # an EDF header states the rate of each signal: --fs could only disagree with it
+        edf = rec.path is not None and Path(rec.path).suffix.lower() == ".edf"
+        fix = ", the rate its EDF header states" if edf else "; if the rate is wrong, pass --fs"
+        raise InputError(rec.path or "<recording>", None, f"{problem}{fix}")
     if (note := narrow_band_note(rec.fs)) is not None:
         log.warning("%s: %s", rec.path or "<recording>", note)
     if rec.duration_s < (need := FeatureConfig().warmup_s + 1.0):

@@ -18,18 +18,17 @@ FS_MAX_HZ = 4000.0
 FS_TOLERANCE = 0.005  # clock error accepted at the ends of that range
 
 
-def fs_out_of_range(fs_hz: float, lowest: float = FS_MIN_HZ) -> str | None:
+def fs_out_of_range(fs_hz: float, lowest: float = FS_MIN_HZ, who: str = "") -> str | None:
     """Why a sampling rate cannot be analysed (None if it can): one wording for every entry.
 
-    ``lowest=FS_FULL_BAND_HZ`` where the whole band must be there (the generator)."""
+    ``lowest=FS_FULL_BAND_HZ`` where the whole band must be there, with ``who`` naming what
+    asks for it (the simulator)."""
     # a board's crystal or a logger's clock is off by up to a few 0.1 %: a nominal 500 Hz
     # logger that measures 499.9 Hz is a 500 Hz logger
     if lowest * (1 - FS_TOLERANCE) <= fs_hz <= FS_MAX_HZ * (1 + FS_TOLERANCE):
         return None
-    return (
-        f"sampling rate {fs_hz:.6g} Hz is outside the {lowest:g}-{FS_MAX_HZ:g} Hz that "
-        "surface EMG needs (most power is at 50-150 Hz)"
-    )
+    why = f"that {who} writes" if who else "that surface EMG needs (most power is at 50-150 Hz)"
+    return f"sampling rate {fs_hz:.6g} Hz is outside the {lowest:g}-{FS_MAX_HZ:g} Hz {why}"
 
 
 # Useful surface-EMG band (DOMAIN.md): high-pass removes motion/baseline wander, low-pass stops

@@ -77,8 +77,8 @@ def narrow_band_note(fs_hz: float) -> str | None:
 
 
 def antialias_sos(fs_hz: float) -> np.ndarray:
-    """Elliptic low-pass: flat to 200 Hz (or the band's top), -60 dB by ~230 Hz so 60 Hz
-    harmonics cannot alias in."""
+    """Elliptic low-pass: flat to 200 Hz, -60 dB by ~230 Hz so 60 Hz harmonics cannot alias in
+    (below 444 Hz: flat to ``band_top_hz``, -60 dB about 15 % above it)."""
     return signal.ellip(6, 0.1, 60.0, band_top_hz(fs_hz), fs=fs_hz, output="sos")
 
 
@@ -257,6 +257,17 @@ class AnalysisRateConverter:
         return pos, y_out, raw_out, bad_out
 
 
+def fresh_samples(k: np.ndarray, fs_hz: float) -> np.ndarray | None:
+    """For a recording slower than the analysis rate: which analysis samples (by their index
+    ``k`` in the segment) take a native sample that the one before did not (the converter's
+    nearest native sample to ``k * r``). None at full-band rates, where every one does."""
+    r = fs_hz / ANALYSIS_FS_HZ
+    if r >= 1.0:
+        return None
+    k = np.asarray(k)
+    return (np.rint(k * r) != np.rint((k - 1) * r)) | (k == 0)
+
+
 @dataclass
 class Conditioned:
     """Analysis-rate output of one push: all arrays are (channels, m) except ``t`` and ``k``."""
@@ -359,7 +370,8 @@ def sensor_evidence(x: np.ndarray, fs_hz: float) -> float:
 
     ADC counts: raw front ends are biased to mid-rail, envelope outputs sit just above 0 V, so the
     median decides (robust even at rest and at very low gain, where the spectrum is only
-    quantisation noise). Other units: a raw channel has most of its 3-200 Hz power above 20 Hz,
+    quantisation noise). Other units: a raw channel has most of its 3-200 Hz power above 20 Hz
+    (up to ``band_top_hz`` for a slower recording, against a share scaled to the band it keeps),
     an envelope output (cut off at 2-10 Hz) has almost none. Channels add their log-evidence, so
     one clear channel outweighs an ambiguous one; a tie goes to "raw".
     """

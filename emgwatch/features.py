@@ -29,7 +29,14 @@ from scipy import signal
 
 from emgwatch.block import Block
 from emgwatch.domain import CLONUS_BAND_HZ
-from emgwatch.dsp import ANALYSIS_BAND_HZ, ANALYSIS_FS_HZ, Conditioned, Conditioner, SosFilter
+from emgwatch.dsp import (
+    ANALYSIS_BAND_HZ,
+    ANALYSIS_FS_HZ,
+    Conditioned,
+    Conditioner,
+    SosFilter,
+    fresh_samples,
+)
 from emgwatch.errors import UsageError
 from emgwatch.quality import (
     GAP,
@@ -382,7 +389,10 @@ class FeatureExtractor:
         p = (yh * yh).sum(axis=2) / HOP_N
 
         # quality flags that do not depend on the baseline
-        qual = self._raw_q.flags(c.raw.reshape(ch, H, HOP_N))
+        fresh = fresh_samples(c.k, self.fs_hz)
+        qual = self._raw_q.flags(
+            c.raw.reshape(ch, H, HOP_N), None if fresh is None else fresh.reshape(H, HOP_N)
+        )
         if c.bad is not None:
             qual |= np.where(c.bad.reshape(ch, H, HOP_N).any(axis=2), NONFINITE, 0)
         settling = c.k.reshape(H, HOP_N)[:, 0] < self._settle_n

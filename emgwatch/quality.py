@@ -140,8 +140,12 @@ class RawQualityMonitor:
         self.min_touches = 5  # per hop: real clipping hits the rail again and again
         self._flat_run = np.zeros(n_channels, dtype=np.int64)
 
-    def flags(self, raw: np.ndarray) -> np.ndarray:
-        """LEAD_OFF | SATURATION per hop for ``raw`` shaped (channels, hops, hop_n)."""
+    def flags(self, raw: np.ndarray, fresh: np.ndarray | None = None) -> np.ndarray:
+        """LEAD_OFF | SATURATION per hop for ``raw`` shaped (channels, hops, hop_n).
+
+        ``fresh`` (hops, hop_n), for a recording slower than the analysis rate: which positions
+        hold a native sample for the first time (``dsp.fresh_samples``). The others repeat it
+        and are not further hits of a rail."""
         ch, n_hops, hop_n = raw.shape
         flat_tol = self.q[:, None] / 2
         rng = raw.max(axis=2) - raw.min(axis=2)
@@ -163,7 +167,12 @@ class RawQualityMonitor:
         # ... far from where the signal is now: wander hovering near its maximum is not clipping
         centre = np.repeat(raw.sum(axis=2) / hop_n, hop_n, axis=1)
         touch &= np.abs(flat_raw - centre) > 0.25 * span
-        clipped = touch.reshape(ch, n_hops, hop_n).sum(axis=2) >= self.min_touches
+        need: float | np.ndarray = self.min_touches
+        if fresh is not None:
+            touch &= fresh.reshape(1, -1)
+            # 5 of the 25-200 native samples a full-band hop holds; of a slower one's 10-25, a fifth
+            need = np.minimum(self.min_touches, np.ceil(0.2 * fresh.sum(axis=1)))[None, :]
+        clipped = touch.reshape(ch, n_hops, hop_n).sum(axis=2) >= need
         self._max, self._min = run_max[:, -1].copy(), run_min[:, -1].copy()
         return out | np.where(clipped, SATURATION, 0)
 

@@ -2122,12 +2122,24 @@ def _read_edf(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
 # Words that name a surface-EMG signal in EDF labels: polysomnography writes leg EMG as "LAT" /
 # "RAT" (left/right anterior tibialis) or "Leg L", chin EMG as "Chin", often without "EMG".
 _EMG_LABEL_WORDS = frozenset({"emg", "lat", "rat", "tib", "tibialis", "leg", "legs", "chin", "myo"})
+# ... and run together with a side or a number: "LLEG", "RLeg2", "PLMl", "LTIB", "EMG1", "LEMG"
+_EMG_LABEL_STEMS = ("leg", "emg", "plm", "tib", "chin")
+# words of the other signals of a sleep study, which are not EMG whatever else the label says
+_NOT_EMG_WORDS = ("eeg", "eog", "ecg", "ekg", "spo", "sao", "resp", "pleth", "thor", "abd")
+
+
+def _names_another_signal(label: str) -> bool:
+    """Whether an EDF label names EEG, EOG, ECG, SpO2, breathing...: not EMG."""
+    return any(w.startswith(_NOT_EMG_WORDS) for w in re.findall(r"[a-z]+", label.lower()))
 
 
 def _looks_like_emg(label: str, transducer: str) -> bool:
     """Whether an EDF signal is EMG by its label or transducer (EEG, EOG, ECG... are not)."""
-    words = set(re.findall(r"[a-z]+", label.lower()))
-    return bool(words & _EMG_LABEL_WORDS) or "emg" in transducer.lower()
+    words = re.findall(r"[a-z]+", label.lower())
+    if _names_another_signal(label):
+        return False
+    stems = (w for w in words if w.startswith(_EMG_LABEL_STEMS) or w.endswith(_EMG_LABEL_STEMS))
+    return bool(set(words) & _EMG_LABEL_WORDS) or any(stems) or "emg" in transducer.lower()
 
 
 def _physical_values(signals: list, chosen: list[int]) -> np.ndarray:
@@ -2174,11 +2186,20 @@ def _read_edf_checked(path: Path, *, fs: float | None, channel: str | int | None
                 f"more ({', '.join(f'{n} {r:g} Hz' for n, r in zip(labels, rates, strict=True))})",
             )
         emg = [i for i in usable if _looks_like_emg(labels[i], signals[i].transducer_type)]
-        pool = emg or usable
+        pool = emg or [i for i in usable if not _names_another_signal(labels[i])] or usable
         top = max(rates[i] for i in pool)
         chosen = [i for i in pool if rates[i] == top]
         skipped = [labels[i] for i in range(len(signals)) if i not in chosen]
-        if skipped:
+        if skipped and not emg:  # chosen by rate alone: the EMG may be one of the others
+            log.warning(
+                "%s: no signal's label or transducer says EMG; analysing %s (the fastest, %g Hz), "
+                "not %s: pass --channel NAME if the EMG is another",
+                path,
+                ", ".join(labels[i] for i in chosen),
+                top,
+                ", ".join(skipped),
+            )
+        elif skipped:
             log.info(
                 "%s: kept %s at %g Hz; skipped %s", path, [labels[i] for i in chosen], top, skipped
             )

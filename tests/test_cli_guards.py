@@ -77,6 +77,17 @@ def test_calibrate_runs_with_a_simulated_person(tmp_path, capsys, monkeypatch):
     assert len(saved) == 1 and "mvc" in saved[0].read_text().lower()
 
 
+@pytest.mark.parametrize("command", [["calibrate", "--rest", "2"], ["run", "--no-mqtt"]])
+def test_a_device_rate_the_simulator_cannot_write_is_one_line(tmp_path, capsys, command):
+    # recordings are read from 200 Hz, the generator writes 500 Hz up: a board configured at
+    # 250 Hz with the simulated source once crashed calibrate ("Wn[0] must be less than Wn[1]")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[device]\nfs_hz = 200\n[storage]\ndir = "{tmp_path}"\n')
+    rc, err = _run(capsys, "--config", cfg, *command[:1], "--source", "sim", *command[1:])
+    assert rc == 2 and "Traceback" not in err and "internal error" not in err
+    assert "200 Hz is outside the 500-4000 Hz that the simulator writes" in err
+
+
 def test_outputs_never_overwrite_what_a_command_reads(tmp_path, capsys):
     rec = tmp_path / "e.edf"
     assert _run(capsys, "simulate", "--duration", "20s", "-o", rec)[0] == 0

@@ -16,7 +16,8 @@ DESCRIPTION = """\
 Find involuntary-contraction episodes in a recording and print one line per episode.
 
 Reads CSV (header optional; a time column named time/time_s/t gives the rate, else pass --fs)
-or EDF/EDF+, at any gain and any sampling rate from 500 to 4000 Hz, raw EMG (ADC counts, V, mV,
+or EDF/EDF+, at any gain and any sampling rate from 500 to 4000 Hz (200-500 Hz, the leg EMG of
+sleep studies, with a warning: the muscle's upper band is missing), raw EMG (ADC counts, V, mV,
 uV) or the rectified envelope of MyoWare-style sensors (detected automatically; --sensor forces).
 It runs the same causal pipeline as a live 'emgwatch run', so what it prints is what a live
 monitor would have flagged.

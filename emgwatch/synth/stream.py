@@ -252,13 +252,19 @@ def _channel_names(channels: int | list[str] | tuple[str, ...]) -> list[str]:
     return names
 
 
+def check_rate(fs: float) -> None:
+    """The generator's spectra need the whole analysis band: 500-4000 Hz, not the 200 Hz up
+    that recordings may have (a configured device rate below 500 Hz cannot be simulated)."""
+    if (problem := fs_out_of_range(fs, FS_FULL_BAND_HZ, "the simulator")) is not None:
+        raise UsageError(problem)
+
+
 def _check(duration_s: float, fs: float, gain: float, sensor: str, mains_hz: float) -> None:
     if not (isinstance(duration_s, int | float) and math.isfinite(duration_s) and duration_s > 0):
         raise UsageError(f"duration must be > 0 seconds, got {duration_s!r}")
     if duration_s > 7 * 86400:
         raise UsageError(f"duration must be at most 7 days, got {duration_s} s")
-    if (problem := fs_out_of_range(fs, FS_FULL_BAND_HZ)) is not None:  # its spectra need the band
-        raise UsageError(problem)
+    check_rate(fs)
     if not (math.isfinite(gain) and 0.01 <= gain <= 100):
         raise UsageError(f"gain must be between 0.01 and 100, got {gain!r}")
     if sensor not in SENSORS:
