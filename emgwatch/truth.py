@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from emgwatch.domain import EPISODE_KINDS, NON_ALERT_KINDS
 from emgwatch.errors import InputError
-from emgwatch.recording import Annotation
+from emgwatch.recording import Annotation, Recording
 
 TRUTH_VERSION = 1
 TRUTH_EPISODE_KINDS = tuple(dict.fromkeys(EPISODE_KINDS + NON_ALERT_KINDS))
@@ -116,7 +117,7 @@ class Truth:
             for e in sorted(self.episodes, key=_order)
         ]
         out += [
-            Annotation(a.start, a.end - a.start, f"artifact:{a.kind}", a.channel)
+            Annotation(a.start, a.end - a.start, f"{ARTIFACT_PREFIX}{a.kind}", a.channel)
             for a in sorted(self.artifacts, key=_order)
         ]
         return out
@@ -127,6 +128,77 @@ class Truth:
 
 def _order(e: TruthEpisode | TruthArtifact) -> tuple:
     return (e.start, e.end, e.channel, e.kind)
+
+
+# A sleep scorer's leg movements, as EDF+ annotations name them ("LM", "PLM", "Limb Movement
+# (Left)", "Leg movement - right", "PLMS"): leg movements, which the scoring puts into PLM series
+_LEG_MOVEMENT = re.compile(
+    r"^(p?lms?|(periodic )?(limb|leg) movements?( in sleep)?)( (left|right|l|r|bilateral|both))?$"
+)
+ARTIFACT_PREFIX = "artifact:"  # an artifact in a recording's annotations: "artifact:pop"
+
+
+def kind_of_annotation(text: str) -> str | None:
+    """The episode kind an annotation names (None if it names none): emgwatch's own kinds, as
+    ``emgwatch simulate`` writes them into an EDF+, or a scorer's leg movement (-> "plm")."""
+    t = " ".join(re.sub(r"[-_:()/,.]", " ", text.lower()).split())
+    if t in TRUTH_EPISODE_KINDS:
+        return t
+    return "plm" if _LEG_MOVEMENT.match(t) else None
+
+
+def truth_from_annotations(rec: Recording, path: str | Path) -> Truth:
+    """The recording's own annotations as its ground truth: what a scorer marked in a sleep
+    study (leg movements), or the episodes and artifacts ``emgwatch simulate`` wrote into an
+    EDF+. Annotations that name no episode kind (sleep stages, arousals, apnoeas) are left out;
+    instants (no duration) cannot be scored and are counted in the error if nothing else is
+    there. A file recorded by ``emgwatch run`` is refused: its annotations are emgwatch's own
+    detections, and scoring them against themselves would look perfect."""
+    from emgwatch.sinks.edf_recorder import written_by_recorder
+
+    episodes: list[TruthEpisode] = []
+    artifacts: list[TruthArtifact] = []
+    instants = 0
+    for a in rec.annotations:
+        if written_by_recorder(a.description):
+            raise InputError(
+                path,
+                f"annotation at {a.onset:g} s",
+                f"'{a.description}' is what 'emgwatch run' writes: this file holds emgwatch's "
+                "own detections, not a ground truth",
+            )
+        art = a.description.removeprefix(ARTIFACT_PREFIX)
+        if art != a.description and art in ARTIFACT_KINDS:
+            artifacts.append(TruthArtifact(a.onset, a.onset + a.duration, art, a.channel or ""))
+            continue
+        kind = kind_of_annotation(a.description)
+        if kind is None:
+            continue
+        if not a.duration > 0:
+            instants += 1
+            continue
+        episodes.append(TruthEpisode(a.onset, a.onset + a.duration, kind, a.channel or ""))
+    if not episodes:
+        seen = sorted({a.description for a in rec.annotations})
+        raise InputError(
+            path,
+            None,
+            "no annotation names an episode with a duration (spasm, cramp, clonus, plm, a leg "
+            "movement such as 'LM' or 'Limb movement', or a look-alike)"
+            + (f"; {instants} leg movements or episodes are instants" if instants else "")
+            + (f"; found: {', '.join(repr(s) for s in seen[:6])}" if seen else "; it has none"),
+        )
+    named = all(e.channel for e in episodes)
+    return Truth(
+        scenario="unknown",
+        seed=-1,
+        fs=rec.fs,
+        duration_s=rec.duration_s,
+        channels=list(rec.channel_names) if named else [],
+        sensor=rec.sensor,
+        episodes=episodes,
+        artifacts=artifacts,
+    )
 
 
 def truth_from_dict(data: Any, path: str | Path = "<truth>") -> Truth:

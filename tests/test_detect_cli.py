@@ -107,21 +107,35 @@ def test_a_rate_too_low_for_emg_names_the_file_and_the_fix(tmp_path):
     assert str(p) in r.stderr and "128 Hz" in r.stderr and "--fs" in r.stderr
 
 
-def test_a_sleep_study_leg_emg_at_256_hz_gives_the_leg_movements_with_a_warning(tmp_path):
+@pytest.fixture(scope="module")
+def psg_edf(tmp_path_factory):
+    """A sleep study's leg EMG: a generated night at 256 Hz, its leg movements marked as a
+    scorer would ("Limb Movement (Left)"), beside sleep stages, in an EDF+."""
+    from scipy.signal import resample_poly
+
+    from emgwatch.recording import Annotation, write_recording
+
+    kinds = {"plm_series_per_h": 16.0, "plm_per_h": 0.0, "spasm_per_h": 0.0, "cramp_per_h": 0.0}
+    rec, truth = simulate("night", 900, 1000, 4, clonus_per_h=0.0, **kinds)
+    scored = [Annotation(0.0, 30.0, "Sleep stage W"), Annotation(30.0, 870.0, "Sleep stage 2")]
+    scored += [
+        Annotation(e.start, e.end - e.start, "Limb Movement (Left)")
+        for e in truth.episodes
+        if e.kind == "plm"
+    ]
+    rec.data = resample_poly(rec.data - np.median(rec.data), 32, 125, axis=0)  # -> 256 Hz
+    rec = dataclasses.replace(rec, fs=256.0, units="uV", annotations=scored)
+    p = tmp_path_factory.mktemp("psg") / "psg.edf"
+    write_recording(p, rec)
+    return p, truth
+
+
+def test_a_sleep_study_leg_emg_at_256_hz_gives_the_leg_movements_with_a_warning(psg_edf):
     """Polysomnography files often hold the leg EMG at 200-256 Hz (AASM's minimum is 200): a
     night at 256 Hz gives its PLM series (26 of 26 here, 23 at 1 kHz), and a warning says what
     a slower recording lacks. Not every night does as well (docs/ACCURACY.md, "Sleep-study
     rates")."""
-    from scipy.signal import resample_poly
-
-    from emgwatch.recording import write_recording
-
-    kinds = {"plm_series_per_h": 16.0, "plm_per_h": 0.0, "spasm_per_h": 0.0, "cramp_per_h": 0.0}
-    rec, truth = simulate("night", 900, 1000, 4, clonus_per_h=0.0, **kinds)
-    rec.data = resample_poly(rec.data - np.median(rec.data), 32, 125, axis=0)  # -> 256 Hz
-    rec = dataclasses.replace(rec, fs=256.0, units="uV", annotations=[])
-    p = tmp_path / "psg.edf"
-    write_recording(p, rec)
+    p, truth = psg_edf
     r = run_cli("detect", str(p), "--context", "sleep")
     assert r.returncode == 0, r.stderr
     assert "256 Hz, below 500 Hz" in r.stderr and "above 115 Hz" in r.stderr
@@ -131,6 +145,20 @@ def test_a_sleep_study_leg_emg_at_256_hz_gives_the_leg_movements_with_a_warning(
     hit = sum(any(d["start"] < e.end and d["end"] > e.start for d in found) for e in series)
     assert hit / len(series) >= 0.8
     assert all(d["kind"] == "plm" for d in found if d["start"] > 60)  # nothing else there
+
+
+def test_evaluate_scores_against_a_scorers_leg_movements_in_the_edf(psg_edf, tmp_path):
+    p, truth = psg_edf
+    out = tmp_path / "r.json"
+    r = run_cli(
+        "evaluate", str(p), "--truth-from-annotations", "--context", "sleep", "--json", str(out)
+    )
+    assert r.returncode == 0, r.stderr
+    report = json.loads(out.read_text())
+    plm = report["per_kind"]["plm"]
+    assert plm["n_true"] == len([e for e in truth.episodes if e.kind == "plm"])
+    assert plm["found"] / plm["n_true"] >= 0.8 and report["false_alarms"]["total"] <= 1
+    assert "PLM index truth" in r.stdout
 
 
 def test_model_file_that_is_not_a_model_is_refused(tmp_path, daily_csv):

@@ -1,8 +1,10 @@
 import json
 
+import numpy as np
 import pytest
 
 from emgwatch.errors import InputError
+from emgwatch.recording import Annotation, Recording
 from emgwatch.truth import Truth, TruthArtifact, TruthEpisode, load_truth, save_truth
 
 
@@ -121,3 +123,81 @@ def test_arbitrary_json_is_accepted_or_rejected_with_an_input_error(data):
         truth_from_dict(data)
     except InputError:
         pass
+
+
+# --- a recording's own annotations as its truth (evaluate --truth-from-annotations) ------------
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("spasm", "spasm"),
+        ("Turnover", "turnover"),
+        ("LM", "plm"),
+        ("PLM", "plm"),
+        ("PLMS", "plm"),
+        ("Limb Movement (Left)", "plm"),
+        ("Leg movement - right", "plm"),
+        ("limb_movement", "plm"),
+        ("Periodic limb movements in sleep", "plm"),
+        ("Sleep stage 2", None),
+        ("Arousal", None),
+        ("LMA", None),
+        ("Limb movement arousal", None),
+        ("Obstructive apnea", None),
+    ],
+)
+def test_annotation_texts_name_an_episode_kind_or_none(text, kind):
+    from emgwatch.truth import kind_of_annotation
+
+    assert kind_of_annotation(text) == kind
+
+
+def _scored(annotations) -> Recording:
+    return Recording(
+        data=np.zeros((256 * 300, 1)),
+        fs=256.0,
+        channel_names=["LAT"],
+        annotations=[Annotation(*a) for a in annotations],
+        path=None,
+    )
+
+
+def test_a_scorers_leg_movements_become_the_truth_and_the_rest_is_left_out():
+    from emgwatch.truth import truth_from_annotations
+
+    rec = _scored(
+        [
+            (0.0, 30.0, "Sleep stage W"),
+            (30.0, 270.0, "Sleep stage 2"),
+            (40.0, 1.5, "Limb Movement (Left)"),
+            (61.0, 2.0, "LM", "LAT"),
+            (100.0, 0.0, "Arousal"),
+            (120.0, 0.0, "LM"),  # an instant cannot be scored
+            (150.0, 0.6, "artifact:pop"),
+        ]
+    )
+    t = truth_from_annotations(rec, "psg.edf")
+    assert [(e.start, e.end, e.kind, e.channel) for e in t.episodes] == [
+        (40.0, 41.5, "plm", ""),
+        (61.0, 63.0, "plm", "LAT"),
+    ]
+    assert [(a.kind, a.start) for a in t.artifacts] == [("pop", 150.0)]
+    assert t.channels == [] and t.duration_s == 300.0 and t.fs == 256.0
+
+
+def test_annotations_without_episodes_or_from_emgwatch_run_are_refused():
+    from emgwatch.truth import truth_from_annotations
+
+    with pytest.raises(
+        InputError,
+        match=r"psg.edf: no annotation names an episode.*"
+        r"2 leg movements or episodes are instants.*'Sleep stage 2'",
+    ):
+        truth_from_annotations(
+            _scored([(0.0, 30.0, "Sleep stage 2"), (5.0, 0.0, "LM"), (9.0, 0.0, "LM")]), "psg.edf"
+        )
+    with pytest.raises(InputError, match="annotation at 40 s: .* 'emgwatch run' writes"):
+        truth_from_annotations(
+            _scored([(10.0, 2.0, "spasm LAT"), (40.0, 3.0, "quality lead_off LAT")]), "run.edf"
+        )
+    with pytest.raises(InputError, match="own detections"):
+        truth_from_annotations(_scored([(10.0, 2.0, "plm LAT (revised, was spasm)")]), "r.edf")

@@ -14,18 +14,31 @@ sensitivity and precision (any-overlap matching), false alarms per hour (and whi
 caused them), onset latency, kind confusion matrix, PLM movements and PLM index.
 
 Ground truth is the emgwatch truth JSON written by 'emgwatch simulate' (NAME.truth.json beside
-the recording, or --truth for a single file). Without recordings it evaluates a split of
-datasets/manifest.json generated in memory (default: test — seeds never used in training).
+the recording, or --truth for a single file), or with --truth-from-annotations the recording's
+own annotations: the leg movements a sleep scorer marked in an EDF+ ("LM", "PLM", "Limb
+movement (left)", ...; scored like the generator's: a detection counts where it overlaps one,
+the PLM index from the series they form), or what 'emgwatch simulate' wrote into it. Without
+recordings it evaluates a split of datasets/manifest.json generated in memory (default: test —
+seeds never used in training).
 
 examples:
   emgwatch evaluate night.edf                     truth from night.truth.json
   emgwatch evaluate --split test --json test.json
+  emgwatch evaluate psg.edf --truth-from-annotations --context sleep
+                                                  against the scorer's leg movements
 """
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("recordings", nargs="*", help="recordings with NAME.truth.json beside them")
-    p.add_argument("--truth", help="ground-truth JSON (single recording)")
+    truth = p.add_mutually_exclusive_group()
+    truth.add_argument("--truth", help="ground-truth JSON (single recording)")
+    truth.add_argument(
+        "--truth-from-annotations",
+        action="store_true",
+        help="the recordings' own annotations are the ground truth (a scorer's leg movements "
+        "in a sleep study's EDF+; never a file recorded by 'emgwatch run')",
+    )
     p.add_argument("--fs", type=float, help="sampling rate for CSV files without a time column")
     p.add_argument(
         "--split", default="test", help="dataset split when no recordings are given (default test)"
@@ -96,20 +109,27 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     from emgwatch.scoring import format_report
     from emgwatch.synth.output import truth_path_for
 
+    if args.truth_from_annotations and not args.recordings:
+        from emgwatch.errors import UsageError
+
+        raise UsageError("--truth-from-annotations needs recordings (their annotations)")
     json_out = None
     if args.json_out:  # checked before a long evaluation, and never one of its inputs
         from emgwatch.outfile import check_output
 
         truths = [args.truth] if args.truth else [truth_path_for(p) for p in args.recordings]
+        truths = [] if args.truth_from_annotations else truths
         reading = (*args.recordings, *truths)
         json_out = check_output(args.json_out, reading=reading)
     model = load_model(args.model or cfg.detection.model or None)
     if args.recordings:
         from emgwatch.recording import read_recording
-        from emgwatch.truth import check_truth_fits, load_truth
+        from emgwatch.truth import check_truth_fits, load_truth, truth_from_annotations
 
         def pair(p: str) -> tuple:
             rec = read_recording(p, fs=args.fs)
+            if args.truth_from_annotations:
+                return rec, truth_from_annotations(rec, p)
             tp = args.truth or truth_path_for(p)
             truth = load_truth(tp)
             check_truth_fits(truth, rec.duration_s, rec.channel_names, tp)

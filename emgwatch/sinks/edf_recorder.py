@@ -38,6 +38,18 @@ from emgwatch.errors import UsageError
 
 log = logging.getLogger(__name__)
 
+# The annotation texts this recorder writes beside episodes ("spasm ch1"): a revision, a
+# quality problem, a gap. emgwatch.truth refuses a file holding them as a ground truth.
+REVISED_MARK = " (revised, was "
+QUALITY_PREFIX = "quality "
+GAP_TEXT = "gap"
+
+
+def written_by_recorder(text: str) -> bool:
+    """Whether an annotation is one only this recorder writes (not an episode's plain text)."""
+    return REVISED_MARK in text or text.startswith(QUALITY_PREFIX) or text == GAP_TEXT
+
+
 DIGITAL_MIN, DIGITAL_MAX = -32768, 32767
 # Physical range per unit: covers surface EMG up to ~10 mV at 16-bit resolution (0.3 uV steps);
 # ADC counts are stored losslessly (digital == physical, see DIGITAL_RANGES).
@@ -107,7 +119,7 @@ class _Note:
         if self.written is None:
             self.text = kind_channel
         else:
-            self.text = f"{kind_channel} (revised, was {self.written}{self.span})"
+            self.text = f"{kind_channel}{REVISED_MARK}{self.written}{self.span})"
 
 
 class EdfRecorder:
@@ -264,14 +276,14 @@ class EdfRecorder:
             self._open_quality.setdefault(key, float(qe.t))
         elif key in self._open_quality:
             t0 = self._open_quality.pop(key)
-            self.annotate(t0, float(qe.t) - t0, f"quality {key[0]} {key[1]}")
+            self.annotate(t0, float(qe.t) - t0, f"{QUALITY_PREFIX}{key[0]} {key[1]}")
 
     def close(self) -> None:
         """Write what is queued (the last record padded with filler) and finish the file."""
         if self.status == "recording":
             end_t = self._next_t
             for (kind, ch), t0 in sorted(self._open_quality.items(), key=lambda kv: kv[1]):
-                self.annotate(t0, end_t - t0, f"quality {kind} {ch}")
+                self.annotate(t0, end_t - t0, f"{QUALITY_PREFIX}{kind} {ch}")
             self._open_quality.clear()
             try:
                 if self._n_pending or self._annotations:
@@ -292,7 +304,7 @@ class EdfRecorder:
                 self._close_file()
                 self._start_segment(block.t0)
             else:
-                self.annotate(self._next_t, gap_n / self.fs, "gap")
+                self.annotate(self._next_t, gap_n / self.fs, GAP_TEXT)
                 self._append(np.broadcast_to(self._fill, (gap_n, len(self._fill))))
         elif gap_n > 0:
             self._start_segment(block.t0)

@@ -21,7 +21,7 @@ from emgwatch.errors import EmgwatchError, UsageError
 from emgwatch.recording import Annotation, CsvWriter
 from emgwatch.sinks.edf_recorder import EdfRecorder
 from emgwatch.synth.stream import SynthStream
-from emgwatch.truth import save_truth
+from emgwatch.truth import ARTIFACT_PREFIX, save_truth
 
 WRITE_CHUNK_S = 10.0
 Progress = Callable[[float], None]  # fraction done 0..1
@@ -91,7 +91,8 @@ def _write_edf(path: Path, s: SynthStream, progress: Progress | None) -> None:
         for chunk in _lookahead(s.chunks(step)):
             for a in s.truth.artifacts[n_art:]:
                 _annotate(
-                    rec, Annotation(a.start, a.end - a.start, f"artifact:{a.kind}", a.channel)
+                    rec,
+                    Annotation(a.start, a.end - a.start, f"{ARTIFACT_PREFIX}{a.kind}", a.channel),
                 )
             n_art = len(s.truth.artifacts)
             rec.write(Block(i / s.fs, s.fs, chunk))
