@@ -56,6 +56,9 @@ class Recording:
     sensor: str = "unknown"  # "raw" | "envelope" | "unknown" (unknown: detect it)
     start_time: datetime | None = None
     path: Path | None = None
+    # what wrote it, from an EDF+ header's equipment code on ("emgwatch run", "emgwatch
+    # simulate"; "" when unknown): emgwatch.truth tells a file of detections from a truth by it
+    made_by: str = ""
 
     @property
     def n_samples(self) -> int:
@@ -1765,6 +1768,10 @@ def _read_sidecar(side: Path) -> list[Annotation]:
                 duration = float(row.get("duration") or 0.0)
             except (TypeError, ValueError):
                 raise InputError(side, f"line {k}", f"onset/duration not numbers: {row}") from None
+            if not (math.isfinite(onset) and math.isfinite(duration) and duration >= 0):
+                raise InputError(
+                    side, f"line {k}", f"expected a finite onset and duration >= 0, got {row}"
+                )
             out.append(
                 Annotation(
                     onset, duration, row.get("description") or "", row.get("channel") or None
@@ -2255,6 +2262,10 @@ def _read_edf_checked(path: Path, *, fs: float | None, channel: str | int | None
         start_time = edf.startdatetime
     except Exception:  # anonymised start date ("X") in EDF+
         start_time = None
+    try:
+        made_by = " ".join((edf.recording.equipment_code, *edf.recording.additional))
+    except Exception:  # a plain EDF's free-text recording field
+        made_by = ""
     return Recording(
         data=data,
         fs=rate,
@@ -2264,4 +2275,5 @@ def _read_edf_checked(path: Path, *, fs: float | None, channel: str | int | None
         sensor=sensor,
         start_time=start_time,
         path=path,
+        made_by="" if made_by == "X" else made_by,
     )

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from emgwatch.domain import WINDOW_CLASSES, sensor_to_read
+from emgwatch.domain import FS_FULL_BAND_HZ, FS_MAX_HZ, WINDOW_CLASSES, sensor_to_read
 from emgwatch.mixed_sensors import extract_mixed_features
 from emgwatch.model import TRUTH_TO_CLASS, build_pipeline, save_model
 from emgwatch.quality import feeds_detection
@@ -134,7 +134,7 @@ def train_model(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "classes": list(WINDOW_CLASSES),
         "features": list(names),
-        "fs_range_hz": [500, 4000],
+        "fs_range_hz": [FS_FULL_BAND_HZ, FS_MAX_HZ],  # what the generator writes
         "training_manifest": manifest,
         "training_manifest_sha256": hashlib.sha256(
             json.dumps(manifest, sort_keys=True).encode()

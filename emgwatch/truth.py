@@ -9,6 +9,7 @@ the look-alikes in ``domain.NON_ALERT_KINDS``; extra per-episode keys (e.g. ``se
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from typing import Any
 from emgwatch.domain import EPISODE_KINDS, NON_ALERT_KINDS
 from emgwatch.errors import InputError
 from emgwatch.recording import Annotation, Recording
+
+log = logging.getLogger(__name__)
 
 TRUTH_VERSION = 1
 TRUTH_EPISODE_KINDS = tuple(dict.fromkeys(EPISODE_KINDS + NON_ALERT_KINDS))
@@ -131,55 +134,89 @@ def _order(e: TruthEpisode | TruthArtifact) -> tuple:
 
 
 # A sleep scorer's leg movements, as EDF+ annotations name them ("LM", "PLM", "Limb Movement
-# (Left)", "Leg movement - right", "PLMS"): leg movements, which the scoring puts into PLM series
+# (Left)", "Leg movement - right", "Bilateral LM", NSRR's "Limb movement - left|Limb Movement
+# (Left)"): leg movements, which the scoring puts into PLM series
+_SIDE = r"(left|right|bilateral|both|isolated|l|r|lt|rt|lat|rat)"
 _LEG_MOVEMENT = re.compile(
-    r"^(p?lms?|(periodic )?(limb|leg) movements?( in sleep)?)( (left|right|l|r|bilateral|both))?$"
+    rf"^({_SIDE} )?(p?lms?|(periodic )?(limb|leg) ?movements?( in sleep)?)( {_SIDE}( leg)?)?$"
 )
 ARTIFACT_PREFIX = "artifact:"  # an artifact in a recording's annotations: "artifact:pop"
+# episode kinds that only the generator writes into a recording ('emgwatch run' logs voluntary
+# activity, never these): a file by emgwatch that holds one is a simulation's truth
+_SIMULATION_ONLY = frozenset(NON_ALERT_KINDS) - {"voluntary"}
 
 
 def kind_of_annotation(text: str) -> str | None:
     """The episode kind an annotation names (None if it names none): emgwatch's own kinds, as
     ``emgwatch simulate`` writes them into an EDF+, or a scorer's leg movement (-> "plm")."""
-    t = " ".join(re.sub(r"[-_:()/,.]", " ", text.lower()).split())
-    if t in TRUTH_EPISODE_KINDS:
-        return t
-    return "plm" if _LEG_MOVEMENT.match(t) else None
+    for part in text.split("|"):
+        t = " ".join(re.sub(r"[-_:()/,.]", " ", part.lower()).split())
+        if t in TRUTH_EPISODE_KINDS:
+            return t
+        if _LEG_MOVEMENT.match(t):
+            return "plm"
+    return None
+
+
+def _refuse_detections(rec: Recording, path: str | Path) -> None:
+    """A file written by 'emgwatch run' holds emgwatch's own detections: scored against
+    themselves they would look perfect."""
+    from emgwatch.sinks.edf_recorder import EQUIPMENT, written_by_recorder
+
+    if rec.made_by == f"{EQUIPMENT} run":
+        raise InputError(
+            path,
+            None,
+            "recorded by 'emgwatch run': its annotations are emgwatch's own "
+            "detections, not a ground truth",
+        )
+    if rec.made_by != EQUIPMENT:  # another program's file, or one that says which command
+        return
+    # written by emgwatch before the header named the command: a simulation's truth holds
+    # look-alikes or artifacts; a recording of a session holds its own marks
+    texts = [a.description for a in rec.annotations]
+    marks = [t for t in texts if written_by_recorder(t)]
+    if marks or not any(
+        kind_of_annotation(t) in _SIMULATION_ONLY or t.startswith(ARTIFACT_PREFIX) for t in texts
+    ):
+        raise InputError(
+            path,
+            None,
+            "written by emgwatch and holding only what 'emgwatch run' writes"
+            + (f" ('{marks[0]}')" if marks else "")
+            + ": its annotations look like emgwatch's own detections, not a ground truth",
+        )
 
 
 def truth_from_annotations(rec: Recording, path: str | Path) -> Truth:
     """The recording's own annotations as its ground truth: what a scorer marked in a sleep
     study (leg movements), or the episodes and artifacts ``emgwatch simulate`` wrote into an
-    EDF+. Annotations that name no episode kind (sleep stages, arousals, apnoeas) are left out;
-    instants (no duration) cannot be scored and are counted in the error if nothing else is
-    there. A file recorded by ``emgwatch run`` is refused: its annotations are emgwatch's own
-    detections, and scoring them against themselves would look perfect."""
-    from emgwatch.sinks.edf_recorder import written_by_recorder
-
+    EDF+. Annotations that name no episode kind (sleep stages, arousals, apnoeas) are left out
+    and counted in a log line; instants (no duration) cannot be scored and are counted in a
+    warning. A file recorded by ``emgwatch run`` is refused (``_refuse_detections``), and so is
+    an episode outside the recording (``check_truth_fits``)."""
+    _refuse_detections(rec, path)
     episodes: list[TruthEpisode] = []
     artifacts: list[TruthArtifact] = []
     instants = 0
+    other: dict[str, int] = {}
     for a in rec.annotations:
-        if written_by_recorder(a.description):
-            raise InputError(
-                path,
-                f"annotation at {a.onset:g} s",
-                f"'{a.description}' is what 'emgwatch run' writes: this file holds emgwatch's "
-                "own detections, not a ground truth",
-            )
         art = a.description.removeprefix(ARTIFACT_PREFIX)
         if art != a.description and art in ARTIFACT_KINDS:
             artifacts.append(TruthArtifact(a.onset, a.onset + a.duration, art, a.channel or ""))
             continue
-        kind = kind_of_annotation(a.description)
+        kind, channel = kind_of_annotation(a.description), a.channel or ""
+        if kind is None and a.channel:  # the reader took its last word for a signal's label
+            kind, channel = kind_of_annotation(f"{a.description} {a.channel}"), ""
         if kind is None:
+            other[a.description] = other.get(a.description, 0) + 1
             continue
         if not a.duration > 0:
             instants += 1
             continue
-        episodes.append(TruthEpisode(a.onset, a.onset + a.duration, kind, a.channel or ""))
+        episodes.append(TruthEpisode(a.onset, a.onset + a.duration, kind, channel))
     if not episodes:
-        seen = sorted({a.description for a in rec.annotations})
+        seen = sorted(other)
         raise InputError(
             path,
             None,
@@ -188,17 +225,27 @@ def truth_from_annotations(rec: Recording, path: str | Path) -> Truth:
             + (f"; {instants} leg movements or episodes are instants" if instants else "")
             + (f"; found: {', '.join(repr(s) for s in seen[:6])}" if seen else "; it has none"),
         )
-    named = all(e.channel for e in episodes)
-    return Truth(
+    if instants:
+        log.warning("%s: %d scored episodes without a duration left out", path, instants)
+    if other:
+        log.info(
+            "%s: %d annotations name no episode and were left out (%s)",
+            path,
+            sum(other.values()),
+            ", ".join(repr(t) for t in sorted(other)[:5]),
+        )
+    truth = Truth(
         scenario="unknown",
         seed=-1,
         fs=rec.fs,
         duration_s=rec.duration_s,
-        channels=list(rec.channel_names) if named else [],
+        channels=[],  # an annotation may name a signal that is not analysed
         sensor=rec.sensor,
         episodes=episodes,
         artifacts=artifacts,
     )
+    check_truth_fits(truth, rec.duration_s, rec.channel_names, path)
+    return truth
 
 
 def truth_from_dict(data: Any, path: str | Path = "<truth>") -> Truth:

@@ -161,6 +161,24 @@ def test_evaluate_scores_against_a_scorers_leg_movements_in_the_edf(psg_edf, tmp
     assert "PLM index truth" in r.stdout
 
 
+def test_a_simulated_edf_scores_the_same_from_its_annotations_as_from_its_truth_json(tmp_path):
+    p = tmp_path / "n.edf"
+    r = run_cli("simulate", "--scenario", "night", "--duration", "20m", "--seed", "8", "-o", str(p))
+    assert r.returncode == 0, r.stderr
+    reports = []
+    for how in ([], ["--truth-from-annotations"]):
+        out = tmp_path / f"r{len(reports)}.json"
+        r = run_cli("evaluate", str(p), "--context", "sleep", "--json", str(out), *how)
+        assert r.returncode == 0, r.stderr
+        reports.append(json.loads(out.read_text()))
+    a, b = reports
+    assert a["n_truth"] == b["n_truth"] > 0 and a["n_detected"] == b["n_detected"]
+    for k in ("spasm", "cramp", "clonus", "plm"):
+        assert a["per_kind"][k]["found"] == b["per_kind"][k]["found"]
+    assert a["false_alarms"]["total"] == b["false_alarms"]["total"]
+    assert a["plm"] == b["plm"]
+
+
 def test_model_file_that_is_not_a_model_is_refused(tmp_path, daily_csv):
     bad = tmp_path / "bad.skops"
     bad.write_bytes(b"not a zip")

@@ -64,6 +64,29 @@ def test_adc_counts_round_trip_losslessly_with_annotations(tmp_path):
     assert edf.startdatetime.replace(tzinfo=UTC) == START
 
 
+def test_a_recording_says_which_command_wrote_it_and_is_no_ground_truth(tmp_path):
+    # 'emgwatch run' files hold its own detections as annotations; `evaluate
+    # --truth-from-annotations` must tell them from a simulation's truth or a scorer's file
+    from emgwatch.errors import InputError
+    from emgwatch.recording import read_recording
+    from emgwatch.truth import truth_from_annotations
+
+    for made_by in ("run", "simulate"):
+        d = tmp_path / made_by
+        kw = {} if made_by == "run" else {"made_by": made_by}
+        with EdfRecorder(d, 1000, ["calf L"], START, units="adc", **kw) as rec:
+            _feed(rec, _adc(10_000, 1))
+            rec.handle(EpisodeEvent("end", Episode("spasm", "calf L", 1.5, 3.25), 3.9))
+        (path,) = rec.files
+        got = read_recording(path)
+        assert got.made_by == f"emgwatch {made_by}"
+        if made_by == "run":
+            with pytest.raises(InputError, match="recorded by 'emgwatch run'"):
+                truth_from_annotations(got, path)
+        else:
+            assert [e.kind for e in truth_from_annotations(got, path).episodes] == ["spasm"]
+
+
 def test_microvolt_signal_keeps_sub_microvolt_resolution_and_mne_reads_volts(tmp_path):
     mne = pytest.importorskip("mne")
     rng = np.random.default_rng(1)

@@ -794,6 +794,17 @@ def test_every_sample_keeps_its_slot_under_jitter_and_gaps(tmp_path, seed, jitte
     assert np.isnan(got[~keep]).all()
 
 
+@pytest.mark.parametrize("row", ["nan,2,LM", "30,inf,LM", "20,-3,LM", "inf,1,LM"])
+def test_an_annotation_file_with_impossible_times_is_refused_at_its_line(tmp_path, row):
+    # the annotation file can be the ground truth (evaluate --truth-from-annotations): an
+    # endless 'LM' would hide every later false alarm
+    p = tmp_path / "b.csv"
+    p.write_text("time_s,emg\n" + "".join(f"{i / 500:.3f},{i % 7}\n" for i in range(2000)))
+    annotations_sidecar(p).write_text(f"onset,duration,description,channel\n5,1,LM,\n{row}\n")
+    with pytest.raises(InputError, match="b.annotations.csv: line 3: expected a finite onset"):
+        read_recording(p)
+
+
 def test_polysomnography_edf_keeps_the_leg_emg_signals_not_eeg(tmp_path):
     import edfio
 

@@ -138,6 +138,16 @@ def test_arbitrary_json_is_accepted_or_rejected_with_an_input_error(data):
         ("Leg movement - right", "plm"),
         ("limb_movement", "plm"),
         ("Periodic limb movements in sleep", "plm"),
+        ("Limb movement - left|Limb Movement (Left)", "plm"),  # NSRR's concept|name
+        ("Periodic leg movement - right|PLM (Right)", "plm"),
+        ("Bilateral LM", "plm"),
+        ("Left Leg Movement", "plm"),
+        ("LegMovement", "plm"),
+        ("Leg movement Lt", "plm"),
+        ("Leg Movement (LAT)", "plm"),
+        ("Isolated LM", "plm"),
+        ("PLM Series", None),
+        ("LM Arousal", None),
         ("Sleep stage 2", None),
         ("Arousal", None),
         ("LMA", None),
@@ -151,13 +161,14 @@ def test_annotation_texts_name_an_episode_kind_or_none(text, kind):
     assert kind_of_annotation(text) == kind
 
 
-def _scored(annotations) -> Recording:
+def _scored(annotations, made_by: str = "") -> Recording:
     return Recording(
         data=np.zeros((256 * 300, 1)),
         fs=256.0,
         channel_names=["LAT"],
         annotations=[Annotation(*a) for a in annotations],
         path=None,
+        made_by=made_by,
     )
 
 
@@ -170,21 +181,24 @@ def test_a_scorers_leg_movements_become_the_truth_and_the_rest_is_left_out():
             (30.0, 270.0, "Sleep stage 2"),
             (40.0, 1.5, "Limb Movement (Left)"),
             (61.0, 2.0, "LM", "LAT"),
+            (80.0, 1.0, "Limb", "Movement"),  # a signal named "Movement" took the last word
             (100.0, 0.0, "Arousal"),
             (120.0, 0.0, "LM"),  # an instant cannot be scored
             (150.0, 0.6, "artifact:pop"),
+            (200.0, 1.0, "gap"),  # another program's annotation, not emgwatch's mark
         ]
     )
     t = truth_from_annotations(rec, "psg.edf")
     assert [(e.start, e.end, e.kind, e.channel) for e in t.episodes] == [
         (40.0, 41.5, "plm", ""),
         (61.0, 63.0, "plm", "LAT"),
+        (80.0, 81.0, "plm", ""),
     ]
     assert [(a.kind, a.start) for a in t.artifacts] == [("pop", 150.0)]
     assert t.channels == [] and t.duration_s == 300.0 and t.fs == 256.0
 
 
-def test_annotations_without_episodes_or_from_emgwatch_run_are_refused():
+def test_annotations_without_episodes_or_outside_the_recording_are_refused():
     from emgwatch.truth import truth_from_annotations
 
     with pytest.raises(
@@ -195,9 +209,30 @@ def test_annotations_without_episodes_or_from_emgwatch_run_are_refused():
         truth_from_annotations(
             _scored([(0.0, 30.0, "Sleep stage 2"), (5.0, 0.0, "LM"), (9.0, 0.0, "LM")]), "psg.edf"
         )
-    with pytest.raises(InputError, match="annotation at 40 s: .* 'emgwatch run' writes"):
-        truth_from_annotations(
-            _scored([(10.0, 2.0, "spasm LAT"), (40.0, 3.0, "quality lead_off LAT")]), "run.edf"
-        )
-    with pytest.raises(InputError, match="own detections"):
-        truth_from_annotations(_scored([(10.0, 2.0, "plm LAT (revised, was spasm)")]), "r.edf")
+    # scored with several recordings, one beyond the end would land in the next one
+    with pytest.raises(InputError, match=r"psg.edf: episodes\[1\]: ends at 1682 s, after the"):
+        truth_from_annotations(_scored([(10.0, 2.0, "LM"), (1681.0, 1.0, "LM")]), "psg.edf")
+
+
+@pytest.mark.parametrize(
+    ("made_by", "annotations", "refused"),
+    [
+        ("emgwatch run", [(10.0, 2.0, "spasm LAT")], "recorded by 'emgwatch run'"),
+        # written by emgwatch before the header named the command: told by what it holds
+        ("emgwatch", [(10.0, 2.0, "spasm"), (40.0, 3.0, "quality lead_off LAT")], "quality"),
+        ("emgwatch", [(10.0, 2.0, "plm LAT (revised, was spasm)")], "revised"),
+        ("emgwatch", [(10.0, 2.0, "spasm"), (20.0, 3.0, "voluntary")], "own detections"),
+        ("emgwatch", [(10.0, 2.0, "spasm"), (20.0, 0.3, "twitch")], None),  # a simulation
+        ("emgwatch simulate", [(10.0, 2.0, "spasm")], None),
+        ("", [(10.0, 2.0, "spasm"), (40.0, 3.0, "quality lead_off LAT")], None),
+    ],
+)
+def test_a_file_of_emgwatchs_own_detections_is_not_a_truth(made_by, annotations, refused):
+    from emgwatch.truth import truth_from_annotations
+
+    rec = _scored(annotations, made_by)
+    if refused is None:
+        assert truth_from_annotations(rec, "f.edf").episodes
+    else:
+        with pytest.raises(InputError, match=refused):
+            truth_from_annotations(rec, "f.edf")

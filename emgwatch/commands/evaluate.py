@@ -116,9 +116,11 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     json_out = None
     if args.json_out:  # checked before a long evaluation, and never one of its inputs
         from emgwatch.outfile import check_output
+        from emgwatch.recording import annotations_sidecar
 
         truths = [args.truth] if args.truth else [truth_path_for(p) for p in args.recordings]
-        truths = [] if args.truth_from_annotations else truths
+        if args.truth_from_annotations:  # the truth is in the recording (or its sidecar)
+            truths = [annotations_sidecar(p) for p in args.recordings]
         reading = (*args.recordings, *truths)
         json_out = check_output(args.json_out, reading=reading)
     model = load_model(args.model or cfg.detection.model or None)

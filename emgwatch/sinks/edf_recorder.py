@@ -38,8 +38,11 @@ from emgwatch.errors import UsageError
 
 log = logging.getLogger(__name__)
 
+# The header's equipment code, then which command wrote the file (EDF+ allows subfields after
+# it): "emgwatch run" files hold detections, "emgwatch simulate" ones the truth (emgwatch.truth)
+EQUIPMENT = "emgwatch"
 # The annotation texts this recorder writes beside episodes ("spasm ch1"): a revision, a
-# quality problem, a gap. emgwatch.truth refuses a file holding them as a ground truth.
+# quality problem, a gap. Files from before the command was named are told by them.
 REVISED_MARK = " (revised, was "
 QUALITY_PREFIX = "quality "
 GAP_TEXT = "gap"
@@ -146,6 +149,7 @@ class EdfRecorder:
         fsync: bool = True,
         prefix: str = "emgwatch",
         sensor: str = "unknown",
+        made_by: str = "run",
         on_file: Callable[[Path, float], Any] | None = None,
     ) -> None:
         if units not in PHYSICAL_RANGES and physical_range is None:
@@ -156,6 +160,7 @@ class EdfRecorder:
         self.start_time = start_time if start_time.tzinfo else start_time.replace(tzinfo=UTC)
         self.units = units
         self.prefix = prefix
+        self.made_by = made_by  # the command, after EQUIPMENT in the header
         self.sensor = sensor  # "raw" | "envelope" | "unknown": stored in the transducer field
         self.fsync = fsync
         self.on_file = on_file
@@ -422,7 +427,7 @@ class EdfRecorder:
         h = [
             _field("0", 8),
             _field("X X X X", 80),
-            _field(f"Startdate {stamp} X X emgwatch", 80),
+            _field(f"Startdate {stamp} X X {EQUIPMENT} {self.made_by}", 80),
             _field(start.strftime("%d.%m.%y"), 8),
             _field(start.strftime("%H.%M.%S"), 8),
             _field(self.header_bytes, 8),

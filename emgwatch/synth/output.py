@@ -79,6 +79,7 @@ def _write_edf(path: Path, s: SynthStream, progress: Progress | None) -> None:
             physical_range=physical,
             flush_s=WRITE_CHUNK_S,
             fsync=False,
+            made_by="simulate",  # its annotations are the truth (emgwatch.truth)
         )
         # planned truth first: it rides in the annotation space of the first data records
         # (clipping spans are only known once rendered and are written at the end)
