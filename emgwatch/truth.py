@@ -211,7 +211,7 @@ def truth_from_annotations(rec: Recording, path: str | Path) -> Truth:
         if kind is None:
             other[a.description] = other.get(a.description, 0) + 1
             continue
-        if not a.duration > 0:
+        if not a.onset + a.duration > a.onset:  # no duration (or one too small to be one)
             instants += 1
             continue
         episodes.append(TruthEpisode(a.onset, a.onset + a.duration, kind, channel))

@@ -5,7 +5,14 @@ import pytest
 
 from emgwatch.errors import InputError
 from emgwatch.recording import Annotation, Recording
-from emgwatch.truth import Truth, TruthArtifact, TruthEpisode, load_truth, save_truth
+from emgwatch.truth import (
+    TRUTH_EPISODE_KINDS,
+    Truth,
+    TruthArtifact,
+    TruthEpisode,
+    load_truth,
+    save_truth,
+)
 
 
 def _truth() -> Truth:
@@ -84,7 +91,7 @@ def test_missing_file_and_wrong_version_are_one_line_errors(tmp_path):
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from emgwatch.truth import TRUTH_EPISODE_KINDS, truth_from_dict  # noqa: E402
+from emgwatch.truth import truth_from_dict  # noqa: E402
 
 _times = st.floats(min_value=0, max_value=1e5, allow_nan=False, allow_infinity=False)
 _episode = st.builds(
@@ -236,3 +243,52 @@ def test_a_file_of_emgwatchs_own_detections_is_not_a_truth(made_by, annotations,
     else:
         with pytest.raises(InputError, match=refused):
             truth_from_annotations(rec, "f.edf")
+
+
+_texts = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            "LM",
+            "PLM (Left)",
+            "Limb Movement (Left)",
+            "spasm",
+            "artifact:pop",
+            "gap",
+            "quality lead_off LAT",
+            "plm LAT (revised, was spasm)",
+            "Sleep stage 2",
+            "|",
+        ]
+    ),
+)
+_annotation = st.builds(
+    Annotation,
+    st.floats(-50, 400, allow_nan=False),
+    st.floats(-5, 500, allow_nan=False),
+    _texts,
+    st.one_of(st.none(), st.sampled_from(["LAT", "Movement", ""])),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(_annotation, max_size=12),
+    st.sampled_from(["", "emgwatch", "emgwatch run", "emgwatch simulate", "X"]),
+)
+def test_any_annotations_give_a_truth_that_fits_or_one_input_error(annotations, made_by):
+    from emgwatch.truth import kind_of_annotation, truth_from_annotations
+
+    for a in annotations:
+        assert kind_of_annotation(a.description) in (None, *TRUTH_EPISODE_KINDS)
+    rec = _scored([], made_by)
+    rec.annotations = annotations
+    try:
+        t = truth_from_annotations(rec, "f.edf")
+    except InputError as e:
+        assert "f.edf" in str(e) and "\n" not in str(e)
+        return
+    assert made_by != "emgwatch run" and t.episodes
+    for e in t.episodes:
+        assert e.end > e.start and e.kind in TRUTH_EPISODE_KINDS
+        assert -1.0 <= e.start and e.end <= rec.duration_s + 3.0
