@@ -21,6 +21,7 @@ from emgwatch.dsp import narrow_band_note
 from emgwatch.episodes import Episode, EpisodeEvent, EpisodeTracker, TrackerParams
 from emgwatch.errors import InputError
 from emgwatch.features import FeatureConfig, FeatureFrame
+from emgwatch.hypnogram import in_spans, sleep_spans, total_s
 from emgwatch.mixed_sensors import MixedSensorFeatures
 from emgwatch.model import WindowClassifier, load_model
 from emgwatch.quality import QualityEvent, QualityEventTracker, feeds_detection
@@ -196,7 +197,7 @@ def detect_recording(
         sensors += det.features.channel_sensors or []
     if progress:
         sys.stderr.write("\n")
-    _final_plm_index(done, rec.duration_s)
+    _final_plm_index(done, rec.duration_s, sleep_spans(rec.annotations, rec.duration_s))
     if not isolated_plm:
         done = without_isolated_plm(done)
     return sorted(done, key=lambda e: (e.start, e.channel))
@@ -207,14 +208,22 @@ def without_isolated_plm(episodes: list[Episode]) -> list[Episode]:
     return [e for e in episodes if e.kind != "plm" or e.extra.get("plm_in_series")]
 
 
-def _final_plm_index(episodes: list[Episode], duration_s: float) -> None:
+def _final_plm_index(
+    episodes: list[Episode], duration_s: float, sleep: np.ndarray | None = None
+) -> None:
     """Offline, every PLM carries the whole recording's index (movements in series per hour,
-    per channel); live, the tracker's running index is all there is."""
+    per channel); live, the tracker's running index is all there is. With a hypnogram
+    (``sleep``: spans scored as sleep), also the index as a sleep study gives it: series
+    members that began in sleep per hour of sleep (``plm_index_per_h_sleep``)."""
     hours = duration_s / 3600.0
     if hours <= 0:
         return
+    sleep_h = total_s(sleep) / 3600.0 if sleep is not None else 0.0
     for ch in {e.channel for e in episodes if e.kind == "plm"}:
         plms = [e for e in episodes if e.kind == "plm" and e.channel == ch]
-        n = sum(1 for e in plms if e.extra.get("plm_in_series"))
+        members = [e for e in plms if e.extra.get("plm_in_series")]
+        asleep = int(in_spans([e.start for e in members], sleep).sum()) if sleep_h > 0 else 0
         for e in plms:
-            e.extra["plm_index_per_h"] = round(n / hours, 1)
+            e.extra["plm_index_per_h"] = round(len(members) / hours, 1)
+            if sleep_h > 0:
+                e.extra["plm_index_per_h_sleep"] = round(asleep / sleep_h, 1)

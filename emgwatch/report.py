@@ -337,12 +337,29 @@ def _episode_dict(e: Episode, start_time: datetime | None) -> dict[str, Any]:
     return d
 
 
-def plm_summary(episodes: list[Episode], channels: list[str], hours: float) -> dict[str, Any]:
+def night_sleep(night: Night) -> np.ndarray | None:
+    """The spans scored as sleep in the night's recordings' hypnograms (None: none has one)."""
+    from emgwatch.hypnogram import sleep_spans
+
+    spans = [
+        (s + off)
+        for off, rec in night.segments
+        if (s := sleep_spans(rec.annotations, rec.duration_s)) is not None
+    ]
+    return np.concatenate(spans) if spans else None
+
+
+def plm_summary(
+    episodes: list[Episode], channels: list[str], hours: float, sleep: np.ndarray | None = None
+) -> dict[str, Any]:
     """PLM index with the project's one definition of a series (``emgwatch.scoring``).
 
     The headline counts movements of all legs together, overlapping ones once (as the
-    evaluation does); the per-channel rows show each leg alone.
+    evaluation does); the per-channel rows show each leg alone. With a hypnogram (``sleep``:
+    spans scored as sleep), also the index a sleep study gives: series members that began in
+    sleep per hour of sleep.
     """
+    from emgwatch.hypnogram import in_spans, total_s
     from emgwatch.scoring import merge_overlapping_onsets as merge_bilateral
     from emgwatch.scoring import plm_series
 
@@ -365,9 +382,17 @@ def plm_summary(episodes: list[Episode], channels: list[str], hours: float) -> d
         mine = np.array([e.channel == ch for e in plm], dtype=bool)
         per_channel[ch] = row(np.sort(start[mine]))
     index = combined["index_per_h"]
+    sleep_h = total_s(sleep) / 3600.0 if sleep is not None else 0.0
+    if sleep_h > 0:
+        merged = merge_bilateral(start, end)
+        members = np.concatenate(plm_series(merged) or [np.empty(0)])
+        in_sleep = int(in_spans(members, sleep).sum())
+        combined["index_per_h_sleep"] = round(in_sleep / sleep_h, 1)
     return {
         "available": True,
         "index_per_h": index,
+        "index_per_h_sleep": combined.get("index_per_h_sleep"),
+        "sleep_h": round(sleep_h, 2) if sleep_h > 0 else None,
         "elevated": bool(index is not None and index > PLM_INDEX_ELEVATED_PER_H),
         "elevated_above_per_h": PLM_INDEX_ELEVATED_PER_H,
         "min_series_length": PLM_MIN_SERIES,
@@ -465,7 +490,7 @@ def summarize(night: Night, env: Envelope) -> dict[str, Any]:
         "episodes_per_h": round(len(eps) / hours, 2) if hours else None,
         "by_kind": by_kind,
         "per_hour": per_hour,
-        "plm": plm_summary(eps, night.channel_names, hours),
+        "plm": plm_summary(eps, night.channel_names, hours, night_sleep(night)),
         "longest": [_episode_dict(e, st) for e in longest],
         "strongest": [_episode_dict(e, st) for e in strongest],
         "quality": quality_summary(night, env),
@@ -550,6 +575,8 @@ def render_html(night: Night, summary: dict[str, Any], figures: dict[str, bytes]
     if plm.get("available"):
         cls = "warn" if plm["elevated"] else "ok"
         cards.append(("PLM index (per hour)", f"{plm['index_per_h']:.1f}", cls))
+        if plm.get("index_per_h_sleep") is not None:
+            cards.append(("PLM index (per hour of sleep)", f"{plm['index_per_h_sleep']:.1f}", ""))
     if summary["alerts_sent"]:
         label = f"live alerts sent · {summary['alerts_withdrawn']} taken back later"
         cards.append((label, str(summary["alerts_sent"]), ""))
@@ -600,6 +627,12 @@ def render_html(night: Night, summary: dict[str, Any], figures: dict[str, bytes]
             else f"below the {plm['elevated_above_per_h']:.0f}/h often considered elevated in adults"
         )
         parts.append(f"<p>PLM index <b>{plm['index_per_h']:.1f} per hour</b> ({verdict}).</p>")
+        if plm.get("index_per_h_sleep") is not None:
+            parts.append(
+                f"<p>Per hour of sleep, as the recording's hypnogram scores it "
+                f"({plm['sleep_h']:.1f} h): <b>{plm['index_per_h_sleep']:.1f}</b> (movements in "
+                "series that began in sleep).</p>"
+            )
         parts.append(
             "<table><tr><th>channel</th><th>leg movements</th><th>series (≥ "
             f"{plm['min_series_length']})</th><th>in series</th><th>index /h</th></tr>"

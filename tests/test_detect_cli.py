@@ -145,6 +145,12 @@ def test_a_sleep_study_leg_emg_at_256_hz_gives_the_leg_movements_with_a_warning(
     hit = sum(any(d["start"] < e.end and d["end"] > e.start for d in found) for e in series)
     assert hit / len(series) >= 0.8
     assert all(d["kind"] == "plm" for d in found if d["start"] > 60)  # nothing else there
+    # its hypnogram (awake for 30 s, then stage 2): the index per hour of sleep too
+    members = [d for d in found if d.get("plm_in_series")]
+    asleep = sum(d["start"] >= 30.0 for d in members)
+    for d in found:
+        assert d["plm_index_per_h"] == round(len(members) / (900 / 3600), 1)
+        assert d["plm_index_per_h_sleep"] == round(asleep / (870 / 3600), 1)
 
 
 def test_evaluate_scores_against_a_scorers_leg_movements_in_the_edf(psg_edf, tmp_path):

@@ -99,6 +99,30 @@ def test_json_counts_and_times_match_the_episodes_given(tmp_path):
     assert s["plm"]["per_channel"]["R"]["movements"] == 0
 
 
+def test_a_hypnogram_in_the_recording_gives_the_index_per_hour_of_sleep(tmp_path):
+    from emgwatch.recording import Annotation
+
+    eps = _episodes()  # 12 movements in series at 100-377 s, in 0.5 h of recording
+    data = _signal(bursts=[(e.start, e.end, 0 if e.channel == "L" else 1) for e in eps])
+    night = _night(eps, data)
+    rec = night.segments[0][1]
+    assert (
+        json.loads(make_report(night, tmp_path / "a.html")[1].read_text())["plm"][
+            "index_per_h_sleep"
+        ]
+        is None
+    )  # no hypnogram: only the index per hour of recording
+    # awake until 200 s (4 of the movements), then stage 2 in 30-s epochs as instants
+    rec.annotations = [Annotation(0.0, 200.0, "Sleep stage W")] + [
+        Annotation(t, 0.0, "Sleep stage 2") for t in np.arange(200.0, 1800.0, 30.0)
+    ]
+    html, js = make_report(night, tmp_path / "b.html")
+    plm = json.loads(js.read_text())["plm"]
+    assert plm["index_per_h"] == 24.0 and plm["sleep_h"] == round(1600 / 3600, 2)
+    assert plm["index_per_h_sleep"] == round(8 / (1600 / 3600), 1)
+    assert "Per hour of sleep" in html.read_text()
+
+
 def test_html_is_self_contained_with_every_section(tmp_path):
     eps = _episodes()
     data = _signal(bursts=[(e.start, e.end, 0 if e.channel == "L" else 1) for e in eps])
