@@ -226,4 +226,4 @@ def _final_plm_index(
         for e in plms:
             e.extra["plm_index_per_h"] = round(len(members) / hours, 1)
             if sleep_h > 0:
-                e.extra["plm_index_per_h_sleep"] = round(asleep / sleep_h, 1)
+                e.extra["plm_index_per_h_sleep"] = round(float(asleep / sleep_h), 1)

@@ -387,13 +387,15 @@ def plm_summary(
         merged = merge_bilateral(start, end)
         members = np.concatenate(plm_series(merged) or [np.empty(0)])
         in_sleep = int(in_spans(members, sleep).sum())
-        combined["index_per_h_sleep"] = round(in_sleep / sleep_h, 1)
+        combined["index_per_h_sleep"] = round(float(in_sleep / sleep_h), 1)
+    # the threshold is per hour of sleep (DOMAIN.md): judged on that index where there is one
+    judged = combined.get("index_per_h_sleep", index)
     return {
         "available": True,
         "index_per_h": index,
         "index_per_h_sleep": combined.get("index_per_h_sleep"),
-        "sleep_h": round(sleep_h, 2) if sleep_h > 0 else None,
-        "elevated": bool(index is not None and index > PLM_INDEX_ELEVATED_PER_H),
+        "sleep_h": round(float(sleep_h), 2) if sleep_h > 0 else None,
+        "elevated": bool(judged is not None and judged > PLM_INDEX_ELEVATED_PER_H),
         "elevated_above_per_h": PLM_INDEX_ELEVATED_PER_H,
         "min_series_length": PLM_MIN_SERIES,
         "all_channels": combined,

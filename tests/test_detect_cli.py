@@ -117,7 +117,10 @@ def psg_edf(tmp_path_factory):
 
     kinds = {"plm_series_per_h": 16.0, "plm_per_h": 0.0, "spasm_per_h": 0.0, "cramp_per_h": 0.0}
     rec, truth = simulate("night", 900, 1000, 4, clonus_per_h=0.0, **kinds)
-    scored = [Annotation(0.0, 30.0, "Sleep stage W"), Annotation(30.0, 870.0, "Sleep stage 2")]
+    scored = [  # a hypnogram: awake for the first 30-s epoch, then stage 2
+        Annotation(t, 30.0, "Sleep stage W" if t < 30 else "Sleep stage 2")
+        for t in np.arange(0.0, 900.0, 30.0)
+    ]
     scored += [
         Annotation(e.start, e.end - e.start, "Limb Movement (Left)")
         for e in truth.episodes

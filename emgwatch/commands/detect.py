@@ -27,8 +27,9 @@ Output (JSON lines, by default only alerting kinds: spasm, cramp, clonus, plm):
    "level_db": 24.0, "id": "...", ...}
 start/end are seconds from the recording start. A leg movement is printed as "plm" only when it
 belongs to a PLM series (4 or more, 10-90 s apart: "periodic"; each line then carries
-plm_index_per_h, per hour of recording, and when the recording's annotations hold a hypnogram
-plm_index_per_h_sleep: members that began in sleep per hour of sleep), in every context; without --context sleep the series must also keep a steady
+plm_index_per_h, per hour of recording, and when the recording's annotations hold a
+hypnogram with sleep in it, plm_index_per_h_sleep: members that began in sleep per hour of
+sleep), in every context; without --context sleep the series must also keep a steady
 pace, with the leg at rest between its movements (at most one other episode in a gap); there a
 brief "spasm" on a leg that was active in at most 10 % of the last 5 minutes can be a leg
 movement of a series, as in bed (printed as "plm" with "alerted_as": "spasm"). On a channel
