@@ -1,0 +1,61 @@
+"""A generated night rebuilt as a sleep study, to measure `detect` on polysomnography files.
+
+The night's leg EMG is resampled to 256 Hz (``LLEG``) and written beside an EEG at 256 Hz
+and SpO2 at 1 Hz, as a clinic's EDF+ holds them. The true leg movements become a scorer's
+``Limb Movement (Left)`` annotations, and a hypnogram of 30-s epochs is added: awake for the
+first half hour, ``Sleep stage 2`` after. Then ``emgwatch detect`` reads the leg channel,
+``emgwatch evaluate --truth-from-annotations`` scores against the movements, and the PLM index
+per hour of sleep comes from the hypnogram (docs/FORMATS.md; benchmarks/RESULTS.md).
+
+    .venv/bin/emgwatch simulate --scenario night --duration 8h --fs 1000 --seed 1 -o night.edf
+    .venv/bin/python benchmarks/psg_night.py night.edf psg.edf
+    .venv/bin/emgwatch detect psg.edf --context sleep
+"""
+
+from __future__ import annotations
+
+import sys
+
+import edfio
+import numpy as np
+from scipy.signal import resample_poly
+
+from emgwatch.domain import ADC_MIDRAIL
+from emgwatch.recording import read_recording
+from emgwatch.truth import load_truth
+
+FS = 256
+UV_PER_COUNT = 4.9  # a 10-bit ADC over 5 V at unit gain, roughly
+
+
+def main(src: str, out: str) -> None:
+    rec = read_recording(src)
+    truth = load_truth(src.rsplit(".", 1)[0] + ".truth.json")
+    leg = rec.data[:, 0] - (ADC_MIDRAIL if rec.units == "adc" else np.median(rec.data[:, 0]))
+    leg = resample_poly(leg, FS, int(rec.fs)) * (UV_PER_COUNT if rec.units == "adc" else 1.0)
+    n = len(leg)
+    eeg = np.random.default_rng(0).normal(0, 20, n)
+    spo2 = np.full(n // FS, 96.0)
+    epochs = np.arange(0.0, n / FS - 30.0, 30.0)
+    anns = [
+        edfio.EdfAnnotation(float(t), 30.0, "Sleep stage W" if t < 1800 else "Sleep stage 2")
+        for t in epochs
+    ]
+    movements = [e for e in truth.episodes if e.kind == "plm"]
+    anns += [
+        edfio.EdfAnnotation(e.start, e.end - e.start, "Limb Movement (Left)") for e in movements
+    ]
+    signals = [
+        edfio.EdfSignal(eeg, FS, label="EEG C3-A2", physical_dimension="uV"),
+        edfio.EdfSignal(leg, FS, label="LLEG", physical_dimension="uV"),
+        edfio.EdfSignal(spo2, 1, label="SpO2", physical_dimension="%"),
+    ]
+    edfio.Edf(signals, annotations=sorted(anns, key=lambda a: a.onset)).write(out)
+    print(
+        f"wrote {out}: {n / FS / 3600:.1f} h, LLEG at {FS} Hz beside EEG and SpO2, "
+        f"{len(movements)} scored leg movements, {len(epochs)} scored epochs"
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
