@@ -212,12 +212,15 @@ def score_events(
     *,
     duration_s: float,
     sleep_s: float | None = None,
+    sleep_spans: np.ndarray | None = None,
     match_channel: bool = False,
 ) -> dict:
     """Score detections against truth with any-overlap matching; a JSON-ready dict.
 
     ``duration_s`` turns false alarms into a rate; ``sleep_s`` (default: the whole recording) is
-    the denominator of the PLM index. With ``match_channel`` a detection only matches a true
+    the denominator of the PLM index, and ``sleep_spans`` (a hypnogram's (start, end) rows of
+    sleep, ``emgwatch.hypnogram``), when given, what it counts: series members that began in
+    sleep, for truth and detections alike. With ``match_channel`` a detection only matches a true
     episode on the same channel; by default any channel counts, since a strong spasm is also
     seen by neighbouring electrodes and the alarm is about the event, not the electrode.
     """
@@ -350,18 +353,26 @@ def score_events(
             "decision": _stats(decision_latency),
         },
         "confusion": confusion,
-        "plm": _score_plm(T, D, found_kind, sleep),
+        "plm": _score_plm(T, D, found_kind, sleep, sleep_spans),
     }
 
 
-def _score_plm(T: dict, D: dict, found_kind: np.ndarray, sleep_s: float) -> dict:
+def _score_plm(
+    T: dict, D: dict, found_kind: np.ndarray, sleep_s: float, spans: np.ndarray | None
+) -> dict:
+    from emgwatch.hypnogram import in_spans
+
     tp = T["kind"] == "plm"
     dp = D["kind"] == "plm"
     truth_onsets = merge_overlapping_onsets(T["start"][tp], T["end"][tp])
     det_onsets = merge_overlapping_onsets(D["start"][dp], D["end"][dp])
     h = sleep_s / 3600.0
-    truth_in = sum(len(s) for s in plm_series(truth_onsets))
-    det_in = sum(len(s) for s in plm_series(det_onsets))
+
+    def in_series(onsets: np.ndarray) -> int:
+        members = [m for s in plm_series(onsets) for m in s]
+        return len(members) if spans is None else int(in_spans(members, spans).sum())
+
+    truth_in, det_in = in_series(truth_onsets), in_series(det_onsets)
     truth_idx = truth_in / h if h > 0 else None
     det_idx = det_in / h if h > 0 else None
     err = None
@@ -380,11 +391,13 @@ def _score_plm(T: dict, D: dict, found_kind: np.ndarray, sleep_s: float) -> dict
 
 
 def score_recordings(
-    recordings: Iterable[tuple[list, list, float] | tuple[list, list, float, float | None]],
+    recordings: Iterable[tuple],
     *,
     match_channel: bool = False,
 ) -> dict:
-    """Score several recordings as one: ``(truth_episodes, detected, duration_s[, sleep_s])``.
+    """Score several recordings as one: ``(truth_episodes, detected, duration_s[, sleep_s[,
+    sleep_spans]])`` (``sleep_spans``: a hypnogram's sleep, see ``score_events``; a recording
+    without one counts as asleep throughout when another has one).
 
     Event counts, latencies and the confusion matrix pool over recordings; rates divide by the
     total time. Recordings are laid end to end with a separation longer than any PLM interval,
@@ -395,9 +408,14 @@ def score_recordings(
     det_all: list[dict] = []
     offset = total = sleep_total = 0.0
     offsets: list[float] = []
+    spans: list[np.ndarray] = []
+    hypnogram = False
     for item in recordings:
         truth, detected, duration_s = item[0], item[1], float(item[2])
         sleep_s = item[3] if len(item) > 3 else None
+        mine = item[4] if len(item) > 4 else None
+        hypnogram |= mine is not None
+        spans.append(offset + (np.array([[0.0, duration_s]]) if mine is None else mine))
         if not duration_s > 0:
             raise ValueError(
                 f"recording #{len(offsets) + 1}: duration_s must be positive, got {duration_s}"
@@ -422,6 +440,7 @@ def score_recordings(
         det_all,
         duration_s=offset - separation,
         sleep_s=sleep_total,
+        sleep_spans=np.concatenate(spans) if hypnogram else None,
         match_channel=match_channel,
     )
     # Rates are per recorded time, not per the laid-out span with its separations.

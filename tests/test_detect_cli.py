@@ -168,6 +168,10 @@ def test_evaluate_scores_against_a_scorers_leg_movements_in_the_edf(psg_edf, tmp
     assert plm["n_true"] == len([e for e in truth.episodes if e.kind == "plm"])
     assert plm["found"] / plm["n_true"] >= 0.8 and report["false_alarms"]["total"] <= 1
     assert "PLM index truth" in r.stdout
+    # its hypnogram (awake for the first 30-s epoch): the index per hour of sleep, in sleep
+    assert report["sleep_s"] == 870.0
+    truth_in = report["plm"]["truth_in_series"]
+    assert report["plm"]["truth_index_per_h"] == truth_in / (870.0 / 3600.0)
 
 
 def test_a_simulated_edf_scores_the_same_from_its_annotations_as_from_its_truth_json(tmp_path):

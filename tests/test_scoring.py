@@ -270,6 +270,21 @@ def test_plm_movement_sensitivity_and_index_error():
     assert "PLM index truth 8.0/h, detected 7.0/h (-12.5%)" in format_report(r)
 
 
+def test_with_a_hypnogram_the_index_counts_series_members_in_sleep_per_hour_of_sleep():
+    truth = [ep(t, t + 2, "plm") for t in range(0, 160, 20)]  # 8 in one series, 0-140 s
+    detected = [ep(t + 0.2, t + 1.5, "plm") for t in range(0, 160, 20)]
+    sleep = np.array([[50.0, 950.0]])  # asleep from 50 s: 5 of the 8 began in sleep
+    r = score_events(truth, detected, duration_s=3600, sleep_s=900, sleep_spans=sleep)
+    assert r["plm"]["truth_index_per_h"] == pytest.approx(5 / 0.25)
+    assert r["plm"]["detected_index_per_h"] == pytest.approx(5 / 0.25)
+    # pooled with a recording without a hypnogram: that one counts as asleep throughout
+    pooled = score_recordings([(truth, detected, 3600, 900, sleep), (truth, [], 1800)])
+    assert pooled["plm"]["truth_in_series"] == 5 + 8
+    assert pooled["plm"]["truth_index_per_h"] == pytest.approx(13 / 0.75)
+    plain = score_recordings([(truth, detected, 3600), (truth, [], 1800)])
+    assert plain["plm"]["truth_in_series"] == 16  # without one: unchanged
+
+
 def test_movements_of_both_legs_at_once_count_once():
     left = [ep(t, t + 2, "plm", "left") for t in range(0, 80, 20)]
     right = [ep(t + 0.5, t + 1.5, "plm", "right") for t in range(0, 80, 20)]

@@ -64,6 +64,7 @@ SCENARIO_CONTEXT = {"night": "sleep", "exercise": "exercise"}
 def evaluate_pairs(pairs, *, model, context: str | None, progress=None) -> list[dict]:
     """Detect on each (recording, truth) pair; returns one record per recording for pooling."""
     from emgwatch.detector import detect_recording
+    from emgwatch.hypnogram import sleep_spans
 
     out = []
     for k, (rec, truth) in enumerate(pairs):
@@ -80,6 +81,8 @@ def evaluate_pairs(pairs, *, model, context: str | None, progress=None) -> list[
                 "duration_s": rec.duration_s,
                 "truth": truth.episodes,
                 "detected": eps,
+                # a hypnogram in the recording: the PLM index per hour of sleep, in sleep
+                "sleep_spans": sleep_spans(rec.annotations, rec.duration_s),
             }
         )
         if progress:
@@ -89,16 +92,18 @@ def evaluate_pairs(pairs, *, model, context: str | None, progress=None) -> list[
 
 def pooled_score(records: list[dict]) -> dict:
     """Score all recordings as one (no match or PLM series across recordings)."""
+    from emgwatch.hypnogram import total_s
     from emgwatch.scoring import score_recordings
+
+    def sleep_s(r: dict) -> float | None:
+        spans = r.get("sleep_spans")
+        if spans is not None:
+            return total_s(spans)
+        return r["duration_s"] if r["context"] == "sleep" else None
 
     return score_recordings(
         [
-            (
-                r["truth"],
-                r["detected"],
-                r["duration_s"],
-                r["duration_s"] if r["context"] == "sleep" else None,
-            )
+            (r["truth"], r["detected"], r["duration_s"], sleep_s(r), r.get("sleep_spans"))
             for r in records
         ]
     )
