@@ -160,6 +160,14 @@ class SosFilter:
         return y
 
 
+def native_position(j, ratio: float):  # noqa: ANN001, ANN201 - an int or an index array
+    """Where output ``j`` of a segment sits among the native samples (``ratio`` = native /
+    analysis rate): ``(j + 1) * ratio - 1``, or ``j * ratio`` when the native rate is the slower
+    one, so that no output sits before the first sample. Written for full-band rates as before
+    slower ones were read, so their outputs stay bit for bit."""
+    return (j + 1) * ratio - 1 if ratio >= 1.0 else j * ratio
+
+
 class AnalysisRateConverter:
     """Native rate to ``ANALYSIS_FS_HZ`` on an anti-aliased stream, chunk-invariant.
 
@@ -174,7 +182,6 @@ class AnalysisRateConverter:
         self.fs_hz = float(fs_hz)
         self.ratio = self.fs_hz / ANALYSIS_FS_HZ
         self.integer = abs(self.ratio - round(self.ratio)) < 1e-9
-        self.offset = self.ratio - 1.0 if self.ratio >= 1.0 else 0.0  # position of output 0
         self.reset()
 
     def reset(self) -> None:
@@ -192,17 +199,14 @@ class AnalysisRateConverter:
             j = np.arange(self.j, j_end)
             return j, ((j + 1) * r - 1).astype(float)
         # floor(pos) + 2 <= n_available - 1  <=>  pos(j) < n_available - 2
-        j_end = max(int(np.ceil((n_available - 2 - self.offset) / self.ratio)), self.j)
-        while j_end > self.j and self._pos(j_end - 1) >= n_available - 2:
+        r = self.ratio
+        j_end = max(int(np.ceil((n_available - 2 - native_position(0, r)) / r)), self.j)
+        while j_end > self.j and native_position(j_end - 1, r) >= n_available - 2:
             j_end -= 1
-        while self._pos(j_end) < n_available - 2:
+        while native_position(j_end, r) < n_available - 2:
             j_end += 1
         j = np.arange(self.j, j_end)
-        return j, self._pos(j)
-
-    def _pos(self, j):  # noqa: ANN001, ANN202 - an int or an index array
-        # written as before slower rates were read, so full-band outputs stay bit for bit
-        return (j + 1) * self.ratio - 1 if self.ratio >= 1.0 else j * self.ratio
+        return j, native_position(j, r)
 
     def __call__(
         self, y: np.ndarray, raw: np.ndarray, bad: np.ndarray | None
@@ -260,12 +264,13 @@ class AnalysisRateConverter:
 def fresh_samples(k: np.ndarray, fs_hz: float) -> np.ndarray | None:
     """For a recording slower than the analysis rate: which analysis samples (by their index
     ``k`` in the segment) take a native sample that the one before did not (the converter's
-    nearest native sample to ``k * r``). None at full-band rates, where every one does."""
+    nearest native sample to ``native_position``). None at full-band rates, where every one
+    does."""
     r = fs_hz / ANALYSIS_FS_HZ
     if r >= 1.0:
         return None
     k = np.asarray(k)
-    return (np.rint(k * r) != np.rint((k - 1) * r)) | (k == 0)
+    return (np.rint(native_position(k, r)) != np.rint(native_position(k - 1, r))) | (k == 0)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from emgwatch.recording import Annotation
+from emgwatch.recording import Annotation, annotation_parts, classify_annotation
 
 _SLEEP = re.compile(
     r"^((sleep )?stage (n?[1-4]|nrem ?[1-4]|r|rem)( sleep)?"
@@ -39,21 +39,11 @@ EPOCH_S = 30.0  # the scoring epoch (AASM): the longest a stage given as an inst
 
 def stage_of(text: str) -> str | None:
     """ "sleep", "wake" or "unscored" for a stage annotation; None for any other text."""
-    for part in text.split("|"):
-        t = " ".join(re.sub(r"[-_:()/,.]", " ", part.lower()).split())
+    for t in annotation_parts(text):
         for name, pattern in (("sleep", _SLEEP), ("wake", _WAKE), ("unscored", _UNSCORED)):
             if pattern.match(t):
                 return name
     return None
-
-
-def _stage(a: Annotation) -> str | None:
-    # the EDF+ reader takes a trailing word equal to a signal's label for the annotation's
-    # channel: "Sleep stage R" beside a leg channel named "R" arrives as ("Sleep stage", "R")
-    s = stage_of(a.description)
-    if s is None and a.channel:
-        s = stage_of(f"{a.description} {a.channel}")
-    return s
 
 
 def sleep_spans(annotations: Sequence[Annotation], duration_s: float) -> np.ndarray | None:
@@ -61,7 +51,8 @@ def sleep_spans(annotations: Sequence[Annotation], duration_s: float) -> np.ndar
     annotations hold no hypnogram (fewer than ``MIN_STAGES`` stages, or no sleep and wake
     among them): the caller falls back to the whole recording. A stage given as an instant
     lasts until the next one, at most ``EPOCH_S``."""
-    staged = sorted(((a.onset, a.duration, s) for a in annotations if (s := _stage(a))), key=_key)
+    stages = ((a, classify_annotation(a, stage_of)[0]) for a in annotations)
+    staged = sorted(((a.onset, a.duration, s) for a, s in stages if s), key=_key)
     kinds = {s for _, _, s in staged}
     if len(staged) < MIN_STAGES or not {"sleep", "wake"} <= kinds:
         return None

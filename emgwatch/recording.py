@@ -15,11 +15,12 @@ import math
 import re
 import unicodedata
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import edfio
 import numpy as np
@@ -44,6 +45,26 @@ class Annotation:
     duration: float  # seconds (0 for an instant)
     description: str
     channel: str | None = None
+
+
+T = TypeVar("T")
+
+
+def annotation_parts(text: str) -> list[str]:
+    """An annotation's text as the matchers of emgwatch.truth and emgwatch.hypnogram read it:
+    lower case, punctuation as spaces, each part of an NSRR ``name|code`` on its own."""
+    return [" ".join(re.sub(r"[-_:()/,.]", " ", p.lower()).split()) for p in text.split("|")]
+
+
+def classify_annotation(a: Annotation, name: Callable[[str], T | None]) -> tuple[T | None, str]:
+    """``name(text)`` for an annotation, and its channel ("" for none). The EDF+ reader takes a
+    trailing word equal to a signal's label for the annotation's channel ("Sleep stage R" beside
+    a leg channel named "R" arrives as "Sleep stage" on "R"): when the text alone names nothing,
+    the whole text is tried, and then there is no channel."""
+    found = name(a.description)
+    if found is None and a.channel:
+        return name(f"{a.description} {a.channel}"), ""
+    return found, a.channel or ""
 
 
 @dataclass

@@ -18,7 +18,7 @@ from typing import Any
 
 from emgwatch.domain import EPISODE_KINDS, NON_ALERT_KINDS
 from emgwatch.errors import InputError
-from emgwatch.recording import Annotation, Recording
+from emgwatch.recording import Annotation, Recording, annotation_parts, classify_annotation
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +149,7 @@ _SIMULATION_ONLY = frozenset(NON_ALERT_KINDS) - {"voluntary"}
 def kind_of_annotation(text: str) -> str | None:
     """The episode kind an annotation names (None if it names none): emgwatch's own kinds, as
     ``emgwatch simulate`` writes them into an EDF+, or a scorer's leg movement (-> "plm")."""
-    for part in text.split("|"):
-        t = " ".join(re.sub(r"[-_:()/,.]", " ", part.lower()).split())
+    for t in annotation_parts(text):
         if t in TRUTH_EPISODE_KINDS:
             return t
         if _LEG_MOVEMENT.match(t):
@@ -205,9 +204,7 @@ def truth_from_annotations(rec: Recording, path: str | Path) -> Truth:
         if art != a.description and art in ARTIFACT_KINDS:
             artifacts.append(TruthArtifact(a.onset, a.onset + a.duration, art, a.channel or ""))
             continue
-        kind, channel = kind_of_annotation(a.description), a.channel or ""
-        if kind is None and a.channel:  # the reader took its last word for a signal's label
-            kind, channel = kind_of_annotation(f"{a.description} {a.channel}"), ""
+        kind, channel = classify_annotation(a, kind_of_annotation)
         if kind is None:
             other[a.description] = other.get(a.description, 0) + 1
             continue
