@@ -1769,8 +1769,12 @@ def _regularise_times(
 
 
 def _read_sidecar(side: Path) -> list[Annotation]:
-    if not side.exists():
-        return []
+    return read_annotation_csv(side) if side.exists() else []
+
+
+def read_annotation_csv(side: Path) -> list[Annotation]:
+    """Annotations as emgwatch writes them beside a CSV recording (onset,duration,description,
+    channel; seconds from the recording's start)."""
     if side.is_dir():
         raise InputError(side, None, "expected the recording's annotation file, found a directory")
     try:
@@ -2019,7 +2023,7 @@ def _write_edf(path: Path, rec: Recording) -> None:
         edf.write(tmp)
 
 
-def _check_edf_header(path: Path) -> None:
+def check_edf_header(path: Path) -> None:
     """Catch truncated or corrupt files before the library does, to say at which byte."""
     size = path.stat().st_size
     with path.open("rb") as f:
@@ -2133,7 +2137,7 @@ def _check_edf_header(path: Path) -> None:
 
 
 def _read_edf(path: Path, *, fs: float | None, channel: str | int | None) -> Recording:
-    _check_edf_header(path)
+    check_edf_header(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -2194,7 +2198,12 @@ def _read_edf_checked(path: Path, *, fs: float | None, channel: str | int | None
     edf = edfio.read_edf(path, lazy_load_data=True)
     signals = list(edf.signals)
     if not signals:
-        raise InputError(path, None, "EDF file has no signal channel (only annotations)")
+        raise InputError(
+            path,
+            None,
+            "EDF file has no signal channel, only annotations: if it is a recording's scoring "
+            "(a hypnogram), pass it with --annotations beside that recording",
+        )
     labels = [s.label.strip() for s in signals]
     rates = [float(s.sampling_frequency) for s in signals]
     pick = _pick_channel(path, labels, channel)

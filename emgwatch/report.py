@@ -111,12 +111,15 @@ def night_from_recording(
     context: str = "auto",
     model: object | None = None,
     fs: float | None = None,
+    annotations: str | Path | None = None,
 ) -> Night:
-    """Read a recording and run the detector over it (the same code path as a live session)."""
+    """Read a recording and run the detector over it (the same code path as a live session).
+    ``annotations``: a scoring file of its own (``emgwatch.annotation_files``)."""
+    from emgwatch.annotation_files import with_annotation_file
     from emgwatch.detector import detect_recording, without_isolated_plm
     from emgwatch.recording import read_recording
 
-    rec = read_recording(path, fs=fs)
+    rec = with_annotation_file(read_recording(path, fs=fs), annotations)
     every = detect_recording(rec, context=context, model=model, isolated_plm=True)
     episodes = without_isolated_plm(every)
     start = rec.start_time

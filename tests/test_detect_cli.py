@@ -303,3 +303,84 @@ def test_confirmed_alerts_change_when_alerts_go_out_not_what_is_found(context, m
             assert was_alerted(c)
             if "detected_at" in f.extra:
                 assert c.extra["detected_at"] >= f.extra["detected_at"] - 1e-9
+
+
+@pytest.fixture(scope="module")
+def psg_apart(psg_edf, tmp_path_factory):
+    """The same sleep study as archives ship it: the signal in one EDF, its scoring (stages and
+    leg movements) in NSRR XML beside it."""
+    import edfio
+
+    p, _ = psg_edf
+    edf = edfio.read_edf(p)
+    d = tmp_path_factory.mktemp("apart")
+    bare = d / "psg.edf"
+    edfio.Edf(
+        list(edf.signals),
+        data_record_duration=edf.data_record_duration,
+        starttime=edf.starttime,
+        recording=edf.recording,
+    ).write(bare)
+    events = []
+    for a in edf.annotations:
+        if a.text.startswith("Sleep stage"):
+            concept = "Wake|0" if a.text.endswith("W") else "Stage 2 sleep|2"
+            events.append(f"<EventType>Stages|Stages</EventType><EventConcept>{concept}")
+        else:
+            events.append(
+                "<EventType>Limb Movement|Limb Movement</EventType>"
+                "<EventConcept>Limb Movement (Left)|Limb Movement (Left)"
+            )
+        events[-1] += f"</EventConcept><Start>{a.onset}</Start><Duration>{a.duration}</Duration>"
+    xml = d / "psg-nsrr.xml"
+    xml.write_text(
+        "<?xml version='1.0'?>\n<PSGAnnotation><ScoredEvents>\n"
+        + "".join(f"<ScoredEvent>{e}</ScoredEvent>\n" for e in events)
+        + "</ScoredEvents></PSGAnnotation>\n"
+    )
+    return p, bare, xml
+
+
+def test_a_scoring_file_of_its_own_gives_what_the_same_scoring_in_the_edf_gives(
+    psg_apart, tmp_path
+):
+    """NSRR and Sleep-EDF ship the hypnogram and scored events beside the signal file: with
+    --annotations, detect's PLM index per hour of sleep and evaluate's scorer truth are those
+    of an EDF+ that holds the same annotations."""
+    whole, bare, xml = psg_apart
+
+    def lines(*args):
+        r = run_cli("detect", *args, "--context", "sleep")
+        assert r.returncode == 0, r.stderr
+        return [
+            {k: v for k, v in json.loads(x).items() if k != "id"} for x in r.stdout.splitlines()
+        ]
+
+    embedded = lines(str(whole))
+    assert embedded and all("plm_index_per_h_sleep" in d for d in embedded)
+    assert lines(str(bare), "--annotations", str(xml)) == embedded
+    assert all("plm_index_per_h_sleep" not in d for d in lines(str(bare)))  # no hypnogram
+    reports = []
+    for args in ([str(whole)], [str(bare), "--annotations", str(xml)]):
+        out = tmp_path / f"r{len(reports)}.json"
+        r = run_cli(
+            "evaluate", *args, "--truth-from-annotations", "--context", "sleep", "--json", str(out)
+        )
+        assert r.returncode == 0, r.stderr
+        reports.append(json.loads(out.read_text()))
+    a, b = reports
+    assert a["per_kind"] == b["per_kind"] and a["plm"] == b["plm"] and a["sleep_s"] == 870.0
+    assert b["sleep_s"] == 870.0
+
+
+def test_annotations_belong_to_one_recording_and_are_never_overwritten(psg_apart, tmp_path):
+    whole, bare, xml = psg_apart
+    r = run_cli("evaluate", str(whole), str(bare), "--annotations", str(xml))
+    assert r.returncode == 2 and "name exactly one" in r.stderr
+    r = run_cli("detect", str(bare), "--annotations", str(xml), "-o", str(xml))
+    assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1
+    assert "<PSGAnnotation>" in xml.read_text()
+    r = run_cli("report", "3", "--annotations", str(xml))
+    assert r.returncode == 2 and "not a session id" in r.stderr
+    r = run_cli("detect", str(bare), "--annotations", str(tmp_path / "missing.xml"))
+    assert r.returncode == 1 and "missing.xml: no such file" in r.stderr

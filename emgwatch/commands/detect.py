@@ -6,6 +6,7 @@ import json
 import sys
 from typing import TextIO
 
+from emgwatch.annotation_files import add_argument as add_annotations_argument
 from emgwatch.config import Config
 from emgwatch.domain import ALERT_KINDS, CONTEXTS, SENSORS, fs_out_of_range, sensor_to_read
 from emgwatch.errors import EmgwatchError, UsageError
@@ -48,6 +49,8 @@ examples:
   emgwatch detect night.edf
   emgwatch detect arduino.csv --fs 1000 --context sleep
   emgwatch detect session.csv --channel calf --format csv -o episodes.csv
+  emgwatch detect mesa-sleep-0001.edf --annotations mesa-sleep-0001-nsrr.xml --context sleep
+                             a sleep study scored in a file of its own: PLM index per h of sleep
 """
 
 
@@ -70,6 +73,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also print voluntary episodes and isolated (not periodic) leg movements",
     )
+    add_annotations_argument(p)
     p.add_argument("-o", "--output", help="write to this file instead of stdout")
 
 
@@ -77,6 +81,7 @@ FIELDS = ("start", "end", "kind", "confidence", "channel", "level_db", "id")
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
+    from emgwatch.annotation_files import with_annotation_file
     from emgwatch.detector import detect_recording
     from emgwatch.episodes import params_for
     from emgwatch.model import load_model
@@ -85,8 +90,10 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     if args.fs is not None and (problem := fs_out_of_range(args.fs)) is not None:
         raise UsageError(f"--fs {args.fs:g}: {problem}")  # before reading a long file
     to_file = args.output not in (None, "", "-")  # "-" is standard output, as for most tools
-    out_path = check_output(args.output, reading=(args.recording,)) if to_file else None
+    reading = (args.recording, *([args.annotations] if args.annotations else []))
+    out_path = check_output(args.output, reading=reading) if to_file else None
     rec = read_recording(args.recording, fs=args.fs, channel=args.channel)
+    rec = with_annotation_file(rec, args.annotations)
     model = load_model(args.model or cfg.detection.model or None)
     sensor = sensor_to_read(rec.sensor, args.sensor or cfg.detection.sensor)
     quality: list = []

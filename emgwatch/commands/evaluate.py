@@ -4,6 +4,7 @@ import argparse
 import json
 import sys
 
+from emgwatch.annotation_files import add_argument as add_annotations_argument
 from emgwatch.config import Config
 from emgwatch.domain import CONTEXTS, sensor_to_read
 
@@ -26,6 +27,8 @@ examples:
   emgwatch evaluate --split test --json test.json
   emgwatch evaluate psg.edf --truth-from-annotations --context sleep
                                                   against the scorer's leg movements
+  emgwatch evaluate shhs1-200001.edf --annotations shhs1-200001-nsrr.xml \
+      --truth-from-annotations --context sleep    ... scored in a file of its own
 """
 
 
@@ -39,6 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="the recordings' own annotations are the ground truth (a scorer's leg movements "
         "in a sleep study's EDF+; never a file recorded by 'emgwatch run')",
     )
+    add_annotations_argument(p)
     p.add_argument("--fs", type=float, help="sampling rate for CSV files without a time column")
     p.add_argument(
         "--split", default="test", help="dataset split when no recordings are given (default test)"
@@ -110,14 +114,15 @@ def pooled_score(records: list[dict]) -> dict:
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
+    from emgwatch.errors import UsageError
     from emgwatch.model import load_model
     from emgwatch.scoring import format_report
     from emgwatch.synth.output import truth_path_for
 
     if args.truth_from_annotations and not args.recordings:
-        from emgwatch.errors import UsageError
-
         raise UsageError("--truth-from-annotations needs recordings (their annotations)")
+    if args.annotations and len(args.recordings) != 1:
+        raise UsageError("--annotations FILE belongs to one recording: name exactly one")
     json_out = None
     if args.json_out:  # checked before a long evaluation, and never one of its inputs
         from emgwatch.outfile import check_output
@@ -126,15 +131,18 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         truths = [args.truth] if args.truth else [truth_path_for(p) for p in args.recordings]
         if args.truth_from_annotations:  # the truth is in the recording (or its sidecar)
             truths = [annotations_sidecar(p) for p in args.recordings]
+        if args.annotations:
+            truths.append(args.annotations)
         reading = (*args.recordings, *truths)
         json_out = check_output(args.json_out, reading=reading)
     model = load_model(args.model or cfg.detection.model or None)
     if args.recordings:
+        from emgwatch.annotation_files import with_annotation_file
         from emgwatch.recording import read_recording
         from emgwatch.truth import check_truth_fits, load_truth, truth_from_annotations
 
         def pair(p: str) -> tuple:
-            rec = read_recording(p, fs=args.fs)
+            rec = with_annotation_file(read_recording(p, fs=args.fs), args.annotations)
             if args.truth_from_annotations:
                 return rec, truth_from_annotations(rec, p)
             tp = args.truth or truth_path_for(p)

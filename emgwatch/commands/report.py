@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from emgwatch.annotation_files import add_argument as add_annotations_argument
 from emgwatch.config import Config
 from emgwatch.domain import CONTEXTS
 from emgwatch.errors import UsageError
@@ -41,6 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="detection context for a FILE (default: detection.context from config)",
     )
+    add_annotations_argument(p)
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
@@ -56,7 +58,11 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
             raise UsageError(f"{html}: name the HTML page; its JSON summary is written beside it")
         html.parent.mkdir(parents=True, exist_ok=True)  # as the report always did
         for out in (html, html.with_suffix(".json")):
-            check_output(out, reading=(path,) if path.exists() else ())
+            check_output(
+                out,
+                reading=((path,) if path.exists() else ())
+                + ((args.annotations,) if args.annotations else ()),
+            )
         if html.with_suffix(".json").name.endswith(".truth.json"):
             raise UsageError(
                 f"{html}: its JSON summary would overwrite a truth file; name it otherwise"
@@ -68,10 +74,16 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
 
             model = load_model(cfg.detection.model)
         night = night_from_recording(
-            path, context=args.context or cfg.detection.context, model=model, fs=args.fs
+            path,
+            context=args.context or cfg.detection.context,
+            model=model,
+            fs=args.fs,
+            annotations=args.annotations,
         )
         default = Path(f"{path.stem}-report.html")
     elif args.source.isdigit():
+        if args.annotations:
+            raise UsageError("--annotations goes with a recording FILE, not a session id")
         db = Path(args.db) if args.db else cfg.database_path
         night = night_from_session(db, int(args.source))
         default = Path(f"session-{args.source}-report.html")

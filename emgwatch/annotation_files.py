@@ -1,0 +1,234 @@
+"""A recording's annotations kept in a file of their own: a sleep study's scoring.
+
+Polysomnography software and archives rarely put the scorer's work into the signal file.
+Sleep-EDF ships ``SC4001E0-PSG.edf`` beside ``SC4001EC-Hypnogram.edf`` (an EDF+ holding only
+annotations); the NSRR archives (MESA, SHHS, CFS, ...) ship ``<study>.edf`` beside
+``<study>-nsrr.xml`` and ``<study>-profusion.xml``. Read here and added to the recording's own
+annotations, their sleep stages give the PLM index per hour of sleep (``detect``, ``report``)
+and their leg movements a scorer's ground truth (``evaluate --truth-from-annotations``): what
+the texts mean is decided where annotations embedded in an EDF+ are read, in
+``emgwatch.hypnogram`` and ``emgwatch.truth``.
+
+Read: NSRR XML (``PSGAnnotation``: ``ScoredEvent`` with ``EventConcept``, ``Start``,
+``Duration``, ``SignalLocation``), Compumedics Profusion XML (``CMPStudyConfig``: ``ScoredEvent``
+with ``Name``, ``Start``, ``Duration``, ``Input``; ``SleepStages`` as one code per epoch), an EDF+
+(its annotations, placed by its start time against the recording's), and the CSV that emgwatch
+writes beside a CSV recording (``onset,duration,description,channel``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import xml.etree.ElementTree as ET
+from datetime import datetime
+from pathlib import Path
+
+from emgwatch.errors import InputError
+from emgwatch.recording import Annotation, Recording
+
+log = logging.getLogger(__name__)
+
+EPOCH_S = 30.0  # a Profusion file without <EpochLength> scores 30-s epochs (AASM)
+# Profusion's stage codes, as the texts emgwatch.hypnogram reads (Sleep-EDF's, MNE's names)
+PROFUSION_STAGES = {
+    0: "Sleep stage W",
+    1: "Sleep stage 1",
+    2: "Sleep stage 2",
+    3: "Sleep stage 3",
+    4: "Sleep stage 4",
+    5: "Sleep stage R",
+}
+UNSCORED_STAGE = "Sleep stage ?"  # 6 (movement), 9 (unscored) and any other code
+
+
+def read_annotation_file(path: str | Path, rec: Recording) -> list[Annotation]:
+    """The annotations in ``path``, in seconds from ``rec``'s start, those that fall within it.
+
+    The format is told by the content, not the name (an XML root element, EDF's version field,
+    else CSV). Annotations wholly outside the recording are dropped with a warning; when all of
+    them are, the file belongs to another recording and that is an error.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, None, "no such file")
+    if not path.is_file():
+        raise InputError(path, None, "not a file")
+    with path.open("rb") as f:
+        head = f.read(512)
+    text_head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text_head.startswith(b"<"):
+        found = _read_xml(path)
+    elif head[:8] == b"0       ":
+        found = _read_edf_annotations(path, rec)
+    else:
+        from emgwatch.recording import read_annotation_csv
+
+        found = read_annotation_csv(path)
+    return _within(path, found, rec, _channel_matcher(rec.channel_names))
+
+
+def with_annotation_file(rec: Recording, path: str | Path | None) -> Recording:
+    """``rec`` with the annotations of ``path`` added (unchanged when ``path`` is None)."""
+    if path is None:
+        return rec
+    extra = read_annotation_file(path, rec)
+    log.info("%s: %d annotations added to %s", path, len(extra), rec.path or "the recording")
+    rec.annotations = [*rec.annotations, *extra]
+    return rec
+
+
+def _within(path: Path, found: list[Annotation], rec: Recording, channel_of) -> list[Annotation]:
+    end = rec.duration_s
+    kept = [
+        Annotation(a.onset, a.duration, a.description, channel_of(a.channel))
+        for a in found
+        if a.onset < end and (a.onset + a.duration > 0 if a.duration > 0 else a.onset >= 0)
+    ]
+    if found and not kept:
+        first, last = min(a.onset for a in found), max(a.onset + a.duration for a in found)
+        raise InputError(
+            path,
+            None,
+            f"none of its {len(found)} annotations falls within the recording (0-{end:.0f} s; "
+            f"they span {first:.0f}-{last:.0f} s): is it this recording's file?",
+        )
+    if len(kept) < len(found):
+        log.warning(
+            "%s: %d of %d annotations fall outside the recording (0-%.0f s) and are ignored",
+            path,
+            len(found) - len(kept),
+            len(found),
+            end,
+        )
+    return kept
+
+
+def _channel_matcher(names: list[str]):
+    """An annotation's signal (NSRR "L Leg", an EDF+ label) as one of the recording's channel
+    names, compared without case, spaces or punctuation; None (any channel) when none is it."""
+
+    def key(s: str) -> str:
+        return re.sub(r"[\W_]+", "", s.lower())
+
+    by_key = {key(n): n for n in names}
+
+    def channel_of(signal: str | None) -> str | None:
+        return by_key.get(key(signal)) if signal else None
+
+    return channel_of
+
+
+def _number(
+    path: Path, el: ET.Element, tag: str, where: str, default: float | None = None
+) -> float:
+    child = el.find(tag)
+    text = (child.text or "").strip() if child is not None else ""
+    if not text and default is not None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise InputError(path, where, f"<{tag}> must be a number of seconds >= 0, got '{text}'")
+    return value
+
+
+def _text(el: ET.Element, tag: str) -> str:
+    child = el.find(tag)
+    return (child.text or "").strip() if child is not None else ""
+
+
+def _read_xml(path: Path) -> list[Annotation]:
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as e:
+        line, col = e.position
+        what = str(e).split(":")[0]  # "mismatched tag: line 3, column 2" -> "mismatched tag"
+        raise InputError(
+            path, f"line {line}, column {col + 1}", f"not well-formed XML: {what}"
+        ) from None
+    events = root.find("ScoredEvents")
+    if root.tag not in ("PSGAnnotation", "CMPStudyConfig") or events is None:
+        raise InputError(
+            path,
+            None,
+            f"expected NSRR (<PSGAnnotation>) or Compumedics Profusion (<CMPStudyConfig>) "
+            f"scoring with <ScoredEvents>, found <{root.tag}>",
+        )
+    nsrr = root.tag == "PSGAnnotation"
+    out: list[Annotation] = []
+    for k, ev in enumerate(events.findall("ScoredEvent"), start=1):
+        where = f"ScoredEvent {k}"
+        text = _text(ev, "EventConcept" if nsrr else "Name")
+        if not text:
+            continue
+        if nsrr and text.lower().startswith("recording start"):
+            continue  # the clock time of second 0, not an event
+        onset = _number(path, ev, "Start", where)
+        duration = _number(path, ev, "Duration", where, default=0.0)
+        signal = _text(ev, "SignalLocation" if nsrr else "Input") or None
+        out.append(Annotation(onset, duration, text, signal))
+    if not nsrr and (stages := root.find("SleepStages")) is not None:
+        epoch = _number(path, root, "EpochLength", "EpochLength", default=EPOCH_S)
+        if epoch <= 0:
+            raise InputError(path, "EpochLength", f"must be > 0 seconds, got {epoch:g}")
+        for k, st in enumerate(stages.findall("SleepStage")):
+            raw = (st.text or "").strip()
+            try:
+                code = int(raw)
+            except ValueError:
+                raise InputError(
+                    path, f"SleepStage {k + 1}", f"expected a stage code 0-9, got '{raw}'"
+                ) from None
+            out.append(Annotation(k * epoch, epoch, PROFUSION_STAGES.get(code, UNSCORED_STAGE)))
+    return out
+
+
+def _read_edf_annotations(path: Path, rec: Recording) -> list[Annotation]:
+    import edfio
+
+    from emgwatch.recording import check_edf_header
+
+    check_edf_header(path)
+    try:
+        edf = edfio.read_edf(path, lazy_load_data=True)
+        found = list(edf.annotations)
+    except Exception as e:  # the library's many ways of saying "corrupt"
+        raise InputError(path, None, f"not a readable EDF+ annotation file: {e}") from None
+    shift = 0.0
+    try:
+        own: datetime | None = edf.startdatetime
+    except Exception:  # anonymised start date ("X")
+        own = None
+    if own is not None and rec.start_time is not None:
+        shift = (own - rec.start_time.replace(tzinfo=None)).total_seconds()
+        if shift:
+            log.info("%s: starts %+.3f s from the recording; annotations shifted", path, shift)
+    names = sorted(rec.channel_names, key=len, reverse=True)
+    out = []
+    for a in found:
+        text = a.text.strip()
+        if not text:
+            continue
+        ch = None
+        for name in names:  # "LM L" beside a channel "L": as the EDF+ reader splits them
+            if name and text.endswith(" " + name):
+                text, ch = text[: -len(name) - 1].rstrip(), name
+                break
+        out.append(Annotation(float(a.onset) + shift, float(a.duration or 0.0), text, ch))
+    return out
+
+
+def add_argument(p) -> None:  # noqa: ANN001 - an argparse parser
+    """``--annotations FILE``, the same for every command that reads a recording."""
+    p.add_argument(
+        "--annotations",
+        metavar="FILE",
+        help="the recording's scoring in a file of its own, added to its annotations: NSRR "
+        "XML (<study>-nsrr.xml), Compumedics Profusion XML, an EDF+ of annotations (Sleep-EDF's "
+        "*-Hypnogram.edf) or onset,duration,description CSV; its sleep stages give the PLM "
+        "index per hour of sleep, its leg movements a scorer's truth",
+    )
