@@ -384,3 +384,15 @@ def test_annotations_belong_to_one_recording_and_are_never_overwritten(psg_apart
     assert r.returncode == 2 and "not a session id" in r.stderr
     r = run_cli("detect", str(bare), "--annotations", str(tmp_path / "missing.xml"))
     assert r.returncode == 1 and "missing.xml: no such file" in r.stderr
+
+
+def test_the_morning_report_takes_the_scoring_file_too(psg_apart, tmp_path):
+    whole, bare, xml = psg_apart
+    got = {}
+    for name, args in (("whole", [str(whole)]), ("apart", [str(bare), "--annotations", str(xml)])):
+        html = tmp_path / f"{name}.html"
+        r = run_cli("report", *args, "--context", "sleep", "-o", str(html))
+        assert r.returncode == 0, r.stderr
+        got[name] = json.loads(html.with_suffix(".json").read_text())["plm"]
+    assert got["apart"]["sleep_h"] == got["whole"]["sleep_h"] == round(870 / 3600, 2)
+    assert got["apart"]["index_per_h_sleep"] == got["whole"]["index_per_h_sleep"] is not None
