@@ -190,7 +190,7 @@ def _read_xml(path: Path) -> list[Annotation]:
 def _read_edf_annotations(path: Path, rec: Recording) -> list[Annotation]:
     import edfio
 
-    from emgwatch.recording import check_edf_header
+    from emgwatch.recording import check_edf_header, split_channel_label
 
     check_edf_header(path)
     try:
@@ -213,11 +213,7 @@ def _read_edf_annotations(path: Path, rec: Recording) -> list[Annotation]:
         text = a.text.strip()
         if not text:
             continue
-        ch = None
-        for name in names:  # "LM L" beside a channel "L": as the EDF+ reader splits them
-            if name and text.endswith(" " + name):
-                text, ch = text[: -len(name) - 1].rstrip(), name
-                break
+        text, ch = split_channel_label(text, names)  # as the recording's own EDF+
         out.append(Annotation(float(a.onset) + shift, float(a.duration or 0.0), text, ch))
     return out
 

@@ -2136,6 +2136,15 @@ def check_edf_header(path: Path) -> None:
             )
 
 
+def split_channel_label(text: str, labels_longest_first: list[str]) -> tuple[str, str | None]:
+    """An EDF+ annotation's text and its channel: emgwatch writes "<description> <label>", so
+    a trailing word equal to a signal's label (the longest that fits) is taken for the channel."""
+    for name in labels_longest_first:
+        if name and text.endswith(" " + name):
+            return text[: -len(name) - 1].rstrip(), name
+    return text, None
+
+
 def _read_edf(path: Path, *, fs: float | None, channel: str | int | None) -> Recording:
     check_edf_header(path)
     with warnings.catch_warnings(record=True) as caught:
@@ -2282,11 +2291,7 @@ def _read_edf_checked(path: Path, *, fs: float | None, channel: str | int | None
         if text == EDF_PADDING_LABEL:
             data = data[: int(round(a.onset * rate))]
             continue
-        ch = None
-        for name in by_length:
-            if name and text.endswith(" " + name):
-                text, ch = text[: -len(name) - 1].rstrip(), name
-                break
+        text, ch = split_channel_label(text, by_length)
         annotations.append(Annotation(float(a.onset), float(a.duration or 0.0), text, ch))
     try:
         start_time = edf.startdatetime
