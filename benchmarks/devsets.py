@@ -224,11 +224,9 @@ def _evaluate(job: tuple[tuple[str, object], list[str], str | None, str | None])
     if kind == "entry":
         pair = what.simulate()
     else:
-        from emgwatch.recording import read_recording
-        from emgwatch.truth import load_truth
+        from emgwatch.synth.outside import read_pair
 
-        path = Path(what)
-        pair = (read_recording(path), load_truth(path.with_suffix(".truth.json")))
+        pair = read_pair(Path(what), known_sensor=False)  # detected, as crossgen.py's runs
     (rec,) = evaluate_pairs([pair], model=load_model(model), context=context)
     rec["name"] = getattr(what, "name", None) or Path(str(what)).name
     return rec

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import sys
@@ -16,8 +17,11 @@ Train the window classifier (a scikit-learn Pipeline saved with skops) and write
 By default it generates the 'train' split of datasets/manifest.json in memory (no files needed),
 measures on the 'validation' split, and writes models/emgwatch-default.skops + .json. Then it
 trains the episode-level second stage on the episodes that window model's tracker opens
-(models/emgwatch-default-episode.skops + .json) from the 'stage' split: it decides an episode's kind from the whole
-episode and withdraws alerts that, seen whole, were voluntary efforts or turnovers. From the
+(models/emgwatch-default-episode.skops + .json) from the 'stage' split (with
+--outside-simulators also from the suites of the simulators in datasets/simulators/ that
+emgwatch did not write, generated with fixed seeds into a temporary directory): it decides an
+episode's kind from the whole episode and withdraws alerts that, seen whole, were voluntary
+efforts or turnovers. From the
 same episodes cut short, it trains the early stage (models/emgwatch-default-episode-early.skops):
 the same judgement on an episode still going on, which confirmed alerts wait for ([detection]
 alerts). Training is reproducible: the same manifest and --random-state give the same models.
@@ -57,6 +61,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="REC",
         help="annotated recordings the episode stage learns from (truth JSON beside each); "
         "instead of --stage-split, or of the window model's own recordings",
+    )
+    p.add_argument(
+        "--outside-simulators",
+        action="store_true",
+        help="the episode stage also learns from the suites of the simulators in "
+        "datasets/simulators/ that emgwatch did not write (measured, not shipped: "
+        "docs/ACCURACY.md)",
     )
     p.add_argument("-o", "--output", help="model path (default models/emgwatch-default.skops)")
     p.add_argument("--random-state", type=arg_seed, default=0)
@@ -98,6 +109,19 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
             f"--early-stage-only: no episode stage {stage_path(out)} to add an early stage to; "
             "train it first (--episode-stage-only)"
         )
+    if args.outside_simulators:
+        from emgwatch.synth import outside
+
+        if args.recordings or args.stage_recordings or args.no_episode_stage:
+            raise UsageError(
+                "--outside-simulators adds to the stage split the episode stage learns from; "
+                "not with recordings, --stage-recordings or --no-episode-stage"
+            )
+        if not outside.available():
+            raise UsageError(
+                f"--outside-simulators: none of {', '.join(s for s, _ in outside.STAGE_SUITES)} "
+                f"in {outside.SIMULATORS_DIR} (a source checkout holds them)"
+            )
     out.parent.mkdir(parents=True, exist_ok=True)  # models/ of a fresh checkout, or a new one
     check_output(out, reading=tuple(args.recordings or ()) + tuple(args.stage_recordings or ()))
     # a model is its window classifier, its second stage and their cards: a run that fails
@@ -166,9 +190,15 @@ def _train(args: argparse.Namespace, out: Path, log: logging.Logger) -> int:
         train_pairs = _pairs_from_files(args.recordings, args.truth, args.fs)
         stage_data = manifest["recordings"]
     else:
+        from emgwatch.synth import outside
+
         train_pairs = iter_dataset(args.stage_split)
         val_pairs = iter_dataset(args.validation) if args.validation else None
         stage_data = f"{DEFAULT_MANIFEST.name}: split {args.stage_split!r}"
+        suites = outside.available() if args.outside_simulators else []
+        if suites:  # other generators' habits too (emgwatch/synth/outside.py)
+            train_pairs = itertools.chain(train_pairs, outside.iter_suites(suites))
+            stage_data += "; " + "; ".join(outside.describe(suites))
     written = train_episode_stage(
         train_pairs,
         val_pairs,
