@@ -10,11 +10,15 @@ per hour of sleep comes from the hypnogram (docs/FORMATS.md; benchmarks/RESULTS.
     .venv/bin/emgwatch simulate --scenario night --duration 8h --fs 1000 --seed 1 -o night.edf
     .venv/bin/python benchmarks/psg_night.py night.edf psg.edf
     .venv/bin/emgwatch detect psg.edf --context sleep
+
+With ``--nsrr`` the scoring goes into ``<psg>-nsrr.xml`` beside a signal-only EDF, as the NSRR
+archives ship their studies, for ``emgwatch detect psg.edf --annotations psg-nsrr.xml``.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import edfio
 import numpy as np
@@ -28,7 +32,7 @@ FS = 256
 UV_PER_COUNT = 4.9  # a 10-bit ADC over 5 V at unit gain, roughly
 
 
-def main(src: str, out: str) -> None:
+def main(src: str, out: str, nsrr: bool = False) -> None:
     rec = read_recording(src)
     truth = load_truth(src.rsplit(".", 1)[0] + ".truth.json")
     leg = rec.data[:, 0] - (ADC_MIDRAIL if rec.units == "adc" else np.median(rec.data[:, 0]))
@@ -50,12 +54,43 @@ def main(src: str, out: str) -> None:
         edfio.EdfSignal(leg, FS, label="LLEG", physical_dimension="uV"),
         edfio.EdfSignal(spo2, 1, label="SpO2", physical_dimension="%"),
     ]
-    edfio.Edf(signals, annotations=sorted(anns, key=lambda a: a.onset)).write(out)
+    anns.sort(key=lambda a: a.onset)
+    edfio.Edf(signals, annotations=[] if nsrr else anns).write(out)
+    where = "in its annotations"
+    if nsrr:
+        xml = Path(out).with_name(Path(out).stem + "-nsrr.xml")
+        xml.write_text(nsrr_xml(anns))
+        where = f"in {xml}"
     print(
         f"wrote {out}: {n / FS / 3600:.1f} h, LLEG at {FS} Hz beside EEG and SpO2, "
-        f"{len(movements)} scored leg movements, {len(epochs)} scored epochs"
+        f"{len(movements)} scored leg movements, {len(epochs)} scored epochs {where}"
+    )
+
+
+def nsrr_xml(anns: list) -> str:
+    """The scoring as NSRR's XML writes it: stages and limb movements as ``name|code``."""
+    rows = []
+    for a in anns:
+        if a.text.startswith("Sleep stage"):
+            kind, concept = "Stages|Stages", "Wake|0" if a.text.endswith("W") else "Stage 2 sleep|2"
+        else:
+            kind, concept = (
+                "Limb Movement|Limb Movement",
+                "Limb Movement (Left)|Limb Movement (Left)",
+            )
+        rows.append(
+            f"<ScoredEvent><EventType>{kind}</EventType><EventConcept>{concept}</EventConcept>"
+            f"<Start>{a.onset}</Start><Duration>{a.duration}</Duration>"
+            + ("" if kind.startswith("Stages") else "<SignalLocation>L Leg</SignalLocation>")
+            + "</ScoredEvent>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n<PSGAnnotation>\n'
+        "<SoftwareVersion>Compumedics</SoftwareVersion>\n<EpochLength>30</EpochLength>\n"
+        "<ScoredEvents>\n" + "\n".join(rows) + "\n</ScoredEvents>\n</PSGAnnotation>\n"
     )
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    args = [a for a in sys.argv[1:] if a != "--nsrr"]
+    main(args[0], args[1], nsrr="--nsrr" in sys.argv[1:])
