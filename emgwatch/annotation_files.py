@@ -18,6 +18,7 @@ writes beside a CSV recording (``onset,duration,description,channel``).
 
 from __future__ import annotations
 
+import argparse
 import logging
 import math
 import re
@@ -26,11 +27,11 @@ from datetime import datetime
 from pathlib import Path
 
 from emgwatch.errors import InputError
+from emgwatch.hypnogram import EPOCH_S  # a Profusion file without <EpochLength> scores these
 from emgwatch.recording import Annotation, Recording
 
 log = logging.getLogger(__name__)
 
-EPOCH_S = 30.0  # a Profusion file without <EpochLength> scores 30-s epochs (AASM)
 # Profusion's stage codes, as the texts emgwatch.hypnogram reads (Sleep-EDF's, MNE's names)
 PROFUSION_STAGES = {
     0: "Sleep stage W",
@@ -81,8 +82,15 @@ def with_annotation_file(rec: Recording, path: str | Path | None) -> Recording:
 
 def _within(path: Path, found: list[Annotation], rec: Recording, channel_of) -> list[Annotation]:
     end = rec.duration_s
-    kept = [
-        Annotation(a.onset, a.duration, a.description, channel_of(a.channel))
+    if not found:  # silence would read as "nothing was scored"
+        log.warning("%s: no annotations in it", path)
+    kept = [  # the part within the recording of those that cross either end
+        Annotation(
+            max(a.onset, 0.0),
+            min(a.onset + a.duration, end) - max(a.onset, 0.0) if a.duration > 0 else 0.0,
+            a.description,
+            channel_of(a.channel),
+        )
         for a in found
         if a.onset < end and (a.onset + a.duration > 0 if a.duration > 0 else a.onset >= 0)
     ]
@@ -112,7 +120,13 @@ def _channel_matcher(names: list[str]):
     def key(s: str) -> str:
         return re.sub(r"[\W_]+", "", s.lower())
 
-    by_key = {key(n): n for n in names}
+    keys = [key(n) for n in names]
+    by_key = {k: n for k, n in zip(keys, names, strict=True) if keys.count(k) == 1}
+    if len(by_key) < len(names):
+        log.warning(
+            "channels %s differ only in case or punctuation: annotations are not matched to them",
+            [n for k, n in zip(keys, names, strict=True) if k not in by_key],
+        )
 
     def channel_of(signal: str | None) -> str | None:
         return by_key.get(key(signal)) if signal else None
@@ -144,6 +158,8 @@ def _text(el: ET.Element, tag: str) -> str:
 def _read_xml(path: Path) -> list[Annotation]:
     try:
         root = ET.parse(path).getroot()
+    except (ValueError, LookupError) as e:  # an encoding the parser cannot read
+        raise InputError(path, "line 1", f"XML in an encoding that cannot be read: {e}") from None
     except ET.ParseError as e:
         line, col = e.position
         what = str(e).split(":")[0]  # "mismatched tag: line 3, column 2" -> "mismatched tag"
@@ -180,9 +196,11 @@ def _read_xml(path: Path) -> list[Annotation]:
             try:
                 code = int(raw)
             except ValueError:
+                code = -1
+            if not 0 <= code <= 9:
                 raise InputError(
                     path, f"SleepStage {k + 1}", f"expected a stage code 0-9, got '{raw}'"
-                ) from None
+                )
             out.append(Annotation(k * epoch, epoch, PROFUSION_STAGES.get(code, UNSCORED_STAGE)))
     return out
 
@@ -203,8 +221,16 @@ def _read_edf_annotations(path: Path, rec: Recording) -> list[Annotation]:
         own: datetime | None = edf.startdatetime
     except Exception:  # anonymised start date ("X")
         own = None
-    if own is not None and rec.start_time is not None:
-        shift = (own - rec.start_time.replace(tzinfo=None)).total_seconds()
+    if own is not None and rec.start_time is not None and rec.start_time.tzinfo is not None:
+        # an EDF's clock is local time without a zone; a CSV's stated zone was turned into
+        # UTC on reading, so the two cannot be compared: say so rather than shift by the zone
+        log.warning(
+            "%s: the recording's start time carries a time zone, this file's does not: its "
+            "onsets are taken as seconds from the recording's start, not placed by the clock",
+            path,
+        )
+    elif own is not None and rec.start_time is not None:
+        shift = (own - rec.start_time).total_seconds()
         if shift:
             log.info("%s: starts %+.3f s from the recording; annotations shifted", path, shift)
     names = sorted(rec.channel_names, key=len, reverse=True)
@@ -218,7 +244,7 @@ def _read_edf_annotations(path: Path, rec: Recording) -> list[Annotation]:
     return out
 
 
-def add_argument(p) -> None:  # noqa: ANN001 - an argparse parser
+def add_argument(p: argparse.ArgumentParser) -> None:
     """``--annotations FILE``, the same for every command that reads a recording."""
     p.add_argument(
         "--annotations",

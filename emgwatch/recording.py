@@ -1784,10 +1784,21 @@ def read_annotation_csv(side: Path) -> list[Annotation]:
     out: list[Annotation] = []
     with io.StringIO(text, newline="") as f:
         reader = csv.DictReader(f)
-        fields = set(reader.fieldnames or [])
+        try:
+            fields = set(reader.fieldnames or [])
+        except csv.Error as e:
+            raise InputError(side, "line 1", f"not a CSV header: {e}") from None
         if not {"onset", "description"} <= fields:
             raise InputError(side, "line 1", "expected header onset,duration,description,channel")
-        for k, row in enumerate(reader, start=2):
+        rows = enumerate(reader, start=2)
+        k = 1
+        while True:
+            try:
+                k, row = next(rows)
+            except StopIteration:
+                break
+            except csv.Error as e:  # a field beyond the csv module's limit, a stray NUL
+                raise InputError(side, f"line {k + 1}", f"not a CSV row: {e}") from None
             try:
                 onset = float(row["onset"])
                 duration = float(row.get("duration") or 0.0)

@@ -177,3 +177,41 @@ def test_a_scoring_file_that_cannot_be_read_is_refused_where_it_goes_wrong(tmp_p
     with pytest.raises(InputError, match=message) as e:
         read_annotation_file(p, _rec())
     assert str(e.value).startswith(str(p)) and "\n" not in str(e.value)
+
+
+def test_annotations_crossing_an_end_keep_their_part_within_the_recording(tmp_path):
+    p = tmp_path / "s.csv"
+    p.write_text("onset,duration,description\n-2,5,LM\n598,10,LM\n")
+    anns = read_annotation_file(p, _rec())
+    assert [(a.onset, a.duration) for a in anns] == [(0.0, 3.0), (598.0, 2.0)]
+
+
+def test_channels_that_differ_only_in_punctuation_take_no_annotation(tmp_path, caplog):
+    p = tmp_path / "s-nsrr.xml"
+    p.write_text(NSRR)
+    with caplog.at_level(logging.WARNING):
+        anns = read_annotation_file(p, _rec(names=("L-Leg", "L_Leg", "RLEG")))
+    assert "differ only in case or punctuation" in caplog.text
+    assert [a.channel for a in anns if a.description.startswith("Limb")] == [None, "RLEG"]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("gb.xml", b'<?xml version="1.0" encoding="GB2312"?><PSGAnnotation/>', "encoding"),
+        ("odd.xml", b'<?xml version="1.0" encoding="x-nonsense"?><PSGAnnotation/>', "encoding"),
+        (
+            "code.xml",
+            b"<CMPStudyConfig><ScoredEvents/><SleepStages><SleepStage>99</SleepStage>"
+            b"</SleepStages></CMPStudyConfig>",
+            "SleepStage 1: expected a stage code 0-9, got '99'",
+        ),
+        ("long.csv", b"onset,duration,description\n1,1," + b"x" * 200_000 + b"\n", "line 2"),
+    ],
+)
+def test_unreadable_encodings_codes_and_rows_are_one_line_errors(tmp_path, name, data, message):
+    p = tmp_path / name
+    p.write_bytes(data)
+    with pytest.raises(InputError, match=message) as e:
+        read_annotation_file(p, _rec())
+    assert str(e.value).startswith(str(p)) and "\n" not in str(e.value)

@@ -396,3 +396,39 @@ def test_the_morning_report_takes_the_scoring_file_too(psg_apart, tmp_path):
         got[name] = json.loads(html.with_suffix(".json").read_text())["plm"]
     assert got["apart"]["sleep_h"] == got["whole"]["sleep_h"] == round(870 / 3600, 2)
     assert got["apart"]["index_per_h_sleep"] == got["whole"]["index_per_h_sleep"] is not None
+
+
+def test_a_scoring_file_is_the_truth_alone_and_no_default_output_overwrites_it(psg_apart, tmp_path):
+    """With --annotations, evaluate's truth is the scorer's file alone: the same scoring
+    embedded in the recording too is not counted twice. And the report's default page and
+    summary beside the recording are never the scoring file."""
+    whole, bare, xml = psg_apart
+    reports = []
+    for rec in (bare, whole):  # whole: the same leg movements in its own annotations too
+        out = tmp_path / f"t{len(reports)}.json"
+        r = run_cli(
+            "evaluate",
+            str(rec),
+            "--annotations",
+            str(xml),
+            "--truth-from-annotations",
+            "--context",
+            "sleep",
+            "--json",
+            str(out),
+        )
+        assert r.returncode == 0, r.stderr
+        reports.append(json.loads(out.read_text()))
+    assert reports[0]["n_truth"] == reports[1]["n_truth"] > 0
+    scoring = tmp_path / "psg-report.json"
+    scoring.write_text(xml.read_text())
+    copy = tmp_path / "psg.edf"
+    copy.write_bytes(bare.read_bytes())
+    r = subprocess.run(
+        [sys.executable, "-m", "emgwatch", "report", "psg.edf", "--annotations", "psg-report.json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1
+    assert scoring.read_text() == xml.read_text()

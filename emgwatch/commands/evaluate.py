@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 
@@ -137,12 +138,20 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         json_out = check_output(args.json_out, reading=reading)
     model = load_model(args.model or cfg.detection.model or None)
     if args.recordings:
-        from emgwatch.annotation_files import with_annotation_file
+        from emgwatch.annotation_files import read_annotation_file, with_annotation_file
         from emgwatch.recording import read_recording
         from emgwatch.truth import check_truth_fits, load_truth, truth_from_annotations
 
         def pair(p: str) -> tuple:
-            rec = with_annotation_file(read_recording(p, fs=args.fs), args.annotations)
+            rec = read_recording(p, fs=args.fs)
+            if args.truth_from_annotations and args.annotations:
+                # the scorer's file is the truth, alone: the recording's own annotations (an
+                # emgwatch run's detections, the same scoring embedded) are not mixed into it
+                scored = read_annotation_file(args.annotations, rec)
+                apart = dataclasses.replace(rec, annotations=scored, made_by="")
+                truth = truth_from_annotations(apart, args.annotations)
+                return with_annotation_file(rec, args.annotations), truth
+            rec = with_annotation_file(rec, args.annotations)
             if args.truth_from_annotations:
                 return rec, truth_from_annotations(rec, p)
             tp = args.truth or truth_path_for(p)

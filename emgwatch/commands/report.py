@@ -45,6 +45,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_annotations_argument(p)
 
 
+def default_page(recording: Path) -> Path:
+    """Where the report of a recording goes without -o: beside the working directory."""
+    return Path(f"{recording.stem}-report.html")
+
+
 def run(args: argparse.Namespace, cfg: Config) -> int:
     from emgwatch.report import make_report, night_from_recording, night_from_session
 
@@ -67,6 +72,12 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
             raise UsageError(
                 f"{html}: its JSON summary would overwrite a truth file; name it otherwise"
             )
+    if not args.output and args.annotations:  # the default names may be the scoring file's
+        from emgwatch.outfile import check_output
+
+        page = default_page(path)
+        for out in (page, page.with_suffix(".json")):
+            check_output(out, reading=(args.annotations,))
     if path.exists():
         model = None
         if cfg.detection.model:
@@ -80,7 +91,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
             fs=args.fs,
             annotations=args.annotations,
         )
-        default = Path(f"{path.stem}-report.html")
+        default = default_page(path)
     elif args.source.isdigit():
         if args.annotations:
             raise UsageError("--annotations goes with a recording FILE, not a session id")

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from emgwatch.errors import EmgwatchError, InputError
 from emgwatch.recording import Recording, read_recording
+from emgwatch.synth.output import truth_path_for
 from emgwatch.truth import Truth, check_truth_fits, load_truth
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def read_pair(path: Path, *, known_sensor: bool = True) -> tuple[Recording, Trut
     names them; ``known_sensor``: the sensor type as the simulator knows it (training), else
     as the file says it (detected, as a user's run would)."""
     rec = read_recording(path)
-    tp = path.with_name(path.name.rsplit(".", 1)[0] + ".truth.json")
+    tp = truth_path_for(path)
     truth = load_truth(tp)
     rec.channel_names = _as_truth_names(rec.channel_names, truth.channels)
     check_truth_fits(truth, rec.duration_s, rec.channel_names, tp)
