@@ -74,19 +74,51 @@ def test_a_truth_that_does_not_fit_its_recording_is_refused(tmp_path):
         list(outside.iter_suites([(script, 1)], workdir=tmp_path))
 
 
+def _header_and_last_time(path):
+    """A suite CSV's column names and its last time stamp, without reading the samples."""
+    with open(path, "rb") as f:
+        header = f.readline().decode().strip().split(",")
+        f.seek(-4096, 2)
+        last = f.read().decode().strip().splitlines()[-1]
+    return header[1:], float(last.split(",")[0])
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(("script", "seed0"), outside.STAGE_SUITES)
-def test_each_shipped_simulator_writes_a_suite_whose_truth_fits(tmp_path, script, seed0):
-    """The suites the shipped episode stage learned from can be generated again here, and each
-    recording reads with a truth that fits it and holds alerting episodes and look-alikes."""
-    path = outside.SIMULATORS_DIR / script
-    kinds: set[str] = set()
-    hours = 0.0
-    for rec, truth in outside.iter_suites([(path, seed0)], workdir=tmp_path):
-        kinds |= {e.kind for e in truth.episodes}
-        hours += rec.duration_s / 3600
-    assert {"spasm", "cramp", "clonus", "plm", "voluntary"} <= kinds
-    assert hours >= 5.0
+def test_each_shipped_simulator_writes_a_suite_whose_truth_fits(tmp_path):
+    """The suites `train --outside-simulators` learns from can be generated again here (both
+    at once, each in its own process), and every truth fits its recording's columns and length
+    and holds alerting episodes and look-alikes. (Reading every sample back, as training does,
+    is what the fast tests above check on a small suite.)"""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from emgwatch.synth.output import truth_path_for
+    from emgwatch.truth import check_truth_fits, load_truth
+
+    suites = outside.available()
+    assert [p.name for p, _ in suites] == [s for s, _ in outside.STAGE_SUITES]
+    outs = [tmp_path / p.stem for p, _ in suites]
+    for o in outs:
+        o.mkdir()
+    with ThreadPoolExecutor(len(suites)) as ex:
+        listed = list(
+            ex.map(
+                lambda a: outside.generate(*a),
+                [(p, s, o) for (p, s), o in zip(suites, outs, strict=True)],
+            )
+        )
+    for files in listed:
+        kinds: set[str] = set()
+        hours = 0.0
+        for path in files:
+            truth = load_truth(truth_path_for(path))
+            names, last = _header_and_last_time(path)
+            duration = last + 1.0 / truth.fs
+            channels = outside.as_truth_names(names, truth.channels)
+            check_truth_fits(truth, duration, channels, truth_path_for(path))
+            kinds |= {e.kind for e in truth.episodes}
+            hours += duration / 3600
+        assert {"spasm", "cramp", "clonus", "plm", "voluntary"} <= kinds
+        assert hours >= 5.0
 
 
 def test_train_takes_outside_simulators_only_for_the_stage_split(tmp_path):

@@ -92,14 +92,14 @@ def read_pair(path: Path, *, known_sensor: bool = True) -> tuple[Recording, Trut
     rec = read_recording(path)
     tp = truth_path_for(path)
     truth = load_truth(tp)
-    rec.channel_names = _as_truth_names(rec.channel_names, truth.channels)
+    rec.channel_names = as_truth_names(rec.channel_names, truth.channels)
     check_truth_fits(truth, rec.duration_s, rec.channel_names, tp)
     if known_sensor and truth.sensor in ("raw", "envelope"):  # as our own datasets say it
         rec.sensor = truth.sensor
     return rec, truth
 
 
-def _as_truth_names(names: list[str], truth_names: list[str]) -> list[str]:
+def as_truth_names(names: list[str], truth_names: list[str]) -> list[str]:
     """A CSV header that states its unit (``calf_l_uV``) names the truth's ``calf_l``: the
     channel is the truth's, column for column, when each column's name begins with it."""
     if len(names) == len(truth_names) and all(
