@@ -231,8 +231,18 @@ def _read_edf_annotations(path: Path, rec: Recording) -> list[Annotation]:
         )
     elif own is not None and rec.start_time is not None:
         shift = (own - rec.start_time).total_seconds()
-        if shift:
-            log.info("%s: starts %+.3f s from the recording; annotations shifted", path, shift)
+    elif (mine := _time_of_day(path)) is not None and (theirs := _recording_time(rec)):
+        # a date anonymised (EDF+ "Startdate X") leaves the time of day: scoring and signal
+        # of one study start within hours of each other, so the nearer way round the clock
+        shift = (mine - theirs + 43200.0) % 86400.0 - 43200.0
+        log.warning(
+            "%s: a start date is anonymised; placed by the time of day (%+.3f s from the "
+            "recording's start)",
+            path,
+            shift,
+        )
+    if shift:
+        log.info("%s: starts %+.3f s from the recording; annotations shifted", path, shift)
     names = sorted(rec.channel_names, key=len, reverse=True)
     out = []
     for a in found:
@@ -254,3 +264,28 @@ def add_argument(p: argparse.ArgumentParser) -> None:
         "*-Hypnogram.edf) or onset,duration,description CSV; its sleep stages give the PLM "
         "index per hour of sleep, its leg movements a scorer's truth",
     )
+
+
+def _time_of_day(path: Path | None) -> float | None:
+    """Seconds after midnight of an EDF's start, from its header (kept when the date is not)."""
+    if path is None or not Path(path).is_file():
+        return None
+    with Path(path).open("rb") as f:
+        head = f.read(192)
+    if len(head) < 184 or head[:8] != b"0       ":
+        return None
+    m = re.fullmatch(rb"(\d\d)\.(\d\d)\.(\d\d)", head[176:184])
+    if m is None:
+        return None
+    h, mi, sec = (int(x) for x in m.groups())
+    return float(h * 3600 + mi * 60 + sec) if h < 24 and mi < 60 and sec < 60 else None
+
+
+def _recording_time(rec: Recording) -> float | None:
+    """The recording's start as seconds after midnight, from its clock or its EDF header."""
+    if rec.start_time is not None:
+        if rec.start_time.tzinfo is not None:  # UTC, not the local time an EDF states
+            return None
+        t = rec.start_time
+        return t.hour * 3600 + t.minute * 60 + t.second + t.microsecond / 1e6
+    return _time_of_day(rec.path)

@@ -215,3 +215,36 @@ def test_unreadable_encodings_codes_and_rows_are_one_line_errors(tmp_path, name,
     with pytest.raises(InputError, match=message) as e:
         read_annotation_file(p, _rec())
     assert str(e.value).startswith(str(p)) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("rec_at", "hyp_at"), [((22, 0, 0), (22, 1, 0)), ((23, 59, 30), (0, 0, 30))]
+)
+def test_with_anonymised_dates_a_hypnogram_is_placed_by_the_time_of_day(
+    tmp_path, caplog, rec_at, hyp_at
+):
+    """EDF+ files shared for research often say "Startdate X": the time of day is still in
+    the header, and the scoring of a study starts within hours of its signal (across midnight
+    too)."""
+    import edfio
+
+    from emgwatch.recording import read_recording
+
+    signal = tmp_path / "psg.edf"
+    edfio.Edf(
+        [edfio.EdfSignal(np.zeros(256 * 300), 256, label="LLEG")],
+        starttime=dt.time(*rec_at),
+        recording=edfio.Recording(startdate=None),
+    ).write(signal)
+    hyp = tmp_path / "hyp.edf"
+    edfio.Edf(
+        [],
+        annotations=[edfio.EdfAnnotation(10.0, 30.0, "Sleep stage W")],
+        starttime=dt.time(*hyp_at),
+        recording=edfio.Recording(startdate=None),
+    ).write(hyp)
+    rec = read_recording(signal)
+    assert rec.start_time is None  # the date is gone
+    with caplog.at_level(logging.WARNING):
+        (a,) = read_annotation_file(hyp, rec)
+    assert a.onset == 70.0 and "placed by the time of day" in caplog.text
