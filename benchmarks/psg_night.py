@@ -26,6 +26,7 @@ from scipy.signal import resample_poly
 
 from emgwatch.domain import ADC_MIDRAIL
 from emgwatch.recording import read_recording
+from emgwatch.synth.output import truth_path_for
 from emgwatch.truth import load_truth
 
 FS = 256
@@ -34,7 +35,7 @@ UV_PER_COUNT = 4.9  # a 10-bit ADC over 5 V at unit gain, roughly
 
 def main(src: str, out: str, nsrr: bool = False) -> None:
     rec = read_recording(src)
-    truth = load_truth(src.rsplit(".", 1)[0] + ".truth.json")
+    truth = load_truth(truth_path_for(src))
     leg = rec.data[:, 0] - (ADC_MIDRAIL if rec.units == "adc" else np.median(rec.data[:, 0]))
     leg = resample_poly(leg, FS, int(rec.fs)) * (UV_PER_COUNT if rec.units == "adc" else 1.0)
     n = len(leg)

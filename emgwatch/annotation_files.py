@@ -23,12 +23,22 @@ import logging
 import math
 import re
 import xml.etree.ElementTree as ET
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emgwatch.errors import InputError
 from emgwatch.hypnogram import EPOCH_S  # a Profusion file without <EpochLength> scores these
-from emgwatch.recording import Annotation, Recording
+from emgwatch.recording import (
+    Annotation,
+    Recording,
+    check_edf_header,
+    read_annotation_csv,
+    split_channel_label,
+)
+
+if TYPE_CHECKING:
+    import edfio
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +74,6 @@ def read_annotation_file(path: str | Path, rec: Recording) -> list[Annotation]:
     elif head[:8] == b"0       ":
         found = _read_edf_annotations(path, rec)
     else:
-        from emgwatch.recording import read_annotation_csv
-
         found = read_annotation_csv(path)
     return _within(path, found, rec, _channel_matcher(rec.channel_names))
 
@@ -137,8 +145,7 @@ def _channel_matcher(names: list[str]):
 def _number(
     path: Path, el: ET.Element, tag: str, where: str, default: float | None = None
 ) -> float:
-    child = el.find(tag)
-    text = (child.text or "").strip() if child is not None else ""
+    text = _text(el, tag)
     if not text and default is not None:
         return default
     try:
@@ -208,8 +215,6 @@ def _read_xml(path: Path) -> list[Annotation]:
 def _read_edf_annotations(path: Path, rec: Recording) -> list[Annotation]:
     import edfio
 
-    from emgwatch.recording import check_edf_header, split_channel_label
-
     check_edf_header(path)
     try:
         edf = edfio.read_edf(path, lazy_load_data=True)
@@ -231,7 +236,7 @@ def _read_edf_annotations(path: Path, rec: Recording) -> list[Annotation]:
         )
     elif own is not None and rec.start_time is not None:
         shift = (own - rec.start_time).total_seconds()
-    elif (mine := _time_of_day(path)) is not None and (theirs := _recording_time(rec)):
+    elif (theirs := _recording_time(rec)) and (mine := _start_of_day(edf)) is not None:
         # a date anonymised (EDF+ "Startdate X") leaves the time of day: scoring and signal
         # of one study start within hours of each other, so the nearer way round the clock
         shift = (mine - theirs + 43200.0) % 86400.0 - 43200.0
@@ -286,6 +291,17 @@ def _recording_time(rec: Recording) -> float | None:
     if rec.start_time is not None:
         if rec.start_time.tzinfo is not None:  # UTC, not the local time an EDF states
             return None
-        t = rec.start_time
-        return t.hour * 3600 + t.minute * 60 + t.second + t.microsecond / 1e6
+        return _seconds_of_day(rec.start_time.time())
     return _time_of_day(rec.path)
+
+
+def _start_of_day(edf: edfio.Edf) -> float | None:
+    """An EDF's start as seconds after midnight (its header keeps it when the date is not)."""
+    try:
+        return _seconds_of_day(edf.starttime)
+    except Exception:  # a header time edfio cannot parse: the file cannot be placed by it
+        return None
+
+
+def _seconds_of_day(t: time) -> float:
+    return t.hour * 3600 + t.minute * 60 + t.second + t.microsecond / 1e6

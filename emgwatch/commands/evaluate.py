@@ -150,7 +150,8 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
                 scored = read_annotation_file(args.annotations, rec)
                 apart = dataclasses.replace(rec, annotations=scored, made_by="")
                 truth = truth_from_annotations(apart, args.annotations)
-                return with_annotation_file(rec, args.annotations), truth
+                rec.annotations = [*rec.annotations, *scored]  # its stages count, read once
+                return rec, truth
             rec = with_annotation_file(rec, args.annotations)
             if args.truth_from_annotations:
                 return rec, truth_from_annotations(rec, p)

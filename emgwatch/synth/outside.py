@@ -7,12 +7,14 @@ on) most false alarms were everyday movements that the stage called spasms. Meas
 two, one generator left out at a time (docs/ACCURACY.md, session 20): a stage that also learned
 from the other simulator raised 17-20 % fewer false alarms on the one it had not seen.
 
-So the stage also learns from simulators written the same way as the two that measure
-generalisation: each by someone who read DOMAIN.md and none of emgwatch's code nor any other
-simulator, each with its own signal model, front ends and labelling. They are run here, with
-fixed seeds, into a temporary directory; their recordings are CSV with an emgwatch truth JSON
-beside each, listed in the ``suite.json`` each writes. The crossgen simulators stay out of
-training, so that they can still measure it.
+So ``emgwatch train --outside-simulators`` lets the stage also learn from simulators written
+the same way as the two that measure generalisation: each by someone who read DOMAIN.md and
+none of emgwatch's code nor any other simulator, each with its own signal model, front ends
+and labelling. Measured with two of them, it traded spasms found for fewer false alarms, so
+the shipped models do not use it (docs/ACCURACY.md, "Two more simulators"). They are run here,
+with fixed seeds, into a temporary directory; their recordings are CSV with an emgwatch truth
+JSON beside each, listed in the ``suite.json`` each writes. The crossgen simulators stay out
+of training, so that they can still measure it.
 """
 
 from __future__ import annotations
