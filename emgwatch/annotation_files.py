@@ -236,7 +236,7 @@ def _read_edf_annotations(path: Path, rec: Recording) -> list[Annotation]:
         )
     elif own is not None and rec.start_time is not None:
         shift = (own - rec.start_time).total_seconds()
-    elif (theirs := _recording_time(rec)) and (mine := _start_of_day(edf)) is not None:
+    elif (theirs := _recording_time(rec)) is not None and (mine := _start_of_day(edf)) is not None:
         # a date anonymised (EDF+ "Startdate X") leaves the time of day: scoring and signal
         # of one study start within hours of each other, so the nearer way round the clock
         shift = (mine - theirs + 43200.0) % 86400.0 - 43200.0

@@ -218,7 +218,8 @@ def test_unreadable_encodings_codes_and_rows_are_one_line_errors(tmp_path, name,
 
 
 @pytest.mark.parametrize(
-    ("rec_at", "hyp_at"), [((22, 0, 0), (22, 1, 0)), ((23, 59, 30), (0, 0, 30))]
+    ("rec_at", "hyp_at"),
+    [((22, 0, 0), (22, 1, 0)), ((23, 59, 30), (0, 0, 30)), ((0, 0, 0), (0, 1, 0))],
 )
 def test_with_anonymised_dates_a_hypnogram_is_placed_by_the_time_of_day(
     tmp_path, caplog, rec_at, hyp_at
