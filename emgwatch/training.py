@@ -1,7 +1,9 @@
 """Training data from recordings + ground truth, and training of the window classifier.
 
 Labels come from the truth file: a window is labelled with the episode covering its last sample
-on its channel (look-alikes map to "voluntary"), with artifacts as "artifact", else "rest".
+on its channel (look-alikes map to "voluntary"), with artifacts that replace the muscle signal
+as "artifact" (not a background such as mains hum or ECG: truth.BACKGROUND_ARTIFACT_KINDS), else
+"rest".
 Rest windows dominate real data; they are subsampled (reproducibly) so training stays quick.
 """
 
@@ -20,6 +22,7 @@ from emgwatch.mixed_sensors import extract_mixed_features
 from emgwatch.model import TRUTH_TO_CLASS, build_pipeline, save_model
 from emgwatch.quality import feeds_detection
 from emgwatch.recording import Recording
+from emgwatch.truth import BACKGROUND_ARTIFACT_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +34,7 @@ def window_labels(t: np.ndarray, channel_names: list[str], truth) -> np.ndarray:
     """Class name per (window, channel) from ground truth; shape (n, ch), dtype object."""
     labels = np.full((len(t), len(channel_names)), "rest", dtype=object)
     for kind_list, mapper in (
-        (truth.artifacts, lambda k: ARTIFACT_CLASS),
+        (truth.artifacts, lambda k: None if k in BACKGROUND_ARTIFACT_KINDS else ARTIFACT_CLASS),
         (truth.episodes, TRUTH_TO_CLASS.get),
     ):
         for ev in kind_list:

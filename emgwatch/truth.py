@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 TRUTH_VERSION = 1
 TRUTH_EPISODE_KINDS = tuple(dict.fromkeys(EPISODE_KINDS + NON_ALERT_KINDS))
 ARTIFACT_KINDS = ("lead_off", "pop", "motion", "clipping", "mains", "ecg", "wander")
+# Of those, the ones that are a background the muscle signal lies on, often for the whole
+# recording, rather than an event that replaces it: a window under them is rest or whatever the
+# muscle does. A window classifier taught "artifact" for them learns that a quiet channel with
+# mains hum is an artifact (outside simulators label 37 % of their windows so).
+BACKGROUND_ARTIFACT_KINDS = ("mains", "ecg", "wander")
 
 _EPISODE_KEYS = ("start", "end", "kind", "channel", "intensity")
 
