@@ -68,7 +68,10 @@ def read_annotation_file(path: str | Path, rec: Recording) -> list[Annotation]:
         raise InputError(path, None, "not a file")
     with path.open("rb") as f:
         head = f.read(512)
-    text_head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16, as Windows tools save XML
+        text_head = head.decode("utf-16", errors="ignore").lstrip(" \t\r\n").encode()
+    else:
+        text_head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text_head.startswith(b"<"):
         found = _read_xml(path)
     elif head[:8] == b"0       ":

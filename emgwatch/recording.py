@@ -1781,17 +1781,21 @@ def read_annotation_csv(side: Path) -> list[Annotation]:
         text = side.read_text(encoding="utf-8-sig")  # a spreadsheet may have added a BOM
     except UnicodeDecodeError as e:
         raise InputError(side, f"byte {e.start}", "expected UTF-8 text") from None
+    body = text.lstrip("\r\n \t")  # blank lines before the header, as some exports leave
+    head_line = 1 + text[: len(text) - len(body)].count("\n")
     out: list[Annotation] = []
-    with io.StringIO(text, newline="") as f:
+    with io.StringIO(body, newline="") as f:
         reader = csv.DictReader(f)
         try:
             fields = set(reader.fieldnames or [])
         except csv.Error as e:
-            raise InputError(side, "line 1", f"not a CSV header: {e}") from None
+            raise InputError(side, f"line {head_line}", f"not a CSV header: {e}") from None
         if not {"onset", "description"} <= fields:
-            raise InputError(side, "line 1", "expected header onset,duration,description,channel")
-        rows = enumerate(reader, start=2)
-        k = 1
+            raise InputError(
+                side, f"line {head_line}", "expected header onset,duration,description,channel"
+            )
+        rows = enumerate(reader, start=head_line + 1)
+        k = head_line
         while True:
             try:
                 k, row = next(rows)

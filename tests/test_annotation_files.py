@@ -249,3 +249,25 @@ def test_with_anonymised_dates_a_hypnogram_is_placed_by_the_time_of_day(
     with caplog.at_level(logging.WARNING):
         (a,) = read_annotation_file(hyp, rec)
     assert a.onset == 70.0 and "placed by the time of day" in caplog.text
+
+
+def test_a_utf16_xml_as_windows_tools_save_it_is_read_like_utf8(tmp_path):
+    p = tmp_path / "study-nsrr.xml"
+    p.write_bytes(NSRR.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"))
+    rec = _rec()
+    utf8 = tmp_path / "same.xml"
+    utf8.write_text(NSRR)
+    got = read_annotation_file(p, rec)
+    assert len(got) > 2 and got == read_annotation_file(utf8, rec)
+
+
+def test_blank_lines_before_a_csv_header_are_skipped_and_rows_keep_their_line_numbers(tmp_path):
+    p = tmp_path / "scoring.csv"
+    p.write_text("\n\nonset,duration,description,channel\n10,2,plm,LLEG\n")
+    anns = read_annotation_file(p, _rec())
+    assert [(a.onset, a.duration, a.description, a.channel) for a in anns] == [
+        (10.0, 2.0, "plm", "LLEG")
+    ]
+    p.write_text("\n\nonset,duration,description\n10,x,plm\n")
+    with pytest.raises(InputError, match="line 4: onset/duration not numbers"):
+        read_annotation_file(p, _rec())
