@@ -560,6 +560,8 @@ def test_leg_movements_are_announced_only_as_part_of_a_series(broker, subscribe,
     settled = {p["time"] for p in episodes(sub)[:8]}
     assert len(settled) == 1  # all announced at the moment the fourth movement settled it
     assert all(p["kind"] == "plm" and p["extra"]["plm_in_series"] for p in episodes(sub)[1::2])
+    # the phone buzzes once for the series: its first message's start and end, nothing after
+    assert [p["notify"] for p in episodes(sub)] == [True, True] + [False] * 8
     assert sink.state_payload()["counts"]["plm"] == 5
     sink.close()
 
@@ -627,3 +629,26 @@ def test_a_sink_running_for_weeks_remembers_a_bounded_number_of_episodes(tmp_pat
     assert len(sink._counted) == 5 and len(sink._announced) == 5
     assert len(sink.outbox) == 40  # a start and an end each
     sink.outbox.close()
+
+
+def test_a_phone_is_notified_once_per_plm_series_and_for_every_other_alert():
+    from emgwatch.sinks.mqtt import NotifyPolicy
+
+    policy = NotifyPolicy()
+
+    def told(kind, start, at, channel="leg"):
+        ep = Episode(kind=kind, channel=channel, start=start, confidence=0.8, level_db=20.0)
+        return policy(EpisodeEvent("start", ep, detected_at=at)), ep
+
+    # a series: four movements told together when the fourth settles it, then one every 30 s
+    first = [told("plm", s, 95.0)[0] for s in (90.0, 0.0, 30.0, 60.0)]
+    assert first == [True, False, False, False]
+    assert [told("plm", s, s + 3.0)[0] for s in (120.0, 150.0, 180.0)] == [False] * 3
+    assert told("plm", 190.0, 191.0, channel="other_leg")[0] is True  # its own series
+    assert told("spasm", 200.0, 200.3)[0] is True  # every spasm, cramp and clonus run notifies
+    assert told("plm", 400.0, 403.0)[0] is True  # 220 s without a movement: a new series
+    notified, ep = told("cramp", 500.0, 500.4)
+    end = Episode(**{**ep.__dict__, "end": 540.0})
+    assert policy(EpisodeEvent("end", end, detected_at=541.0)) is notified is True
+    assert policy(EpisodeEvent("update", end, detected_at=600.0, previous="spasm")) is False
+    assert told("voluntary", 700.0, 700.5)[0] is False

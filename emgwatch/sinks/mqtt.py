@@ -38,7 +38,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from emgwatch import __version__
 from emgwatch.config import MqttConfig
-from emgwatch.domain import ALERT_KINDS
+from emgwatch.domain import ALERT_KINDS, PLM_MAX_INTERVAL_S
 from emgwatch.episodes import Episode, EpisodeEvent, announced, was_alerted
 from emgwatch.errors import ConfigError, UsageError
 from emgwatch.sinks.outbox import Outbox
@@ -150,14 +150,18 @@ def iso_utc(unix_s: float) -> str:
     )
 
 
-def episode_payload(event: EpisodeEvent, device_id: str, session_start: float) -> dict:
-    """The JSON of an ``episode`` message; stream seconds become wall-clock times."""
+def episode_payload(
+    event: EpisodeEvent, device_id: str, session_start: float, notify: bool = False
+) -> dict:
+    """The JSON of an ``episode`` message; stream seconds become wall-clock times. ``notify``:
+    whether a phone should buzz for it (``NotifyPolicy``)."""
     ep = event.episode
     payload: dict = {
         "event": event.event,
         "id": ep.id,
         "device": device_id,
         "kind": ep.kind,
+        "notify": notify,
         "channel": ep.channel,
         "confidence": round(float(ep.confidence), 3),
         "level_db": round(float(ep.level_db), 1),
@@ -187,6 +191,38 @@ def _remember(seen: dict, key: str, value: object) -> None:
     seen[key] = value
     while len(seen) > REMEMBERED_EPISODES:
         del seen[next(iter(seen))]
+
+
+class NotifyPolicy:
+    """Which ``episode`` messages deserve a phone notification (the payload's ``notify``).
+
+    Every spasm, cramp and clonus run that starts does. A PLM series does once: a leg movement
+    notifies only when its channel published no leg movement in the PLM_MAX_INTERVAL_S (90 s)
+    before, by the time it is told (a series' first movements are told together, once a later
+    one settles it, in no fixed order). So a night of 200 movements in series buzzes once per
+    series, not 200 times, while every movement is still its own message for counts and logs.
+    An episode's end notifies when its start did (so an end notification can replace the
+    start's); revisions never do. State is real (the last movement per channel), hence a class.
+    """
+
+    def __init__(self) -> None:
+        self._last_plm: dict[str, float] = {}  # channel -> when (stream s) its last one was told
+        self._notified: dict[str, bool] = {}  # episode id -> whether its start notified
+
+    def __call__(self, event: EpisodeEvent) -> bool:
+        ep = event.episode
+        if event.event == "update":
+            return False
+        if event.event != "start":
+            return self._notified.get(ep.id, False)
+        notify = ep.kind in ALERT_KINDS
+        if ep.kind == "plm":
+            now = float(event.detected_at)
+            last = self._last_plm.get(ep.channel)
+            notify = last is None or now - last > PLM_MAX_INTERVAL_S
+            self._last_plm[ep.channel] = now if last is None else max(now, last)
+        _remember(self._notified, ep.id, notify)
+        return notify
 
 
 def publishes(event: EpisodeEvent) -> bool:
@@ -352,6 +388,7 @@ class MqttSink:
         self._alerted: list[tuple[str, str, str]] = []  # (id, start ISO, kind) still standing
         self._channel_state: dict[str, str] = {}
         self._metrics: dict | None = None
+        self._notify = NotifyPolicy()
 
         self._send_lock = threading.Lock()  # one publisher at a time keeps outbox order
         self._mid_lock = threading.Lock()  # never held while calling paho (see _on_publish)
@@ -488,7 +525,9 @@ class MqttSink:
     def _queue(self, event: EpisodeEvent) -> None:
         ep = event.episode
         self._count(ep)
-        payload = episode_payload(event, self.device_id, self.session_start)
+        payload = episode_payload(
+            event, self.device_id, self.session_start, notify=self._notify(event)
+        )
         self.episodes_queued += 1
         try:
             seq = self.outbox.put(self.topics.episode, payload, EPISODE_QOS, time.time())
