@@ -8,7 +8,8 @@ may withdraw it) or later (a PLM series). `evaluate`
 scores the final record. This counts, per context, the start alerts that overlapped no true
 alerting episode ("live false"), and how many true episodes got a start alert at all, with the
 latency of the first; optionally as if each start alert were held back ``--hold`` seconds and
-dropped when the episode ended within them.
+dropped when the episode ended within them. The last column counts the start alerts a phone
+following the messages' ``notify`` shows (a PLM series once).
 
     .venv/bin/python benchmarks/live_alerts.py [--split test] [--hold 0 1 3] [--alerts fast]
     .venv/bin/python benchmarks/live_alerts.py /tmp/cg/*/*.csv /tmp/cg/*/*.edf   # with truth files
@@ -18,15 +19,17 @@ from __future__ import annotations
 
 import argparse
 import collections
+from dataclasses import replace
 
 import numpy as np
 
 from emgwatch.commands.evaluate import SCENARIO_CONTEXT
 from emgwatch.detector import detect_recording
 from emgwatch.domain import ALERT_KINDS, ALERT_TIMINGS, sensor_to_read
-from emgwatch.episodes import alerts_now, params_for, was_alerted
+from emgwatch.episodes import EpisodeEvent, alerts_now, params_for, was_alerted
 from emgwatch.model import load_model
 from emgwatch.recording import read_recording
+from emgwatch.sinks.mqtt import NotifyPolicy
 from emgwatch.synth.datasets import dataset_entries
 from emgwatch.synth.output import truth_path_for
 from emgwatch.truth import load_truth
@@ -74,6 +77,12 @@ def main() -> int:
             c = count[(ctx, hold)]
             c["sent"] += len(sent)
             c["false"] += sum(not a[2] for a in sent)
+            policy = NotifyPolicy()  # what a phone following the payload's "notify" shows
+            for at, ep, real, _ in sorted(sent, key=lambda a: a[0]):
+                told = replace(ep, kind=ep.extra.get("alerted_as", ep.kind))
+                if policy(EpisodeEvent("start", told, at)):
+                    c["notified"] += 1
+                    c["notified_false"] += not real
             for a in sent:
                 if not a[2]:
                     c["false as " + a[1].extra.get("alerted_as", a[1].kind)] += 1
@@ -89,9 +98,10 @@ def main() -> int:
                         urgent[(ctx, hold)].append(min(at) - t.start)
     print(
         "| context | time | hold | live start alerts | of them false (/h) | true episodes alerted "
-        "live | latency median / p95 | final record: alerts, false |"
+        "live | latency median / p95 | final record: alerts, false | phone notifications, "
+        "false (/h) |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for ctx in ("sleep", "exercise", "auto"):
         for hold in args.hold:
             c, lat = count[(ctx, hold)], np.asarray(latency[(ctx, hold)])
@@ -101,7 +111,8 @@ def main() -> int:
             print(
                 f"| {ctx} | {hours[ctx]:.1f} h | {hold:g} s | {c['sent']} | {c['false']} "
                 f"({c['false'] / hours[ctx]:.1f}) | {c['found']}/{c['true']} | {med} | "
-                f"{c['final']}, {c['final_false']} |"
+                f"{c['final']}, {c['final_false']} | {c['notified']}, {c['notified_false']} "
+                f"({c['notified_false'] / hours[ctx]:.1f}) |"
             )
     for (ctx, hold), lat in sorted(urgent.items()):
         print(

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from emgwatch.errors import InputError
-from emgwatch.hypnogram import EPOCH_S  # a Profusion file without <EpochLength> scores these
+from emgwatch.hypnogram import EPOCH_S, stage_of
 from emgwatch.recording import (
     Annotation,
     Recording,
@@ -58,7 +58,7 @@ def read_annotation_file(path: str | Path, rec: Recording) -> list[Annotation]:
     """The annotations in ``path``, in seconds from ``rec``'s start, those that fall within it.
 
     The format is told by the content, not the name (an XML root element, EDF's version field,
-    else CSV). Annotations wholly outside the recording are dropped with a warning; when all of
+    a first line that is a sleep stage: one stage per 30-s epoch, else CSV). Annotations wholly outside the recording are dropped with a warning; when all of
     them are, the file belongs to another recording and that is an error.
     """
     path = Path(path)
@@ -76,6 +76,8 @@ def read_annotation_file(path: str | Path, rec: Recording) -> list[Annotation]:
         found = _read_xml(path)
     elif head[:8] == b"0       ":
         found = _read_edf_annotations(path, rec)
+    elif _stage_token(text_head.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip()):
+        found = _read_stage_lines(path)
     else:
         found = read_annotation_csv(path)
     return _within(path, found, rec, _channel_matcher(rec.channel_names))
@@ -212,6 +214,44 @@ def _read_xml(path: Path) -> list[Annotation]:
                     path, f"SleepStage {k + 1}", f"expected a stage code 0-9, got '{raw}'"
                 )
             out.append(Annotation(k * epoch, epoch, PROFUSION_STAGES.get(code, UNSCORED_STAGE)))
+    return out
+
+
+def _stage_token(token: str) -> str | None:
+    """The stage text for one line of a per-epoch hypnogram (a code 0-9 as Profusion's, or a
+    stage name such as W, N2, R, Wake), else None."""
+    if token.isdigit() and len(token) == 1:
+        return PROFUSION_STAGES.get(int(token), UNSCORED_STAGE)
+    if token == "?" or (token and stage_of(token) is not None):
+        return UNSCORED_STAGE if token == "?" else token
+    return None
+
+
+def _read_stage_lines(path: Path) -> list[Annotation]:
+    """A hypnogram as a text file of one stage per scoring epoch (EPOCH_S, 30 s), from the
+    recording's start, as many sleep archives and scoring tools export it."""
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as e:
+        raise InputError(path, f"byte {e.start}", "expected UTF-8 text") from None
+    while lines and not lines[-1].strip():
+        lines.pop()  # trailing blank lines
+    out: list[Annotation] = []
+    k = 0
+    for n, line in enumerate(lines, start=1):
+        token = line.strip()
+        if not token and not out:
+            continue  # blank lines before the first epoch
+        stage = _stage_token(token)
+        if stage is None:
+            raise InputError(
+                path,
+                f"line {n}",
+                f"expected one sleep stage per 30-s epoch (W, N1-N4, R, ? or a code 0-9), "
+                f"got '{token[:40]}'",
+            )
+        out.append(Annotation(k * EPOCH_S, EPOCH_S, stage))
+        k += 1
     return out
 
 

@@ -271,3 +271,28 @@ def test_blank_lines_before_a_csv_header_are_skipped_and_rows_keep_their_line_nu
     p.write_text("\n\nonset,duration,description\n10,x,plm\n")
     with pytest.raises(InputError, match="line 4: onset/duration not numbers"):
         read_annotation_file(p, _rec())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "W\nW\nN1\nN2\nN2\nN3\nR\nW\n?\nN2\n\n",  # stage names, a trailing blank line
+        "\n0\n0\n1\n2\n2\n3\n5\n0\n9\n2\n",  # codes as ISRUC or Profusion (5: REM, 9: unscored)
+    ],
+)
+def test_a_text_hypnogram_of_one_stage_per_epoch_is_read_as_30_s_epochs(tmp_path, text):
+    p = tmp_path / "hypnogram.txt"
+    p.write_text(text)
+    rec = with_annotation_file(_rec(), p)
+    anns = rec.annotations
+    assert [a.onset for a in anns] == [30.0 * k for k in range(10)]
+    assert all(a.duration == 30.0 for a in anns)
+    # sleep in epochs 2-6 and 9 (the unscored epoch 8 counts as neither)
+    assert total_s(sleep_spans(anns, rec.duration_s)) == 6 * 30.0
+
+
+def test_a_text_hypnogram_with_a_line_that_is_no_stage_is_refused_at_that_line(tmp_path):
+    p = tmp_path / "hypnogram.txt"
+    p.write_text("W\nN1\nN2 sleep maybe\nR\n")
+    with pytest.raises(InputError, match="line 3: expected one sleep stage per 30-s epoch"):
+        read_annotation_file(p, _rec())
