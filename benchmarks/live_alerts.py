@@ -55,6 +55,7 @@ def main() -> int:
     count = collections.defaultdict(collections.Counter)
     latency = collections.defaultdict(list)
     urgent = collections.defaultdict(list)  # spasm, cramp and clonus only
+    told_latency = collections.defaultdict(list)  # the same, when a phone was told
     hours = collections.Counter()
     for rec, truth in _pairs(args):
         ctx = SCENARIO_CONTEXT.get(truth.scenario, "auto")
@@ -77,12 +78,39 @@ def main() -> int:
             c = count[(ctx, hold)]
             c["sent"] += len(sent)
             c["false"] += sum(not a[2] for a in sent)
-            policy = NotifyPolicy()  # what a phone following the payload's "notify" shows
-            for at, ep, real, _ in sorted(sent, key=lambda a: a[0]):
-                told = replace(ep, kind=ep.extra.get("alerted_as", ep.kind))
-                if policy(EpisodeEvent("start", told, at)):
-                    c["notified"] += 1
+            # what a phone following the messages' "notify" shows: each start as it was told,
+            # each end with the episode's final kind (a spasm held in a series is told there)
+            told = [
+                (
+                    at,
+                    EpisodeEvent(
+                        "start", replace(ep, kind=ep.extra.get("alerted_as", ep.kind)), at
+                    ),
+                    real,
+                )
+                for at, ep, real, _ in sent
+            ]
+            told += [(ep.end, EpisodeEvent("end", ep, ep.end), real) for _, ep, real, _ in sent]
+            policy, buzzed = NotifyPolicy(), {}  # an episode buzzes once, start or end
+            for _, event, real in sorted(told, key=lambda x: (x[0], x[1].event == "start")):
+                if policy(event) and event.episode.id not in buzzed:
+                    buzzed[event.episode.id] = event.detected_at
+                    c["notified" if event.event == "start" else "notified_at_end"] += 1
                     c["notified_false"] += not real
+            for t in true:  # the urgent ones a phone was told of
+                if t.kind != "plm":
+                    c["urgent"] += 1
+                    c["urgent_alerted"] += any(
+                        ep.start < t.end and ep.end > t.start for _, ep, _, _ in sent
+                    )
+                    at = [
+                        buzzed[ep.id]
+                        for _, ep, _, _ in sent
+                        if ep.id in buzzed and ep.start < t.end and ep.end > t.start
+                    ]
+                    if at:
+                        c["urgent_notified"] += 1
+                        told_latency[(ctx, hold)].append(min(at) - t.start)
             for a in sent:
                 if not a[2]:
                     c["false as " + a[1].extra.get("alerted_as", a[1].kind)] += 1
@@ -99,7 +127,7 @@ def main() -> int:
     print(
         "| context | time | hold | live start alerts | of them false (/h) | true episodes alerted "
         "live | latency median / p95 | final record: alerts, false | phone notifications, "
-        "false (/h) |"
+        "false (/h), spasms/cramps/clonus told (alerted) |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for ctx in ("sleep", "exercise", "auto"):
@@ -111,13 +139,20 @@ def main() -> int:
             print(
                 f"| {ctx} | {hours[ctx]:.1f} h | {hold:g} s | {c['sent']} | {c['false']} "
                 f"({c['false'] / hours[ctx]:.1f}) | {c['found']}/{c['true']} | {med} | "
-                f"{c['final']}, {c['final_false']} | {c['notified']}, {c['notified_false']} "
-                f"({c['notified_false'] / hours[ctx]:.1f}) |"
+                f"{c['final']}, {c['final_false']} | {c['notified'] + c['notified_at_end']} "
+                f"({c['notified_at_end']} at the end), {c['notified_false']} "
+                f"({c['notified_false'] / hours[ctx]:.1f}), {c['urgent_notified']}/{c['urgent']} ({c['urgent_alerted']}) |"
             )
     for (ctx, hold), lat in sorted(urgent.items()):
         print(
             f"{ctx}, hold {hold:g} s: latency of spasms, cramps and clonus runs (n={len(lat)}): "
             f"median {np.median(lat):.2f} s, p95 {np.percentile(lat, 95):.2f} s"
+        )
+    for (ctx, hold), lat in sorted(told_latency.items()):
+        print(
+            f"{ctx}, hold {hold:g} s: latency of the phone notification for spasms, cramps and "
+            f"clonus runs (n={len(lat)}): median {np.median(lat):.2f} s, "
+            f"p95 {np.percentile(lat, 95):.2f} s"
         )
     for (ctx, hold), c in sorted(count.items()):
         kinds = ", ".join(f"{k[9:]} {v}" for k, v in sorted(c.items()) if k.startswith("false as "))

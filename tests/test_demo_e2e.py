@@ -21,6 +21,7 @@ EPISODE_FIELDS = {
     "start",
     "time",
     "delayed",
+    "notify",
 }
 
 
@@ -39,6 +40,8 @@ def test_demo_publishes_well_formed_alerts_on_the_episode_topic(broker, subscrib
     ends = [p for p in episodes if p["event"] == "end"]
     assert all(p["id"] in {s["id"] for s in episodes if s["event"] == "start"} for p in ends)
     assert "ALERT" in out and "emgwatch demo summary" in out
+    buzzed = {p["id"] for p in episodes if p["notify"]}
+    assert f"phone notifications (messages with notify: true): {len(buzzed)} episodes" in out
     assert sub.on("emgwatch/demo/status")[-1].payload == b"offline"
 
 

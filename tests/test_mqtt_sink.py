@@ -636,8 +636,10 @@ def test_a_phone_is_notified_once_per_plm_series_and_for_every_other_alert():
 
     policy = NotifyPolicy()
 
-    def told(kind, start, at, channel="leg"):
+    def told(kind, start, at, channel="leg", in_series=True):
         ep = Episode(kind=kind, channel=channel, start=start, confidence=0.8, level_db=20.0)
+        if kind == "plm":
+            ep.extra["plm_in_series"] = in_series
         return policy(EpisodeEvent("start", ep, detected_at=at)), ep
 
     # a series: four movements told together when the fourth settles it, then one every 30 s
@@ -645,10 +647,33 @@ def test_a_phone_is_notified_once_per_plm_series_and_for_every_other_alert():
     assert first == [True, False, False, False]
     assert [told("plm", s, s + 3.0)[0] for s in (120.0, 150.0, 180.0)] == [False] * 3
     assert told("plm", 190.0, 191.0, channel="other_leg")[0] is True  # its own series
-    assert told("spasm", 200.0, 200.3)[0] is True  # every spasm, cramp and clonus run notifies
-    assert told("plm", 400.0, 403.0)[0] is True  # 220 s without a movement: a new series
+    # a spasm starting in a series is most often its next movement: told only if its end says
+    # spasm still
+    for kind_at_end, notified_at_end in (("plm", False), ("spasm", True)):
+        start_notified, ep = told("spasm", 200.0, 200.3)
+        assert start_notified is False
+        end = Episode(**{**ep.__dict__, "end": 202.0, "kind": kind_at_end})
+        assert policy(EpisodeEvent("end", end, detected_at=203.0)) is notified_at_end
+    assert told("spasm", 200.0, 200.3, channel="arm")[0] is True  # no series there
+    assert told("plm", 400.0, 403.0)[0] is True  # 200 s without a movement: a new series
+    assert told("spasm", 700.0, 700.3)[0] is True  # and 297 s after it, none under way
+
+    # a leg movement no series holds (yet) is held to its end, and makes no series meanwhile
+    def ends(ep, at, **change):
+        ended = Episode(**{**ep.__dict__, "end": at - 1.0, **change})
+        ended.extra = {**ep.extra, **change.pop("extra", {})}
+        return policy(EpisodeEvent("end", ended, detected_at=at))
+
+    assert [told("plm", s, s + 0.5, in_series=False)[0] for s in (1000.0, 1030.0)] == [False] * 2
+    assert told("spasm", 1040.0, 1040.3)[0] is True
+    alone = told("plm", 1100.0, 1100.5, in_series=False)[1]
+    assert ends(alone, 1103.0) is False  # stays alone: the record drops it
+    cramp = told("plm", 1200.0, 1200.5, in_series=False)[1]
+    assert ends(cramp, 1260.0, kind="cramp") is True  # told late, but told
+    settles = told("plm", 1300.0, 1300.5, in_series=False)[1]
+    assert ends(settles, 1303.0, extra={"plm_in_series": True}) is True  # the series' first
     notified, ep = told("cramp", 500.0, 500.4)
     end = Episode(**{**ep.__dict__, "end": 540.0})
     assert policy(EpisodeEvent("end", end, detected_at=541.0)) is notified is True
     assert policy(EpisodeEvent("update", end, detected_at=600.0, previous="spasm")) is False
-    assert told("voluntary", 700.0, 700.5)[0] is False
+    assert told("voluntary", 800.0, 800.5)[0] is False

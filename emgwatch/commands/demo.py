@@ -323,6 +323,8 @@ def render_summary(summary, source, printer: AlertPrinter, topics) -> str:  # no
     lines.append(
         f"true alert episodes that raised an alert: {len(hits)} of {sum(truth_count(truth, k) for k in ALERT_KINDS)}"
     )
+    buzzed = {p["id"] for _, p in printer.alerts if p.get("notify")}
+    lines.append(f"phone notifications (messages with notify: true): {len(buzzed)} episodes")
     msgs = ", ".join(f"{k} {v}" for k, v in sorted(printer.received.items()))
     lines.append(f"MQTT messages received under {topics.base}/: {msgs or 'none'}")
     if printer.bad:
