@@ -235,11 +235,16 @@ _SENSOR_WORDS = {
 }
 
 
+_UNIT_TAIL = re.compile(r"[\s_\-./]+([A-Za-zµμ]+)\s*$")  # 'calf_l_uV': '_uV'
+
+
 def _split_unit_suffix(name: str) -> tuple[str, str | None, str | None]:
     """Channel name, units and sensor type a header cell states.
 
-    'emg (uV)' -> ('emg', 'uV', None); 'ch1 (adc raw)' -> ('ch1', 'adc', 'raw'); 'emg_uV' keeps
-    its name but says uV; 'ch1' -> ('ch1', None, None).
+    'emg (uV)' -> ('emg', 'uV', None); 'ch1 (adc raw)' -> ('ch1', 'adc', 'raw'); 'calf_l_uV' ->
+    ('calf_l', 'uV', None): the unit is no part of the muscle's name, and a ground truth or a
+    scoring file beside such a recording names the channel without it; 'ch1' -> ('ch1', None,
+    None).
     """
     name = name.strip().strip("\"'").strip()
     if name.endswith((")", "]")) and ("(" in name or "[" in name):
@@ -255,7 +260,11 @@ def _split_unit_suffix(name: str) -> tuple[str, str | None, str | None]:
             return name[:cut].strip(), unit, sensor
     tokens = _normalise_name(name).split("_")
     if len(tokens) > 1 or tokens[0] in ("adc", "counts"):
-        return name, _UNIT_WORDS.get(tokens[-1]), None
+        unit = _UNIT_WORDS.get(tokens[-1])
+        cut = _UNIT_TAIL.search(name) if unit is not None else None
+        if cut is not None and _UNIT_WORDS.get(_normalise_name(cut.group(1))) == unit:
+            return name[: cut.start()].strip(), unit, None
+        return name, unit, None
     if tokens[0] in _ARDUINO_PINS:
         return name, "adc", None
     return name, None, None
@@ -295,17 +304,22 @@ def _distinct(names: list[str]) -> list[str]:
     return out
 
 
-def _pick_channel(path: Path, names: list[str], channel: str | int | None) -> int | None:
-    """Index of the channel asked for, by name (case-insensitive) or 1-based index."""
+def _pick_channel(
+    path: Path, names: list[str], channel: str | int | None, headers: list[str] | None = None
+) -> int | None:
+    """Index of the channel asked for, by name (case-insensitive; also as ``headers`` give it,
+    with its unit: 'calf_uV' for 'calf') or 1-based index."""
     if channel is None:
         return None
     if isinstance(channel, str):
-        for i, n in enumerate(names):
-            if n == channel:
-                return i
-        for i, n in enumerate(names):
-            if n.lower() == channel.strip().lower():
-                return i
+        for given in (names, headers or []):
+            for i, n in enumerate(given):
+                if n == channel:
+                    return i
+        for given in (names, headers or []):
+            for i, n in enumerate(given):
+                if n.lower() == channel.strip().lower():
+                    return i
         number = channel.strip().removeprefix("-")
         if not (number.isascii() and number.isdigit()):
             raise InputError(
@@ -815,7 +829,7 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
     chan_names = _distinct([name for name, _, _ in said])
     chan_units = [unit for _, unit, _ in said]
     sensors = [sensor or _sensor_from_name(name) for name, _, sensor in said]
-    pick = _pick_channel(path, chan_names, channel)
+    pick = _pick_channel(path, chan_names, channel, [names[i].strip() for i in chan_cols])
     if pick is not None:
         chan_cols, chan_names = [chan_cols[pick]], [chan_names[pick]]
         chan_units, sensors = [chan_units[pick]], [sensors[pick]]

@@ -240,7 +240,7 @@ def test_a_raw_channel_taken_for_an_envelope_says_how_to_read_it_as_raw(tmp_path
     r = run_cli("detect", str(p))
     assert r.returncode == 0, r.stderr
     (warn,) = [ln for ln in r.stderr.splitlines() if "warning" in ln]
-    assert "channel emg_uV: mains" in warn and warn.endswith("pass --sensor raw")
+    assert "channel emg: mains" in warn and warn.endswith("pass --sensor raw")
     r = run_cli("detect", str(p), "--sensor", "envelope")
     (warn,) = [ln for ln in r.stderr.splitlines() if "warning" in ln]
     assert "--sensor raw" not in warn

@@ -196,11 +196,12 @@ def test_several_channels_all_kept_or_one_chosen_by_name_or_index(tmp_path):
     text = "time_s,left_uV,right_uV\n" + "".join(f"{i / 1000},{i},{-i}\n" for i in range(10))
     p = _write(tmp_path, text)
     rec = read_recording(p)
-    assert rec.channel_names == ["left_uV", "right_uV"]
+    assert rec.channel_names == ["left", "right"]  # the unit is no part of the name
     assert rec.units == "uV"
-    assert read_recording(p, channel="RIGHT_uV").data[3, 0] == -3
+    assert read_recording(p, channel="RIGHT_uV").data[3, 0] == -3  # as the header says it
+    assert read_recording(p, channel="right").data[3, 0] == -3
     assert read_recording(p, channel=1).data[3, 0] == 3
-    assert read_recording(p, channel="2").channel_names == ["right_uV"]
+    assert read_recording(p, channel="2").channel_names == ["right"]
     with pytest.raises(InputError, match="no channel named 'calf'"):
         read_recording(p, channel="calf")
     with pytest.raises(InputError, match="out of range"):
@@ -236,7 +237,8 @@ def test_mixed_voltage_units_are_scaled_to_the_first(tmp_path):
         ("emg_envelope", "envelope", "unknown", "emg_envelope"),
         ("calf (mV raw)", "raw", "mV", "calf"),
         ("calf [env]", "envelope", "unknown", "calf"),
-        ("RMS_calf_uV", "envelope", "uV", "RMS_calf_uV"),
+        ("RMS_calf_uV", "envelope", "uV", "RMS_calf"),
+        ("tib_ant_l_mV", "unknown", "mV", "tib_ant_l"),
         ("calf (left)", "unknown", "unknown", "calf (left)"),
     ],
 )
