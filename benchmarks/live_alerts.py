@@ -8,8 +8,9 @@ may withdraw it) or later (a PLM series). `evaluate`
 scores the final record. This counts, per context, the start alerts that overlapped no true
 alerting episode ("live false"), and how many true episodes got a start alert at all, with the
 latency of the first; optionally as if each start alert were held back ``--hold`` seconds and
-dropped when the episode ended within them. The last column counts the start alerts a phone
-following the messages' ``notify`` shows (a PLM series once).
+dropped when the episode ended within them. The last column counts what a phone following the
+messages' ``notify`` shows: the events of the live run go through the MQTT sink (no broker; its
+outbox keeps every message), as ``emgwatch run`` would send them.
 
     .venv/bin/python benchmarks/live_alerts.py [--split test] [--hold 0 1 3] [--alerts fast]
     .venv/bin/python benchmarks/live_alerts.py /tmp/cg/*/*.csv /tmp/cg/*/*.edf   # with truth files
@@ -19,17 +20,18 @@ from __future__ import annotations
 
 import argparse
 import collections
-from dataclasses import replace
+from datetime import datetime
 
 import numpy as np
 
 from emgwatch.commands.evaluate import SCENARIO_CONTEXT
+from emgwatch.config import MqttConfig
 from emgwatch.detector import detect_recording
 from emgwatch.domain import ALERT_KINDS, ALERT_TIMINGS, sensor_to_read
-from emgwatch.episodes import EpisodeEvent, alerts_now, params_for, was_alerted
+from emgwatch.episodes import alerts_now, params_for, was_alerted
 from emgwatch.model import load_model
 from emgwatch.recording import read_recording
-from emgwatch.sinks.mqtt import NotifyPolicy
+from emgwatch.sinks.mqtt import MqttSink
 from emgwatch.synth.datasets import dataset_entries
 from emgwatch.synth.output import truth_path_for
 from emgwatch.truth import load_truth
@@ -40,6 +42,22 @@ def _pairs(args: argparse.Namespace):
         yield from (entry.simulate() for entry in dataset_entries(args.split))
     for path in args.recordings:
         yield read_recording(path), load_truth(truth_path_for(path))
+
+
+def _notifications(events: list) -> dict[str, float]:
+    """Episode id -> stream time of the message with ``notify`` true, as the MQTT sink writes
+    them into its outbox from a live run's events (no broker: the outbox keeps them all)."""
+    sink = MqttSink(MqttConfig(url="mqtt://127.0.0.1:1"), "bench", ":memory:", session_start=0.0)
+    for ev in events:
+        sink.handle(ev)
+    out = {}
+    for item in sink.outbox.pending():
+        p = item.payload
+        if p.get("notify"):
+            at = datetime.fromisoformat(p["time"].replace("Z", "+00:00")).timestamp()
+            out.setdefault(p["id"], at)
+    sink.outbox.close()
+    return out
 
 
 def main() -> int:
@@ -62,10 +80,18 @@ def main() -> int:
         hours[ctx] += rec.duration_s / 3600
         sensor = sensor_to_read(rec.sensor)
         params = params_for(ctx, args.alerts)
+        events: list = []
         eps = detect_recording(
-            rec, context=ctx, model=model, sensor=sensor, isolated_plm=True, params=params
+            rec,
+            context=ctx,
+            model=model,
+            sensor=sensor,
+            isolated_plm=True,
+            params=params,
+            events=events,
         )
         true = [t for t in truth.episodes if t.kind in ALERT_KINDS]
+        real_by_id = {ep.id: any(t.start < ep.end and t.end > ep.start for t in true) for ep in eps}
         alerts = []  # every episode that sent a start alert (a quiet one once announced)
         for ep in eps:
             if not was_alerted(ep):
@@ -73,39 +99,24 @@ def main() -> int:
             final = alerts_now(ep)
             real = any(t.start < ep.end and t.end > ep.start for t in true)
             alerts.append((float(ep.extra.get("detected_at", ep.start)), ep, real, final))
+        buzzed = _notifications(events)
         for hold in args.hold:
             sent = [a for a in alerts if hold == 0 or a[1].end > a[0] + hold]
             c = count[(ctx, hold)]
             c["sent"] += len(sent)
             c["false"] += sum(not a[2] for a in sent)
-            # what a phone following the messages' "notify" shows: each start as it was told,
-            # each end with the episode's final kind (a spasm held in a series is told there)
-            told = [
-                (
-                    at,
-                    EpisodeEvent(
-                        "start", replace(ep, kind=ep.extra.get("alerted_as", ep.kind)), at
-                    ),
-                    real,
-                )
-                for at, ep, real, _ in sent
-            ]
-            told += [(ep.end, EpisodeEvent("end", ep, ep.end), real) for _, ep, real, _ in sent]
-            policy, buzzed = NotifyPolicy(), {}  # an episode buzzes once, start or end
-            for _, event, real in sorted(told, key=lambda x: (x[0], x[1].event == "start")):
-                if policy(event) and event.episode.id not in buzzed:
-                    buzzed[event.episode.id] = event.detected_at
-                    c["notified" if event.event == "start" else "notified_at_end"] += 1
-                    c["notified_false"] += not real
+            if hold == 0:  # what a phone following "notify" shows (nothing is held back)
+                c["notified"] += len(buzzed)
+                c["notified_false"] += sum(not real_by_id.get(eid, False) for eid in buzzed)
             for t in true:  # the urgent ones a phone was told of
-                if t.kind != "plm":
+                if t.kind != "plm" and hold == 0:
                     c["urgent"] += 1
                     c["urgent_alerted"] += any(
                         ep.start < t.end and ep.end > t.start for _, ep, _, _ in sent
                     )
                     at = [
                         buzzed[ep.id]
-                        for _, ep, _, _ in sent
+                        for ep in eps
                         if ep.id in buzzed and ep.start < t.end and ep.end > t.start
                     ]
                     if at:
@@ -139,8 +150,7 @@ def main() -> int:
             print(
                 f"| {ctx} | {hours[ctx]:.1f} h | {hold:g} s | {c['sent']} | {c['false']} "
                 f"({c['false'] / hours[ctx]:.1f}) | {c['found']}/{c['true']} | {med} | "
-                f"{c['final']}, {c['final_false']} | {c['notified'] + c['notified_at_end']} "
-                f"({c['notified_at_end']} at the end), {c['notified_false']} "
+                f"{c['final']}, {c['final_false']} | {c['notified']}, {c['notified_false']} "
                 f"({c['notified_false'] / hours[ctx]:.1f}), {c['urgent_notified']}/{c['urgent']} ({c['urgent_alerted']}) |"
             )
     for (ctx, hold), lat in sorted(urgent.items()):

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from emgwatch.errors import InputError
-from emgwatch.hypnogram import EPOCH_S, stage_of
+from emgwatch.hypnogram import EPOCH_S, MIN_STAGES, stage_of
 from emgwatch.recording import (
     Annotation,
     Recording,
@@ -51,6 +51,7 @@ PROFUSION_STAGES = {
     4: "Sleep stage 4",
     5: "Sleep stage R",
 }
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 UNSCORED_STAGE = "Sleep stage ?"  # 6 (movement), 9 (unscored) and any other code
 
 
@@ -68,7 +69,7 @@ def read_annotation_file(path: str | Path, rec: Recording) -> list[Annotation]:
         raise InputError(path, None, "not a file")
     with path.open("rb") as f:
         head = f.read(512)
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16, as Windows tools save XML
+    if head[:2] in UTF16_BOMS:  # UTF-16, as Windows tools save text
         text_head = head.decode("utf-16", errors="ignore").lstrip(" \t\r\n").encode()
     else:
         text_head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -77,7 +78,7 @@ def read_annotation_file(path: str | Path, rec: Recording) -> list[Annotation]:
     elif head[:8] == b"0       ":
         found = _read_edf_annotations(path, rec)
     elif _stage_token(text_head.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip()):
-        found = _read_stage_lines(path)
+        found = _read_stage_lines(path, rec, "utf-16" if head[:2] in UTF16_BOMS else "utf-8-sig")
     else:
         found = read_annotation_csv(path)
     return _within(path, found, rec, _channel_matcher(rec.channel_names))
@@ -220,38 +221,55 @@ def _read_xml(path: Path) -> list[Annotation]:
 def _stage_token(token: str) -> str | None:
     """The stage text for one line of a per-epoch hypnogram (a code 0-9 as Profusion's, or a
     stage name such as W, N2, R, Wake), else None."""
-    if token.isdigit() and len(token) == 1:
+    if len(token) == 1 and token in "0123456789":
         return PROFUSION_STAGES.get(int(token), UNSCORED_STAGE)
     if token == "?" or (token and stage_of(token) is not None):
         return UNSCORED_STAGE if token == "?" else token
     return None
 
 
-def _read_stage_lines(path: Path) -> list[Annotation]:
+def _read_stage_lines(path: Path, rec: Recording, encoding: str) -> list[Annotation]:
     """A hypnogram as a text file of one stage per scoring epoch (EPOCH_S, 30 s), from the
-    recording's start, as many sleep archives and scoring tools export it."""
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError as e:
-        raise InputError(path, f"byte {e.start}", "expected UTF-8 text") from None
-    while lines and not lines[-1].strip():
-        lines.pop()  # trailing blank lines
+    recording's start, as many sleep archives and scoring tools export it. Read line by line:
+    epochs past the recording's end are checked and counted, not kept."""
     out: list[Annotation] = []
-    k = 0
-    for n, line in enumerate(lines, start=1):
-        token = line.strip()
-        if not token and not out:
-            continue  # blank lines before the first epoch
-        stage = _stage_token(token)
-        if stage is None:
-            raise InputError(
-                path,
-                f"line {n}",
-                f"expected one sleep stage per 30-s epoch (W, N1-N4, R, ? or a code 0-9), "
-                f"got '{token[:40]}'",
-            )
-        out.append(Annotation(k * EPOCH_S, EPOCH_S, stage))
-        k += 1
+    beyond = blank = 0
+    n = 0
+    try:
+        with path.open(encoding=encoding, newline=None) as f:
+            for n, line in enumerate(f, start=1):
+                token = line.strip()
+                if not token:
+                    blank += 1  # before the first epoch, or trailing: an error if one follows
+                    continue
+                stage = _stage_token(token)
+                if stage is None or (blank and out):
+                    what = "a blank line" if stage is not None else f"'{token[:40]}'"
+                    at = n - 1 if stage is not None else n
+                    raise InputError(
+                        path,
+                        f"line {at}",
+                        f"expected one sleep stage per 30-s epoch (W, N1-N4, R, ? or a code "
+                        f"0-9), got {what}",
+                    )
+                blank = 0
+                onset = (len(out) + beyond) * EPOCH_S
+                if onset < rec.duration_s:
+                    out.append(Annotation(onset, EPOCH_S, stage))
+                else:
+                    beyond += 1
+    except UnicodeDecodeError as e:
+        raise InputError(path, f"line {n + 1}", f"expected {encoding} text: {e.reason}") from None
+    if beyond:
+        log.warning(
+            "%s: %d epochs after the recording's end (%.0f s) ignored: is it this recording's "
+            "hypnogram?",
+            path,
+            beyond,
+            rec.duration_s,
+        )
+    if len(out) < MIN_STAGES:
+        log.warning("%s: only %d epochs: too few to be a night's hypnogram", path, len(out))
     return out
 
 

@@ -129,6 +129,7 @@ def detect_recording(
     quality_events: list[QualityEvent] | None = None,
     params: TrackerParams | None = None,
     sensors: list[str] | None = None,
+    events: list[EpisodeEvent] | None = None,
 ) -> list[Episode]:
     """Run the streaming detector over a whole recording; completed episodes in start order.
 
@@ -141,7 +142,8 @@ def detect_recording(
     they are far more often a turnover than a disorder, by day a voluntary movement, and only
     series make the PLM index. ``quality_events``, when a list, receives the signal-quality
     changes (lead-off, saturation, ...) so a caller can say where nothing could be found;
-    ``sensors``, when a list, each channel's sensor type as it was read ("raw" | "envelope").
+    ``sensors``, when a list, each channel's sensor type as it was read ("raw" | "envelope");
+    ``events``, when a list, every episode event in order: what a live run's sinks would hear.
     """
     if (problem := fs_out_of_range(rec.fs)) is not None:  # say which file, and what to do
         # an EDF header states the rate of each signal: --fs could only disagree with it
@@ -182,15 +184,20 @@ def detect_recording(
     done: list[Episode] = []
     t0 = time.monotonic()
     n_blocks = max(1, int(np.ceil(rec.duration_s / block_s)))
+    heard = events if events is not None else []
     for i, block in enumerate(rec.blocks(block_s)):
-        done += [e.episode for e in det.push(block) if e.event == "end"]
+        new = det.push(block)
+        done += [e.episode for e in new if e.event == "end"]
+        heard += new
         if progress:
             pct = 100 * (i + 1) / n_blocks
             sys.stderr.write(
                 f"\rdetect: {pct:5.1f}% of {rec.duration_s / 3600:.2f} h  ({time.monotonic() - t0:.1f} s)"
             )
             sys.stderr.flush()
-    done += [e.episode for e in det.flush() if e.event == "end"]
+    last = det.flush()
+    done += [e.episode for e in last if e.event == "end"]
+    heard += last
     if quality_events is not None:  # lead-off, clipping... for the caller to report
         quality_events += det.quality_events
     if sensors is not None:

@@ -1796,6 +1796,10 @@ def read_annotation_csv(side: Path) -> list[Annotation]:
     except UnicodeDecodeError as e:
         raise InputError(side, f"byte {e.start}", "expected UTF-8 text") from None
     body = text.lstrip("\r\n \t")  # blank lines before the header, as some exports leave
+    if text and not body:
+        raise InputError(
+            side, None, "only blank lines: expected a header onset,duration,description"
+        )
     head_line = 1 + text[: len(text) - len(body)].count("\n")
     out: list[Annotation] = []
     with io.StringIO(body, newline="") as f:

@@ -296,3 +296,20 @@ def test_a_text_hypnogram_with_a_line_that_is_no_stage_is_refused_at_that_line(t
     p.write_text("W\nN1\nN2 sleep maybe\nR\n")
     with pytest.raises(InputError, match="line 3: expected one sleep stage per 30-s epoch"):
         read_annotation_file(p, _rec())
+
+
+def test_text_hypnograms_in_odd_shapes_are_read_or_refused_in_one_line(tmp_path, caplog):
+    rec = _rec(duration_s=300.0)
+    p = tmp_path / "h.txt"
+    p.write_bytes(("W\n" * 4 + "N2\n" * 20).encode("utf-16"))  # UTF-16, longer than the recording
+    with caplog.at_level(logging.WARNING):
+        anns = read_annotation_file(p, rec)
+    assert len(anns) == 10 and "14 epochs after the recording's end" in caplog.text
+    for text, message in (
+        ("\u00b2\nW\n", "line 1: expected header"),  # a superscript digit is no stage code
+        ("W\nN1\n\nN2\n", "line 3: .* got a blank line"),
+        ("\n\n  \r\n\t\n", "only blank lines"),
+    ):
+        p.write_text(text)
+        with pytest.raises(InputError, match=message):
+            read_annotation_file(p, rec)

@@ -561,7 +561,8 @@ def test_leg_movements_are_announced_only_as_part_of_a_series(broker, subscribe,
     assert len(settled) == 1  # all announced at the moment the fourth movement settled it
     assert all(p["kind"] == "plm" and p["extra"]["plm_in_series"] for p in episodes(sub)[1::2])
     # the phone buzzes once for the series: its first message's start and end, nothing after
-    assert [p["notify"] for p in episodes(sub)] == [True, True] + [False] * 8
+    assert [p["notify"] for p in episodes(sub)] == [True] + [False] * 9
+    assert episodes(sub)[1]["notified"] is True  # its end can replace the notification
     assert sink.state_payload()["counts"]["plm"] == 5
     sink.close()
 
@@ -636,44 +637,38 @@ def test_a_phone_is_notified_once_per_plm_series_and_for_every_other_alert():
 
     policy = NotifyPolicy()
 
-    def told(kind, start, at, channel="leg", in_series=True):
+    def ev(event, kind, start, at, channel="leg", end=None, **extra):
         ep = Episode(kind=kind, channel=channel, start=start, confidence=0.8, level_db=20.0)
-        if kind == "plm":
-            ep.extra["plm_in_series"] = in_series
-        return policy(EpisodeEvent("start", ep, detected_at=at)), ep
+        ep.end, ep.extra = end, dict(extra)
+        return policy(EpisodeEvent(event, ep, detected_at=at, previous="spasm")), ep
 
-    # a series: four movements told together when the fourth settles it, then one every 30 s
-    first = [told("plm", s, 95.0)[0] for s in (90.0, 0.0, 30.0, 60.0)]
-    assert first == [True, False, False, False]
-    assert [told("plm", s, s + 3.0)[0] for s in (120.0, 150.0, 180.0)] == [False] * 3
-    assert told("plm", 190.0, 191.0, channel="other_leg")[0] is True  # its own series
-    # a spasm starting in a series is most often its next movement: told only if its end says
-    # spasm still
-    for kind_at_end, notified_at_end in (("plm", False), ("spasm", True)):
-        start_notified, ep = told("spasm", 200.0, 200.3)
-        assert start_notified is False
-        end = Episode(**{**ep.__dict__, "end": 202.0, "kind": kind_at_end})
-        assert policy(EpisodeEvent("end", end, detected_at=203.0)) is notified_at_end
-    assert told("spasm", 200.0, 200.3, channel="arm")[0] is True  # no series there
-    assert told("plm", 400.0, 403.0)[0] is True  # 200 s without a movement: a new series
-    assert told("spasm", 700.0, 700.3)[0] is True  # and 297 s after it, none under way
-
-    # a leg movement no series holds (yet) is held to its end, and makes no series meanwhile
-    def ends(ep, at, **change):
-        ended = Episode(**{**ep.__dict__, "end": at - 1.0, **change})
-        ended.extra = {**ep.extra, **change.pop("extra", {})}
-        return policy(EpisodeEvent("end", ended, detected_at=at))
-
-    assert [told("plm", s, s + 0.5, in_series=False)[0] for s in (1000.0, 1030.0)] == [False] * 2
-    assert told("spasm", 1040.0, 1040.3)[0] is True
-    alone = told("plm", 1100.0, 1100.5, in_series=False)[1]
-    assert ends(alone, 1103.0) is False  # stays alone: the record drops it
-    cramp = told("plm", 1200.0, 1200.5, in_series=False)[1]
-    assert ends(cramp, 1260.0, kind="cramp") is True  # told late, but told
-    settles = told("plm", 1300.0, 1300.5, in_series=False)[1]
-    assert ends(settles, 1303.0, extra={"plm_in_series": True}) is True  # the series' first
-    notified, ep = told("cramp", 500.0, 500.4)
-    end = Episode(**{**ep.__dict__, "end": 540.0})
-    assert policy(EpisodeEvent("end", end, detected_at=541.0)) is notified is True
-    assert policy(EpisodeEvent("update", end, detected_at=600.0, previous="spasm")) is False
-    assert told("voluntary", 800.0, 800.5)[0] is False
+    # a series settled by its fourth movement: told once, whichever message shows it first
+    assert ev("end", "plm", 90.0, 93.0, plm_in_series=True)[0] is True
+    assert [ev("update", "plm", s, 93.0, plm_in_series=True)[0] for s in (0, 30, 60)] == [False] * 3
+    # its next movements (onsets <= 90 s apart), announced at once or held, say nothing more
+    assert ev("start", "plm", 120.0, 120.4, plm_in_series=True)[0] is False
+    assert ev("start", "plm", 208.0, 208.4)[0] is False
+    assert ev("end", "plm", 208.0, 218.0, end=217.0, plm_in_series=True)[0] is False
+    assert ev("end", "plm", 190.0, 191.0, channel="other_leg", plm_in_series=True)[0] is True
+    # a spasm starting in a series is most often its next movement: held to its end
+    held, ep = ev("start", "spasm", 230.0, 230.3)
+    assert held is False
+    ep.end = 232.0
+    assert policy(EpisodeEvent("end", ep, detected_at=233.0)) is True  # still a spasm: told
+    held, ep = ev("start", "spasm", 260.0, 260.3)
+    ep.end, ep.kind, ep.extra = 262.0, "plm", {"plm_in_series": True}
+    assert held is False and policy(EpisodeEvent("end", ep, detected_at=263.0)) is False
+    assert ev("start", "spasm", 260.0, 260.3, channel="arm")[0] is True  # no series there
+    # a leg movement no series holds yet: held; told if it ends a spasm, cramp or clonus run
+    assert ev("start", "plm", 1000.0, 1000.5)[0] is False
+    assert ev("end", "plm", 1000.0, 1003.0, end=1002.0, plm_in_series=False)[0] is False
+    held, ep = ev("start", "plm", 1100.0, 1100.5)
+    ep.end, ep.kind = 1160.0, "cramp"
+    assert held is False and policy(EpisodeEvent("end", ep, detected_at=1161.0)) is True
+    # a cramp tells once: not its continuations (max_duration_s), not its end
+    told, cramp = ev("start", "cramp", 2000.0, 2000.4)
+    assert told is True and ev("start", "spasm", 2600.0, 2600.0, continued=True)[0] is False
+    cramp.end = 2900.0
+    assert policy(EpisodeEvent("end", cramp, detected_at=2901.0)) is False
+    assert policy.told(cramp.id) is True
+    assert ev("start", "voluntary", 3000.0, 3000.5)[0] is False

@@ -194,66 +194,62 @@ def _remember(seen: dict, key: str, value: object) -> None:
 
 
 class NotifyPolicy:
-    """Which ``episode`` messages deserve a phone notification (the payload's ``notify``).
+    """Which ``episode`` message should make a phone buzz now (the payload's ``notify``).
 
-    Every spasm, cramp and clonus run that starts does, but a PLM series only once: a leg
-    movement notifies only when its channel told of no member of a series (``plm_in_series``)
-    in the PLM_MAX_INTERVAL_S (90 s) before (a series' first movements are told together, once
-    a later one settles it, in no fixed order). So a night of 200 movements in series buzzes
-    once per series, not 200 times, while every movement is still its own message for counts
-    and logs.
-
-    Two kinds of start are held, and decided at their end (a real spasm among them is told
-    then, seconds or, for a cramp, minutes late):
-    - a leg movement that no series holds yet (without a declared context, every movement
-      alerts when it opens; most stay alone and the record drops them): its end notifies if it
-      turned out a spasm, cramp or clonus run, or if it settled a series (the series' first
-      notification);
-    - a spasm while a series is under way on the channel: most often the series' next
-      movement, announced as a spasm before the series claims it. Its end notifies if it is
-      not a leg movement then.
-    Measured on the outside simulators (benchmarks/live_alerts.py, docs/ACCURACY.md): false
-    notifications in bed 4.9 -> 3.4 per hour, without a context 80.6 -> 27.0 per hour, 216 of
-    the 226 spasms, cramps and clonus runs alerted still told, the slowest 5 % late.
-    Otherwise an end notifies when its start did (an end notification can then replace the
-    start's); revisions never do. State is real (per channel), hence a class.
+    Each episode notifies at most once, with whichever of its messages settles it:
+    - a spasm, cramp or clonus run at its ``start`` (a long cramp's continuations never);
+    - a PLM series once, with the first message that shows a member of it (``plm_in_series``,
+      a ``start``, ``end`` or ``update``); a member whose onset is within PLM_MAX_INTERVAL_S
+      (90 s) of the channel's last known member belongs to the same series;
+    - held starts, decided with the episode's later messages: a leg movement no series holds
+      yet (without a declared context every movement alerts when it opens; most stay alone and
+      the record drops them), and a spasm while a series is under way on the channel (most
+      often the series' next movement, announced before the series claims it). Such an
+      episode notifies when a later message shows it a spasm, cramp or clonus run at its end,
+      or a member of a new series.
+    An ``end`` of an episode that notified says ``notified`` (so an automation can replace its
+    notification). The phone thus hears what the final record keeps, as soon as it is known:
+    on the outside simulators false notifications in bed 0.8-2.0 per hour instead of 4.9-7.8
+    false start alerts, without a context 12-13 instead of 81-104 (docs/ACCURACY.md, session
+    21). State is real (per channel, per recent episode), hence a class.
     """
 
     def __init__(self) -> None:
-        self._last_plm: dict[str, float] = {}  # channel -> when (stream s) a movement was told
-        self._notified: dict[str, bool] = {}  # episode id -> whether its start notified
-        self._held: dict[str, bool] = {}  # spasms started in a series: decided at their end
+        self._series_onset: dict[str, float] = {}  # channel -> onset of its last series member
+        self._told: dict[str, bool] = {}  # episode id -> notified already
+        self._held: dict[str, bool] = {}  # episode ids whose start was held
+
+    def told(self, episode_id: str) -> bool:
+        """Whether an earlier message of this episode notified."""
+        return self._told.get(episode_id, False)
 
     def __call__(self, event: EpisodeEvent) -> bool:
-        ep, now = event.episode, float(event.detected_at)
-        under_way = self._series_under_way(ep.channel, now)
-        if ep.kind == "plm" and ep.extra.get("plm_in_series"):  # a series' member was told
-            last = self._last_plm.get(ep.channel, now)
-            self._last_plm[ep.channel] = max(now, last)
-        if event.event == "update":
+        ep = event.episode
+        if self._told.get(ep.id) or ep.extra.get("continued"):
             return False
-        if event.event != "start":
-            if self._held.pop(ep.id, False):
-                if ep.kind == "plm":  # the movement that settles a series tells of it
-                    return bool(ep.extra.get("plm_in_series")) and not under_way
-                return ep.kind in ALERT_KINDS
-            return self._notified.get(ep.id, False)
-        if ep.kind == "plm" and not ep.extra.get("plm_in_series"):
-            notify = False  # no series holds it yet: most such movements stay alone
-            _remember(self._held, ep.id, True)
-        elif ep.kind == "plm":
-            notify = not under_way
-        elif ep.kind == "spasm" and under_way:
-            notify = False
-            _remember(self._held, ep.id, True)
-        else:
-            notify = ep.kind in ALERT_KINDS
-        _remember(self._notified, ep.id, notify)
-        return notify
+        if ep.kind == "plm" and ep.extra.get("plm_in_series"):
+            last = self._series_onset.get(ep.channel)
+            new_series = last is None or ep.start > last + PLM_MAX_INTERVAL_S
+            self._series_onset[ep.channel] = ep.start if last is None else max(last, ep.start)
+            return self._tell(ep) if new_series else False
+        if event.event == "start":
+            if ep.kind == "plm" or (ep.kind == "spasm" and self._series_under_way(ep)):
+                _remember(self._held, ep.id, True)
+                return False
+            return self._tell(ep) if ep.kind in ALERT_KINDS else False
+        if event.event == "end" and ep.id in self._held:
+            del self._held[ep.id]
+            return self._tell(ep) if ep.kind in ALERT_KINDS and ep.kind != "plm" else False
+        return False
 
-    def _series_under_way(self, channel: str, now: float) -> bool:
-        last = self._last_plm.get(channel)
-        return last is not None and now - last <= PLM_MAX_INTERVAL_S
+    def _tell(self, ep: Episode) -> bool:
+        self._held.pop(ep.id, None)
+        _remember(self._told, ep.id, True)
+        return True
+
+    def _series_under_way(self, ep: Episode) -> bool:
+        last = self._series_onset.get(ep.channel)
+        return last is not None and 0.0 <= ep.start - last <= PLM_MAX_INTERVAL_S
 
 
 def publishes(event: EpisodeEvent) -> bool:
@@ -559,6 +555,8 @@ class MqttSink:
         payload = episode_payload(
             event, self.device_id, self.session_start, notify=self._notify(event)
         )
+        if event.event == "end" and not payload["notify"] and self._notify.told(ep.id):
+            payload["notified"] = True  # an earlier message of it made the phone buzz
         self.episodes_queued += 1
         try:
             seq = self.outbox.put(self.topics.episode, payload, EPISODE_QOS, time.time())
