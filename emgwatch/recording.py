@@ -1791,10 +1791,14 @@ def read_annotation_csv(side: Path) -> list[Annotation]:
     channel; seconds from the recording's start)."""
     if side.is_dir():
         raise InputError(side, None, "expected the recording's annotation file, found a directory")
-    try:
-        text = side.read_text(encoding="utf-8-sig")  # a spreadsheet may have added a BOM
+    raw = side.read_bytes()
+    utf16 = raw[:2] in (b"\xff\xfe", b"\xfe\xff")  # as Windows tools save text
+    try:  # a spreadsheet may have added a BOM
+        text = raw.decode("utf-16" if utf16 else "utf-8-sig")
     except UnicodeDecodeError as e:
-        raise InputError(side, f"byte {e.start}", "expected UTF-8 text") from None
+        what = "UTF-16" if utf16 else "UTF-8"
+        raise InputError(side, f"byte {e.start}", f"expected {what} text") from None
+    del raw
     body = text.lstrip("\r\n \t")  # blank lines before the header, as some exports leave
     if text and not body:
         raise InputError(

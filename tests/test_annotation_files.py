@@ -313,3 +313,10 @@ def test_text_hypnograms_in_odd_shapes_are_read_or_refused_in_one_line(tmp_path,
         p.write_text(text)
         with pytest.raises(InputError, match=message):
             read_annotation_file(p, rec)
+
+
+def test_a_utf16_csv_is_read_like_utf8(tmp_path):
+    p = tmp_path / "scoring.csv"
+    p.write_bytes("onset,duration,description,channel\r\n10,2,plm,LLEG\r\n".encode("utf-16"))
+    anns = read_annotation_file(p, _rec())
+    assert [(a.onset, a.description, a.channel) for a in anns] == [(10.0, "plm", "LLEG")]
