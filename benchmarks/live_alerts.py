@@ -44,20 +44,30 @@ def _pairs(args: argparse.Namespace):
         yield read_recording(path), load_truth(truth_path_for(path))
 
 
-def _notifications(events: list) -> dict[str, float]:
-    """Episode id -> stream time of the message with ``notify`` true, as the MQTT sink writes
-    them into its outbox from a live run's events (no broker: the outbox keeps them all)."""
-    sink = MqttSink(MqttConfig(url="mqtt://127.0.0.1:1"), "bench", ":memory:", session_start=0.0)
-    for ev in events:
-        sink.handle(ev)
-    out = {}
-    for item in sink.outbox.pending():
-        p = item.payload
-        if p.get("notify"):
-            at = datetime.fromisoformat(p["time"].replace("Z", "+00:00")).timestamp()
-            out.setdefault(p["id"], at)
-    sink.outbox.close()
-    return out
+LIVE_BLOCK_S = 1.0  # what a live run hands the detector at a time, about
+
+
+class _Phone:
+    """The MQTT sink fed a live run's events as they happen (no broker: its outbox keeps every
+    message); ``told()``: episode id -> stream time of the message with ``notify`` true."""
+
+    def __init__(self) -> None:
+        cfg = MqttConfig(url="mqtt://127.0.0.1:1")
+        self.sink = MqttSink(cfg, "bench", ":memory:", session_start=0.0)
+
+    def __call__(self, events: list) -> None:
+        for ev in events:
+            self.sink.handle(ev)
+
+    def told(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for item in self.sink.outbox.pending():
+            p = item.payload
+            if p.get("notify"):
+                at = datetime.fromisoformat(p["time"].replace("Z", "+00:00")).timestamp()
+                out.setdefault(p["id"], at)
+        self.sink.outbox.close()
+        return out
 
 
 def main() -> int:
@@ -80,7 +90,7 @@ def main() -> int:
         hours[ctx] += rec.duration_s / 3600
         sensor = sensor_to_read(rec.sensor)
         params = params_for(ctx, args.alerts)
-        events: list = []
+        phone = _Phone()
         eps = detect_recording(
             rec,
             context=ctx,
@@ -88,7 +98,8 @@ def main() -> int:
             sensor=sensor,
             isolated_plm=True,
             params=params,
-            events=events,
+            on_events=phone,
+            block_s=LIVE_BLOCK_S,  # an episode changes after its events: hand them over as live
         )
         true = [t for t in truth.episodes if t.kind in ALERT_KINDS]
         real_by_id = {ep.id: any(t.start < ep.end and t.end > ep.start for t in true) for ep in eps}
@@ -99,7 +110,7 @@ def main() -> int:
             final = alerts_now(ep)
             real = any(t.start < ep.end and t.end > ep.start for t in true)
             alerts.append((float(ep.extra.get("detected_at", ep.start)), ep, real, final))
-        buzzed = _notifications(events)
+        buzzed = phone.told()
         for hold in args.hold:
             sent = [a for a in alerts if hold == 0 or a[1].end > a[0] + hold]
             c = count[(ctx, hold)]

@@ -35,6 +35,10 @@ class Calibration:
 
     def percent_mvc(self, channel: str, level_db: float) -> float | None:
         c = self.channels.get(channel)
+        if c is None:  # stored before a header's unit stopped being part of the name
+            from emgwatch.recording import channel_base_name
+
+            c = next((v for k, v in self.channels.items() if channel_base_name(k) == channel), None)
         if c is None or not math.isfinite(level_db):
             return None
         return round(100.0 * 10 ** ((level_db - c.mvc_db) / 20.0), 1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -129,7 +129,7 @@ def detect_recording(
     quality_events: list[QualityEvent] | None = None,
     params: TrackerParams | None = None,
     sensors: list[str] | None = None,
-    events: list[EpisodeEvent] | None = None,
+    on_events: Callable[[list[EpisodeEvent]], None] | None = None,
 ) -> list[Episode]:
     """Run the streaming detector over a whole recording; completed episodes in start order.
 
@@ -143,7 +143,8 @@ def detect_recording(
     series make the PLM index. ``quality_events``, when a list, receives the signal-quality
     changes (lead-off, saturation, ...) so a caller can say where nothing could be found;
     ``sensors``, when a list, each channel's sensor type as it was read ("raw" | "envelope");
-    ``events``, when a list, every episode event in order: what a live run's sinks would hear.
+    ``on_events``, when given, is called with each block's episode events as they happen: what
+    a live run's sinks hear (episodes change after their events, so later is too late).
     """
     if (problem := fs_out_of_range(rec.fs)) is not None:  # say which file, and what to do
         # an EDF header states the rate of each signal: --fs could only disagree with it
@@ -184,11 +185,11 @@ def detect_recording(
     done: list[Episode] = []
     t0 = time.monotonic()
     n_blocks = max(1, int(np.ceil(rec.duration_s / block_s)))
-    heard = events if events is not None else []
     for i, block in enumerate(rec.blocks(block_s)):
         new = det.push(block)
         done += [e.episode for e in new if e.event == "end"]
-        heard += new
+        if on_events is not None:
+            on_events(new)
         if progress:
             pct = 100 * (i + 1) / n_blocks
             sys.stderr.write(
@@ -197,7 +198,8 @@ def detect_recording(
             sys.stderr.flush()
     last = det.flush()
     done += [e.episode for e in last if e.event == "end"]
-    heard += last
+    if on_events is not None:
+        on_events(last)
     if quality_events is not None:  # lead-off, clipping... for the caller to report
         quality_events += det.quality_events
     if sensors is not None:

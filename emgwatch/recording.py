@@ -270,6 +270,11 @@ def _split_unit_suffix(name: str) -> tuple[str, str | None, str | None]:
     return name, None, None
 
 
+def channel_base_name(name: str) -> str:
+    """A channel's name without the unit a header may have added ('calf_l_uV' -> 'calf_l')."""
+    return _split_unit_suffix(name)[0]
+
+
 def _sensor_from_name(name: str) -> str | None:
     found = {_SENSOR_WORDS[t] for t in _normalise_name(name).split("_") if t in _SENSOR_WORDS}
     return found.pop() if len(found) == 1 else None
@@ -826,10 +831,18 @@ def _read_csv(path: Path, *, fs: float | None, channel: str | int | None) -> Rec
         chan_cols = [i for i in chan_cols if i not in unnamed]
         log.info("%s: empty unnamed column(s) %s ignored", path, [i + 1 for i in unnamed])
     said = [_split_unit_suffix(names[i]) for i in chan_cols]
-    chan_names = _distinct([name for name, _, _ in said])
+    headers = [names[i].strip() for i in chan_cols]
+    # a name without its unit that another column also has ('emg_V' beside 'emg') keeps it
+    bases = [name for name, _, _ in said]
+    chan_names = _distinct(
+        [
+            b if b == h or (bases.count(b) == 1 and b not in headers) else h
+            for b, h in zip(bases, headers, strict=True)
+        ]
+    )
     chan_units = [unit for _, unit, _ in said]
     sensors = [sensor or _sensor_from_name(name) for name, _, sensor in said]
-    pick = _pick_channel(path, chan_names, channel, [names[i].strip() for i in chan_cols])
+    pick = _pick_channel(path, chan_names, channel, headers)
     if pick is not None:
         chan_cols, chan_names = [chan_cols[pick]], [chan_names[pick]]
         chan_units, sensors = [chan_units[pick]], [sensors[pick]]

@@ -341,6 +341,24 @@ def load_truth(path: str | Path) -> Truth:
     return truth_from_dict(data, p)
 
 
+def align_truth_channels(truth: Truth, channels: list[str]) -> None:
+    """Name the truth's channels as the recording does where they differ only by the unit a
+    CSV header adds ('calf_l_uV' in the truth, 'calf_l' in the recording, or the other way)."""
+    from emgwatch.recording import channel_base_name
+
+    by_base = {channel_base_name(c): c for c in channels}
+    rename = {
+        t: by_base[channel_base_name(t)]
+        for t in truth.channels
+        if t not in channels and channel_base_name(t) in by_base
+    }
+    if not rename:
+        return
+    truth.channels = [rename.get(t, t) for t in truth.channels]
+    for item in (*truth.episodes, *truth.artifacts):
+        item.channel = rename.get(item.channel, item.channel)
+
+
 def check_truth_fits(
     truth: Truth, duration_s: float, channels: list[str], path: str | Path
 ) -> None:

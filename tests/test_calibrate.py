@@ -82,3 +82,11 @@ def test_calibration_of_a_raw_and_an_envelope_channel_matches_what_the_detector_
     # the two outputs of one board differ by tens of dB above their own rest (the envelope's
     # floor is a share of its resting level): each must keep its own
     assert cal["raw"] - cal["env"] > 10.0
+
+
+def test_a_calibration_stored_under_a_header_name_with_its_unit_still_applies():
+    from emgwatch.calibration import Calibration, ChannelCalibration
+
+    cal = Calibration("d", "2026-12-01", 1000.0, {"calf_uV": ChannelCalibration(40.0, 10, 10)})
+    assert cal.percent_mvc("calf", 40.0) == 100.0 and cal.percent_mvc("calf_uV", 34.0) == 50.1
+    assert cal.percent_mvc("thigh", 40.0) is None

@@ -1144,3 +1144,29 @@ def test_a_delsys_export_with_emg_at_two_rates_keeps_the_faster(tmp_path):
     rec = read_recording(_write(tmp_path, "\n".join(lines) + "\n", "two.csv"))
     assert rec.channel_names == ["B: EMG 2"] and rec.fs == pytest.approx(fs, rel=1e-5)
     assert rec.n_samples == n and not np.isnan(rec.data).any()
+
+
+def test_a_unit_suffix_stays_where_removing_it_would_make_two_channels_one(tmp_path):
+    text = "time_s,emg_V,emg,left_uV,right_mV\n" + "".join(
+        f"{i / 1000},{i},{-i},{2 * i},{3 * i}\n" for i in range(10)
+    )
+    p = _write(tmp_path, text)
+    rec = read_recording(p)
+    assert rec.channel_names == ["emg_V", "emg", "left", "right"]
+    assert read_recording(p, channel="emg").data[3, 0] == -3  # the column of that name
+    assert read_recording(p, channel="left_uV").data[3, 0] == 6
+
+
+def test_a_truth_naming_channels_with_or_without_their_unit_is_aligned():
+    from emgwatch.truth import Truth, TruthEpisode, align_truth_channels
+
+    truth = Truth(
+        scenario="night",
+        seed=1,
+        fs=1000.0,
+        duration_s=60.0,
+        channels=["calf_l_mV", "other"],
+        episodes=[TruthEpisode(1.0, 2.0, "spasm", "calf_l_mV", 0.5)],
+    )
+    align_truth_channels(truth, ["calf_l", "calf_r"])
+    assert truth.channels == ["calf_l", "other"] and truth.episodes[0].channel == "calf_l"

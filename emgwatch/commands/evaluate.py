@@ -140,7 +140,12 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     if args.recordings:
         from emgwatch.annotation_files import read_annotation_file, with_annotation_file
         from emgwatch.recording import read_recording
-        from emgwatch.truth import check_truth_fits, load_truth, truth_from_annotations
+        from emgwatch.truth import (
+            align_truth_channels,
+            check_truth_fits,
+            load_truth,
+            truth_from_annotations,
+        )
 
         def pair(p: str) -> tuple:
             rec = read_recording(p, fs=args.fs)
@@ -157,6 +162,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
                 return rec, truth_from_annotations(rec, p)
             tp = args.truth or truth_path_for(p)
             truth = load_truth(tp)
+            align_truth_channels(truth, rec.channel_names)
             check_truth_fits(truth, rec.duration_s, rec.channel_names, tp)
             return rec, truth
 

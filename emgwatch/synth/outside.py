@@ -31,7 +31,7 @@ from pathlib import Path
 from emgwatch.errors import EmgwatchError, InputError
 from emgwatch.recording import Recording, read_recording
 from emgwatch.synth.output import truth_path_for
-from emgwatch.truth import Truth, check_truth_fits, load_truth
+from emgwatch.truth import Truth, align_truth_channels, check_truth_fits, load_truth
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,7 @@ def read_pair(path: Path, *, known_sensor: bool = True) -> tuple[Recording, Trut
     tp = truth_path_for(path)
     truth = load_truth(tp)
     rec.channel_names = as_truth_names(rec.channel_names, truth.channels)
+    align_truth_channels(truth, rec.channel_names)
     check_truth_fits(truth, rec.duration_s, rec.channel_names, tp)
     if known_sensor and truth.sensor in ("raw", "envelope"):  # as our own datasets say it
         rec.sensor = truth.sensor
