@@ -208,10 +208,9 @@ class NotifyPolicy:
       episode notifies when a later message shows it a spasm, cramp or clonus run at its end,
       or a member of a new series.
     An ``end`` of an episode that notified says ``notified`` (so an automation can replace its
-    notification). The phone thus hears what the final record keeps, as soon as it is known:
-    on the outside simulators false notifications in bed 0.8-2.0 per hour instead of 4.9-7.8
-    false start alerts, without a context 12-13 instead of 81-104 (docs/ACCURACY.md, session
-    21). State is real (per channel, per recent episode), hence a class.
+    notification). The phone thus hears what the final record keeps, as soon as a message
+    shows it; nothing happens while a held episode lasts (measured: docs/ACCURACY.md, session
+    21, part 3). State is real (per channel, per recent episode), hence a class.
     """
 
     def __init__(self) -> None:
