@@ -107,9 +107,8 @@ def main() -> int:
         for ep in eps:
             if not was_alerted(ep):
                 continue
-            final = alerts_now(ep)
-            real = any(t.start < ep.end and t.end > ep.start for t in true)
-            alerts.append((float(ep.extra.get("detected_at", ep.start)), ep, real, final))
+            at = float(ep.extra.get("detected_at", ep.start))
+            alerts.append((at, ep, real_by_id[ep.id], alerts_now(ep)))
         buzzed = phone.told()
         for hold in args.hold:
             sent = [a for a in alerts if hold == 0 or a[1].end > a[0] + hold]

@@ -35,6 +35,7 @@ from emgwatch.recording import (
     check_edf_header,
     read_annotation_csv,
     split_channel_label,
+    text_encoding,
 )
 
 if TYPE_CHECKING:
@@ -51,7 +52,6 @@ PROFUSION_STAGES = {
     4: "Sleep stage 4",
     5: "Sleep stage R",
 }
-UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 UNSCORED_STAGE = "Sleep stage ?"  # 6 (movement), 9 (unscored) and any other code
 
 
@@ -59,8 +59,9 @@ def read_annotation_file(path: str | Path, rec: Recording) -> list[Annotation]:
     """The annotations in ``path``, in seconds from ``rec``'s start, those that fall within it.
 
     The format is told by the content, not the name (an XML root element, EDF's version field,
-    a first line that is a sleep stage: one stage per 30-s epoch, else CSV). Annotations wholly outside the recording are dropped with a warning; when all of
-    them are, the file belongs to another recording and that is an error.
+    a first line that is a sleep stage: one stage per 30-s epoch, else CSV). Annotations wholly
+    outside the recording are dropped with a warning; when all of them are, the file belongs to
+    another recording and that is an error.
     """
     path = Path(path)
     if not path.exists():
@@ -69,7 +70,8 @@ def read_annotation_file(path: str | Path, rec: Recording) -> list[Annotation]:
         raise InputError(path, None, "not a file")
     with path.open("rb") as f:
         head = f.read(512)
-    if head[:2] in UTF16_BOMS:  # UTF-16, as Windows tools save text
+    encoding = text_encoding(head)
+    if encoding == "utf-16":
         text_head = head.decode("utf-16", errors="ignore").lstrip(" \t\r\n").encode()
     else:
         text_head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -78,7 +80,7 @@ def read_annotation_file(path: str | Path, rec: Recording) -> list[Annotation]:
     elif head[:8] == b"0       ":
         found = _read_edf_annotations(path, rec)
     elif _stage_token(text_head.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip()):
-        found = _read_stage_lines(path, rec, "utf-16" if head[:2] in UTF16_BOMS else "utf-8-sig")
+        found = _read_stage_lines(path, rec, encoding)
     else:
         found = read_annotation_csv(path)
     return _within(path, found, rec, _channel_matcher(rec.channel_names))

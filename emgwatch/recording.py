@@ -1799,17 +1799,26 @@ def _read_sidecar(side: Path) -> list[Annotation]:
     return read_annotation_csv(side) if side.exists() else []
 
 
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # text as Windows tools save it
+
+
+def text_encoding(head: bytes) -> str:
+    """The encoding to read a text file by its first bytes: UTF-16 with its byte-order mark,
+    else UTF-8 (a BOM a spreadsheet may have added is skipped)."""
+    return "utf-16" if head[:2] in UTF16_BOMS else "utf-8-sig"
+
+
 def read_annotation_csv(side: Path) -> list[Annotation]:
     """Annotations as emgwatch writes them beside a CSV recording (onset,duration,description,
     channel; seconds from the recording's start)."""
     if side.is_dir():
         raise InputError(side, None, "expected the recording's annotation file, found a directory")
     raw = side.read_bytes()
-    utf16 = raw[:2] in (b"\xff\xfe", b"\xfe\xff")  # as Windows tools save text
-    try:  # a spreadsheet may have added a BOM
-        text = raw.decode("utf-16" if utf16 else "utf-8-sig")
+    encoding = text_encoding(raw)
+    try:
+        text = raw.decode(encoding)
     except UnicodeDecodeError as e:
-        what = "UTF-16" if utf16 else "UTF-8"
+        what = "UTF-16" if encoding == "utf-16" else "UTF-8"
         raise InputError(side, f"byte {e.start}", f"expected {what} text") from None
     del raw
     body = text.lstrip("\r\n \t")  # blank lines before the header, as some exports leave

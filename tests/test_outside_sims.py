@@ -92,7 +92,7 @@ def test_each_shipped_simulator_writes_a_suite_whose_truth_fits(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
     from emgwatch.synth.output import truth_path_for
-    from emgwatch.truth import check_truth_fits, load_truth
+    from emgwatch.truth import align_truth_channels, check_truth_fits, load_truth
 
     suites = outside.available()
     assert [p.name for p, _ in suites] == [s for s, _ in outside.STAGE_SUITES]
@@ -113,8 +113,8 @@ def test_each_shipped_simulator_writes_a_suite_whose_truth_fits(tmp_path):
             truth = load_truth(truth_path_for(path))
             names, last = _header_and_last_time(path)
             duration = last + 1.0 / truth.fs
-            channels = outside.as_truth_names(names, truth.channels)
-            check_truth_fits(truth, duration, channels, truth_path_for(path))
+            align_truth_channels(truth, names)  # a header may add the unit: calf_l_uV
+            check_truth_fits(truth, duration, names, truth_path_for(path))
             kinds |= {e.kind for e in truth.episodes}
             hours += duration / 3600
         assert {"spasm", "cramp", "clonus", "plm", "voluntary"} <= kinds

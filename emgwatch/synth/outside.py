@@ -88,26 +88,14 @@ def iter_suites(
 
 
 def read_pair(path: Path, *, known_sensor: bool = True) -> tuple[Recording, Truth]:
-    """A simulator's recording and the truth JSON beside it, the channels named as the truth
-    names them; ``known_sensor``: the sensor type as the simulator knows it (training), else
+    """A simulator's recording and the truth JSON beside it, the truth's channels named as the
+    recording's (a header's unit suffix aside: ``truth.align_truth_channels``); ``known_sensor``: the sensor type as the simulator knows it (training), else
     as the file says it (detected, as a user's run would)."""
     rec = read_recording(path)
     tp = truth_path_for(path)
     truth = load_truth(tp)
-    rec.channel_names = as_truth_names(rec.channel_names, truth.channels)
     align_truth_channels(truth, rec.channel_names)
     check_truth_fits(truth, rec.duration_s, rec.channel_names, tp)
     if known_sensor and truth.sensor in ("raw", "envelope"):  # as our own datasets say it
         rec.sensor = truth.sensor
     return rec, truth
-
-
-def as_truth_names(names: list[str], truth_names: list[str]) -> list[str]:
-    """A CSV header that states its unit (``calf_l_uV``) names the truth's ``calf_l``: the
-    channel is the truth's, column for column, when each column's name begins with it."""
-    if len(names) == len(truth_names) and all(
-        n == t or n.lower().startswith(t.lower() + "_")
-        for n, t in zip(names, truth_names, strict=True)
-    ):
-        return list(truth_names)
-    return names
