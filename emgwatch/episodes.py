@@ -66,17 +66,20 @@ def alerts_now(ep: Episode) -> bool:
 class EpisodeEvent:
     """A change a sink must hear about: an episode was confirmed ("start"), ended ("end"), or,
     after it ended, was revised ("update"); or a quiet episode that is still going on is
-    announced ("announce": the second stage agreed with it, ``TrackerParams.confirm_alerts``).
+    announced ("announce": the second stage agreed with it, ``TrackerParams.confirm_alerts``);
+    or an alerting episode still going on has outlasted any leg movement ("ongoing", once: the
+    event's episode is a copy that says what it is so far, ``previous`` what it was announced
+    as; the episode itself keeps its announced kind until it ends).
 
     An update comes when a later leg movement decides a PLM series: an earlier movement joins
     the series (``plm_in_series``; one that ended as a spasm or voluntary movement becomes PLM)
     or leaves it (and gets its own kind back). ``previous`` is the kind the sinks last heard.
     """
 
-    event: str  # "start" | "end" | "update" | "announce"
+    event: str  # "start" | "end" | "update" | "announce" | "ongoing"
     episode: Episode
     detected_at: float  # stream time (s since session start) at which the decision was made
-    previous: str | None = None  # "update" only: the kind before the revision
+    previous: str | None = None  # "update", "ongoing": the kind the sinks last heard
 
 
 def alert_time(event: EpisodeEvent) -> float | None:
@@ -324,6 +327,12 @@ def _as_heard(e: Episode) -> tuple:
     return e.kind, e.extra.get("plm_in_series"), e.extra.get("alerted_as")
 
 
+def beyond_leg_movement(kind: str, dur: float) -> str:
+    """The kind an episode of ``dur`` seconds can still be: a leg movement lasts at most
+    PLM_MAX_DURATION_S (WASM), so a longer one is a spasm (or, later, a cramp)."""
+    return "spasm" if kind == "plm" and dur > PLM_MAX_DURATION_S else kind
+
+
 def _leg_movement_long(ep: Episode) -> bool:
     """Whether an episode lasts as long as a candidate leg movement (WASM: 0.5-10 s)."""
     return ep.end is not None and PLM_MIN_DURATION_S <= ep.end - ep.start <= PLM_MAX_DURATION_S
@@ -440,6 +449,7 @@ class _ChannelTrack:
         self.prev_end: float | None = None
         self.busy = False  # the open episode began on a channel in use (TrackerParams.busy_load)
         self.next_check: float | None = None  # when the second stage looks at a held episode again
+        self.outlast_check: float | None = None  # when to ask whether it outlasted a leg movement
         self.opened_at: float = 0.0  # when the open episode was confirmed (its first check)
         self.opened_kind: str = ""  # the kind its first windows said (before any announcement)
         self.part_announced = True  # whether the episode closed last had been announced
@@ -651,6 +661,8 @@ class EpisodeTracker:
         due = tr.next_check is not None and t >= tr.next_check and tr.quiet_since is None
         if due and self._check_held(c, tr, ep, t):
             events.append(EpisodeEvent("announce", ep, t))
+        if tr.outlast_check is not None and t >= tr.outlast_check and tr.quiet_since is None:
+            events += self._outlasted(tr, ep, t)
         if s >= p.off:  # the quiet tail before the end must not dilute the kind and confidence
             tr.prob_sum += pr
             tr.n += 1
@@ -768,6 +780,7 @@ class EpisodeTracker:
         if not continued:
             tr.busy = limit is not None and self._load.fraction(c, ep.start, _VOLUNTARY) >= limit
         tr.next_check = None
+        tr.outlast_check = None if continued else float(start) + PLM_MAX_DURATION_S
         tr.opened_at, tr.opened_kind = t, kind
         if confirm and not by_artifact:  # held: announced when the stage agrees, now or while
             self._check_held(c, tr, ep, t)  # it lasts, or at the end
@@ -784,7 +797,7 @@ class EpisodeTracker:
         kind, conf = self._kind(tr)
         said_as = ep.kind  # what it was announced as (the stage's kind, with confirmed alerts)
         opened_as = tr.opened_kind
-        tr.next_check = None
+        tr.next_check = tr.outlast_check = None
         if (self.stage is not None or self.candidates is not None) and tr.w_t:
             from emgwatch.episode_stage import NONE_CLASS
 
@@ -882,16 +895,41 @@ class EpisodeTracker:
         tr.next_check = None
         return True
 
+    def _outlasted(self, tr: _ChannelTrack, ep: Episode, now: float) -> list[EpisodeEvent]:
+        """An alerting episode still going on once no leg movement could last as long (WASM:
+        10 s): one "ongoing" event, with what it is so far (the second stage's kind, if it
+        alerts; never a leg movement now), so that an alert held as a possible leg movement
+        can be told while the cramp goes on instead of at its end (NotifyPolicy). While the
+        stage calls it nothing that alerts, it is asked again ``confirm_every_s`` later."""
+        if now - ep.start <= PLM_MAX_DURATION_S:
+            return []  # still as long as a leg movement can be: the next window
+        if not (announced(ep) and ep.kind in ALERT_KINDS):
+            tr.outlast_check = now + self.p.confirm_every_s  # quiet, or a withdrawn kind: later
+            return []
+        kind = ep.kind if self.stage is None else self._stage_kind(tr, ep, now)
+        if kind not in ALERT_KINDS:
+            tr.outlast_check = now + self.p.confirm_every_s
+            return []
+        tr.outlast_check = None
+        said = replace(ep, kind=beyond_leg_movement(kind, now - ep.start), extra=dict(ep.extra))
+        return [EpisodeEvent("ongoing", said, now, previous=ep.kind)]
+
+    def _stage_kind(self, tr: _ChannelTrack, ep: Episode, now: float) -> str | None:
+        """The second stage's kind for the episode as it stands at ``now`` (its early version
+        while the episode goes on); None while there are no windows to judge (a
+        continuation's first moment)."""
+        if not tr.w_t:
+            return None
+        x = self._episode_vector(tr, ep, now)
+        decide = getattr(self.stage, "decide_so_far", self.stage.decide)
+        return decide(x, self._reject_at(tr)).kind
+
     def _confirmed_kind(self, c: int, tr: _ChannelTrack, ep: Episode, now: float) -> str | None:
         """The kind to announce a held episode as (``TrackerParams.confirm_alerts``): the second
         stage's, judging the episode as it stands at ``now``, if that alerts (a leg movement
         only while a PLM series is under way, never during exercise); else None, also while
         there are no windows to judge (a continuation's first moment)."""
-        if not tr.w_t:
-            return None
-        x = self._episode_vector(tr, ep, now)
-        decide = getattr(self.stage, "decide_so_far", self.stage.decide)
-        kind = decide(x, self._reject_at(tr)).kind
+        kind = self._stage_kind(tr, ep, now)
         if kind not in ALERT_KINDS:
             return None
         if kind == "plm" and (
@@ -903,8 +941,7 @@ class EpisodeTracker:
     def _final_kind(self, kind: str, dur: float, tr: _ChannelTrack) -> str:
         """Duration rules that the per-window classifier cannot see."""
         mins = self.p.min_duration_s
-        if kind == "plm" and dur > PLM_MAX_DURATION_S:
-            kind = "spasm"
+        kind = beyond_leg_movement(kind, dur)
         if kind == "cramp" and dur < mins["cramp"]:
             kind = "spasm"
         if kind == "clonus" and dur < mins["clonus"]:

@@ -1114,3 +1114,35 @@ def test_artifact_opened_episodes_do_not_depend_on_the_blocks(chunk):
     # the strong blip is too short to open anything; the next rise opened with artifact help
     assert whole[0][0] == pytest.approx(11.3, abs=0.11) and whole[0][3]
     assert episodes(chunk) == whole
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 37])
+def test_an_alert_that_outlasts_any_leg_movement_says_so_once_while_it_lasts(chunk):
+    """A cramp opening like a leg movement: 10 s after its onset (the longest a leg movement
+    lasts) one "ongoing" event says what it is so far, never a leg movement; the episode keeps
+    its announced kind until it ends. A short one says nothing."""
+    segs = [(5, "rest", 1), (3, "plm", 0.9), (20, "rest", 1), (40, "plm", 0.9), (5, "rest", 1)]
+    ev = run(EpisodeTracker(["leg"], context="auto"), *stream(segs), chunk=chunk)
+    ongoing = [e for e in ev if e.event == "ongoing"]
+    assert len(ongoing) == 1
+    (o,) = ongoing
+    long_start = next(e for e in ev if e.event == "start" and e.episode.start > 20).episode
+    assert o.episode.id == long_start.id and o.episode is not long_start
+    assert o.episode.kind == "spasm" and o.previous == "plm"
+    assert 10.0 < o.detected_at - long_start.start <= 10.0 + 2 * HOP
+    assert [e.kind for e in ended(ev)][-1] == "spasm"  # the duration rule at its end, as told
+
+
+def test_while_the_second_stage_calls_it_nothing_an_ongoing_alert_waits():
+    """The second stage's kind so far is what "ongoing" says; asked again every
+    ``confirm_every_s`` while it withdraws the episode."""
+    segs = [(5, "rest", 1), (40, "plm", 0.9), (5, "rest", 1)]
+    stage = _KindStage(["none"] * 6 + ["cramp"] + ["cramp"] * 10)
+    ev = run(
+        EpisodeTracker(["leg"], context="auto", params=fast("auto"), stage=stage), *stream(segs)
+    )
+    (o,) = [e for e in ev if e.event == "ongoing"]
+    start = next(e for e in ev if e.event == "start").episode.start
+    p = params_for("auto")
+    assert o.episode.kind == "cramp"
+    assert o.detected_at - start == pytest.approx(10.0 + 6 * p.confirm_every_s, abs=2 * HOP)

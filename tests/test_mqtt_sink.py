@@ -649,7 +649,8 @@ def test_a_phone_is_notified_once_per_plm_series_and_for_every_other_alert():
     assert ev("start", "plm", 120.0, 120.4, plm_in_series=True)[0] is False
     assert ev("start", "plm", 208.0, 208.4)[0] is False
     assert ev("end", "plm", 208.0, 218.0, end=217.0, plm_in_series=True)[0] is False
-    assert ev("end", "plm", 190.0, 191.0, channel="other_leg", plm_in_series=True)[0] is True
+    # the other leg's series at the same time is the same finding: no second buzz
+    assert ev("end", "plm", 190.0, 191.0, channel="other_leg", plm_in_series=True)[0] is False
     # a spasm starting in a series is most often its next movement: held to its end
     held, ep = ev("start", "spasm", 230.0, 230.3)
     assert held is False
@@ -672,3 +673,40 @@ def test_a_phone_is_notified_once_per_plm_series_and_for_every_other_alert():
     assert policy(EpisodeEvent("end", cramp, detected_at=2901.0)) is False
     assert policy.told(cramp.id) is True
     assert ev("start", "voluntary", 3000.0, 3000.5)[0] is False
+
+
+def test_a_held_episode_that_outlasts_any_leg_movement_is_told_while_it_lasts(tmp_path):
+    """A cramp that opened looking like a leg movement: the phone hears of it with the
+    tracker's "ongoing" event (it outlasted any leg movement), not at its end minutes later;
+    an "ongoing" event of an episode already told, or never held, says nothing."""
+    sink = MqttSink(
+        MqttConfig(url="mqtt://127.0.0.1:1"), "dev1", tmp_path / "o.sqlite", session_start=0.0
+    )
+    cramp = Episode("plm", "calf", 100.0, None, 0.8, 25.0)
+    spasm = Episode("spasm", "arm", 101.0, None, 0.8, 25.0)
+    sink.handle(EpisodeEvent("start", cramp, 100.4))
+    sink.handle(EpisodeEvent("start", spasm, 101.4))  # told at its start
+    so_far = dataclasses.replace(cramp, kind="spasm", extra=dict(cramp.extra))
+    sink.handle(EpisodeEvent("ongoing", so_far, 111.0, previous="plm"))
+    sink.handle(EpisodeEvent("ongoing", so_far, 111.5, previous="plm"))  # once
+    sink.handle(EpisodeEvent("ongoing", dataclasses.replace(spasm), 112.0, previous="spasm"))
+    assert sink.state_payload()["channels"]["calf"] == "spasm"
+    cramp.end, cramp.kind = 160.0, "cramp"
+    sink.handle(EpisodeEvent("end", cramp, 160.5))
+    got = [
+        (i.payload["id"], i.payload["event"], i.payload["kind"], i.payload["notify"])
+        for i in sink.outbox.pending()
+    ]
+    assert got == [
+        (cramp.id, "start", "plm", False),
+        (spasm.id, "start", "spasm", True),
+        (cramp.id, "ongoing", "spasm", True),
+        (cramp.id, "end", "cramp", False),
+    ]
+    msgs = [i.payload for i in sink.outbox.pending()]
+    assert msgs[2]["previous_kind"] == "plm" and msgs[2]["duration_s"] == 11.0
+    assert "end" not in msgs[2] and msgs[2]["time"] == iso_utc(111.0)
+    assert msgs[3].get("notified") is True
+    counts = sink.state_payload()["counts"]  # the ongoing spasm became the cramp it was
+    assert {k: v for k, v in counts.items() if v} == {"cramp": 1, "spasm": 1}
+    sink.outbox.close()

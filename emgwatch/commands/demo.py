@@ -195,6 +195,8 @@ class AlertPrinter:
                 late += f" (was {p.get('previous_kind')}" + (
                     ", in a PLM series)" if series else ")"
                 )
+            elif p["event"] == "ongoing":  # a held alert outlasted any leg movement
+                late += f" (first called {p.get('previous_kind')}, still going after {p['duration_s']:.0f} s)"
             elif was and p["kind"] not in ALERT_KINDS:
                 late += f" (alert withdrawn: it was first called {was})"
             elif was:

@@ -236,6 +236,8 @@ def _print_event(status):  # noqa: ANN001, ANN202
         ep = ev.episode
         if not announced(ep):  # quiet: said once a series or the second stage keeps it
             return
+        if ev.event == "ongoing" and ev.previous == ep.kind:
+            return  # outlasted any leg movement, as the kind it alerted as: nothing new
         if ev.event == "announce":  # a quiet episode kept while it lasts: its alert goes out now
             ev = replace(ev, event="start")
         if ev.event == "start":
@@ -247,6 +249,8 @@ def _print_event(status):  # noqa: ANN001, ANN202
         tag = "ALERT" if ep.kind in ALERT_KINDS else "log"
         if ev.event == "end" and ep.extra.get("alerted_as") in ALERT_KINDS:
             tag = f"ALERT ({ep.extra['alerted_as']} at start)"
+        elif ev.event == "ongoing":  # outlasted any leg movement: what it is so far
+            tag = f"(was {ev.previous}, going on)"
         elif ev.event == "update":  # a PLM series decided later what this episode was
             tag = f"(was {ev.previous}" + (
                 ", PLM series)" if ep.extra.get("plm_in_series") else ")"

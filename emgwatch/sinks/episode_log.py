@@ -249,8 +249,9 @@ class EpisodeLog:
         return self.session_id
 
     def handle(self, event: EpisodeEvent) -> None:
-        """Store a new episode on "start", complete it on "end", revise it on "update" (one
-        durable commit each; the row keeps the moment the alert was decided)."""
+        """Store a new episode on "start", complete it on "end", revise it on "update" (and on
+        "ongoing", to what it is so far); one durable commit each; the row keeps the moment the
+        alert was decided."""
         sid = self._require_session()
         e: Episode = event.episode
         params = (

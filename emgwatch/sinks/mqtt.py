@@ -4,8 +4,9 @@ This module is the one owner of every topic name and payload field (docs/MQTT.md
 for users). Topics live under ``<topic_prefix>/<device_id>/``:
 
 - ``status``   ``online`` / ``offline``, retained; the last will makes a dead monitor show offline.
-- ``episode``  JSON on episode start (as soon as it is confirmed), end, and update (a later PLM
-  series revised an ended episode), QoS 1, not retained.
+- ``episode``  JSON on episode start (as soon as it is confirmed), end, update (a later PLM
+  series revised an ended episode) and ongoing (a held alert told while it lasts), QoS 1, not
+  retained.
 - ``state``    JSON with the current state, retained, so a dashboard that connects late is right.
 - ``metrics``  JSON with signal quality and counts, retained, every ``metrics_interval_s``.
 
@@ -172,7 +173,9 @@ def episode_payload(
     if event.event in ("end", "update") and ep.end is not None:
         payload["end"] = iso_utc(session_start + ep.end)
         payload["duration_s"] = round(ep.end - ep.start, 2)
-    if event.event == "update":
+    elif event.event == "ongoing":
+        payload["duration_s"] = round(event.detected_at - ep.start, 2)  # so far
+    if event.event in ("update", "ongoing"):
         payload["previous_kind"] = event.previous
     if ep.extra:
         payload["extra"] = ep.extra
@@ -200,17 +203,19 @@ class NotifyPolicy:
     - a spasm, cramp or clonus run at its ``start`` (a long cramp's continuations never);
     - a PLM series once, with the first message that shows a member of it (``plm_in_series``,
       a ``start``, ``end`` or ``update``); a member whose onset is within PLM_MAX_INTERVAL_S
-      (90 s) of the channel's last known member belongs to the same series;
+      (90 s) of the last known member on any leg belongs to the same series (a bilateral
+      series is one finding, not one per leg);
     - held starts, decided with the episode's later messages: a leg movement no series holds
       yet (without a declared context every movement alerts when it opens; most stay alone and
       the record drops them), and a spasm while a series is under way on the channel (most
       often the series' next movement, announced before the series claims it). Such an
       episode notifies when a later message shows it a spasm, cramp or clonus run at its end,
-      or a member of a new series.
+      or a member of a new series; or, while it lasts, with the tracker's ``ongoing`` event,
+      once it has outlasted any leg movement and the second stage still calls it an alert.
     An ``end`` of an episode that notified says ``notified`` (so an automation can replace its
     notification). The phone thus hears what the final record keeps, as soon as a message
-    shows it; nothing happens while a held episode lasts (measured: docs/ACCURACY.md, session
-    21, part 3). State is real (per channel, per recent episode), hence a class.
+    shows it (measured: docs/ACCURACY.md, session 22). State is real (per
+    channel, per recent episode), hence a class.
     """
 
     def __init__(self) -> None:
@@ -226,10 +231,13 @@ class NotifyPolicy:
         ep = event.episode
         if self._told.get(ep.id) or ep.extra.get("continued"):
             return False
+        if event.event == "ongoing":  # a held one outlasted any leg movement: it is no LM
+            return self._tell(ep) if ep.id in self._held else False
         if ep.kind == "plm" and ep.extra.get("plm_in_series"):
-            last = self._series_onset.get(ep.channel)
+            last = max(self._series_onset.values(), default=None)
             new_series = last is None or ep.start > last + PLM_MAX_INTERVAL_S
-            self._series_onset[ep.channel] = ep.start if last is None else max(last, ep.start)
+            before = self._series_onset.get(ep.channel, ep.start)
+            self._series_onset[ep.channel] = max(before, ep.start)
             return self._tell(ep) if new_series else False
         if event.event == "start":
             if ep.kind == "plm" or (ep.kind == "spasm" and self._series_under_way(ep)):
@@ -240,6 +248,10 @@ class NotifyPolicy:
             del self._held[ep.id]
             return self._tell(ep) if ep.kind in ALERT_KINDS and ep.kind != "plm" else False
         return False
+
+    def holds(self, episode_id: str) -> bool:
+        """Whether this episode's start was held and nothing has told it yet."""
+        return episode_id in self._held
 
     def _tell(self, ep: Episode) -> bool:
         self._held.pop(ep.id, None)
@@ -519,6 +531,12 @@ class MqttSink:
         then its start and, if it is over, its end go out together, so every announced episode
         has both; one still going on makes its channel busy from then on."""
         ep = event.episode
+        if event.event == "ongoing":  # said only when it tells a held alert (NotifyPolicy)
+            if self._notify.holds(ep.id):
+                self._queue(event)
+                self._channel_state[ep.channel] = ep.kind
+                self._publish_state()
+            return
         if ep.extra.get("quiet"):
             told = self._announced.get(ep.id)
             now = (ep.kind, ep.extra.get("plm_in_series"), ep.end is not None)
