@@ -450,6 +450,7 @@ class _ChannelTrack:
         self.busy = False  # the open episode began on a channel in use (TrackerParams.busy_load)
         self.next_check: float | None = None  # when the second stage looks at a held episode again
         self.outlast_check: float | None = None  # when to ask whether it outlasted a leg movement
+        self.said_kind: str | None = None  # what its "ongoing" event said it is so far
         self.opened_at: float = 0.0  # when the open episode was confirmed (its first check)
         self.opened_kind: str = ""  # the kind its first windows said (before any announcement)
         self.part_announced = True  # whether the episode closed last had been announced
@@ -514,7 +515,9 @@ class EpisodeTracker:
         """The open episode's kind, or "idle" (also while a quiet one is not announced yet:
         a dashboard must not show an episode that no alert stands behind)."""
         tr = self._tracks[self.channel_names.index(channel)]
-        return tr.episode.kind if tr.episode is not None and announced(tr.episode) else "idle"
+        if tr.episode is None or not announced(tr.episode):
+            return "idle"
+        return tr.said_kind or tr.episode.kind  # what the latest event said it is
 
     # -- main entry ---------------------------------------------------------------------------
     def push(
@@ -781,6 +784,7 @@ class EpisodeTracker:
             tr.busy = limit is not None and self._load.fraction(c, ep.start, _VOLUNTARY) >= limit
         tr.next_check = None
         tr.outlast_check = None if continued else float(start) + PLM_MAX_DURATION_S
+        tr.said_kind = None
         tr.opened_at, tr.opened_kind = t, kind
         if confirm and not by_artifact:  # held: announced when the stage agrees, now or while
             self._check_held(c, tr, ep, t)  # it lasts, or at the end
@@ -797,7 +801,7 @@ class EpisodeTracker:
         kind, conf = self._kind(tr)
         said_as = ep.kind  # what it was announced as (the stage's kind, with confirmed alerts)
         opened_as = tr.opened_kind
-        tr.next_check = tr.outlast_check = None
+        tr.next_check = tr.outlast_check = tr.said_kind = None
         if (self.stage is not None or self.candidates is not None) and tr.w_t:
             from emgwatch.episode_stage import NONE_CLASS
 
@@ -907,11 +911,12 @@ class EpisodeTracker:
             tr.outlast_check = now + self.p.confirm_every_s  # quiet, or a withdrawn kind: later
             return []
         kind = ep.kind if self.stage is None else self._stage_kind(tr, ep, now)
-        if kind not in ALERT_KINDS:
-            tr.outlast_check = now + self.p.confirm_every_s
+        if kind not in ALERT_KINDS or (kind == "plm" and self.context == "exercise"):
+            tr.outlast_check = now + self.p.confirm_every_s  # (no leg movements in exercise)
             return []
         tr.outlast_check = None
-        said = replace(ep, kind=beyond_leg_movement(kind, now - ep.start), extra=dict(ep.extra))
+        tr.said_kind = beyond_leg_movement(kind, now - ep.start)
+        said = replace(ep, kind=tr.said_kind, extra=dict(ep.extra))
         return [EpisodeEvent("ongoing", said, now, previous=ep.kind)]
 
     def _stage_kind(self, tr: _ChannelTrack, ep: Episode, now: float) -> str | None:

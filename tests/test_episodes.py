@@ -1146,3 +1146,22 @@ def test_while_the_second_stage_calls_it_nothing_an_ongoing_alert_waits():
     p = params_for("auto")
     assert o.episode.kind == "cramp"
     assert o.detected_at - start == pytest.approx(10.0 + 6 * p.confirm_every_s, abs=2 * HOP)
+
+
+def test_the_channel_state_follows_the_ongoing_event_and_exercise_knows_no_leg_movements():
+    """The retained state a dashboard shows must not contradict the message just sent; during
+    exercise a stage saying "leg movement" is no alert, so nothing goes on record as one."""
+    t, pr, lev, us = stream([(5, "rest", 1), (40, "plm", 0.9), (5, "rest", 1)])
+    tracker = EpisodeTracker(["leg"], context="auto")
+    upto = int(np.searchsorted(t, 20.0))
+    ev = tracker.push(t[:upto], pr[:upto], lev[:upto], us[:upto])
+    assert [e.event for e in ev] == ["start", "ongoing"]
+    assert ev[0].episode.kind == "plm" and tracker.state("leg") == "spasm"
+    ev = tracker.push(t[upto:], pr[upto:], lev[upto:], us[upto:]) + tracker.flush()
+    assert tracker.state("leg") == "idle"
+    stage = _KindStage(["plm"] * 200)
+    params = fast("exercise")
+    ev = run(
+        EpisodeTracker(["leg"], context="exercise", params=params, stage=stage), t, pr, lev, us
+    )
+    assert not [e for e in ev if e.event == "ongoing"]
