@@ -182,6 +182,7 @@ def detect_recording(
         sensor=sensor or "auto",
         params=params,
     )
+    det.tracker.ongoing_events = on_events is not None  # only a live-like caller hears them
     done: list[Episode] = []
     t0 = time.monotonic()
     n_blocks = max(1, int(np.ceil(rec.duration_s / block_s)))

@@ -482,6 +482,10 @@ class EpisodeTracker:
         # likewise (episode, feature vector of the episode so far) at the moments a confirmed
         # alert would be checked while it lasts (training the early second stage)
         self.prefixes: list | None = None
+        # whether an alert that outlasts any leg movement says so ("ongoing"): live sinks tell
+        # a held alert with it; an offline pass that keeps only the episodes can spare the
+        # second stage's calls (a third of detect's time on a busy day)
+        self.ongoing_events = True
         self._tracks = [_ChannelTrack() for _ in self.channel_names]
         self._alert_idx = np.array([WINDOW_CLASSES.index(k) for k in ALERT_KINDS])
         self._vol_idx = WINDOW_CLASSES.index("voluntary")
@@ -783,7 +787,8 @@ class EpisodeTracker:
         if not continued:
             tr.busy = limit is not None and self._load.fraction(c, ep.start, _VOLUNTARY) >= limit
         tr.next_check = None
-        tr.outlast_check = None if continued else float(start) + PLM_MAX_DURATION_S
+        tell = self.ongoing_events and not continued
+        tr.outlast_check = float(start) + PLM_MAX_DURATION_S if tell else None
         tr.said_kind = None
         tr.opened_at, tr.opened_kind = t, kind
         if confirm and not by_artifact:  # held: announced when the stage agrees, now or while
