@@ -659,7 +659,12 @@ def test_a_phone_is_notified_once_per_plm_series_and_for_every_other_alert():
     held, ep = ev("start", "spasm", 260.0, 260.3)
     ep.end, ep.kind, ep.extra = 262.0, "plm", {"plm_in_series": True}
     assert held is False and policy(EpisodeEvent("end", ep, detected_at=263.0)) is False
-    assert ev("start", "spasm", 260.0, 260.3, channel="arm")[0] is True  # no series there
+    # on another channel too (the other leg's movement of a bilateral series); a spasm it
+    # was is told at its end
+    held, ep = ev("start", "spasm", 260.0, 260.3, channel="other_leg")
+    ep.end = 263.0
+    assert held is False and policy(EpisodeEvent("end", ep, detected_at=264.0)) is True
+    assert ev("start", "spasm", 400.0, 400.3, channel="arm")[0] is True  # no series under way
     # a leg movement no series holds yet: held; told if it ends a spasm, cramp or clonus run
     assert ev("start", "plm", 1000.0, 1000.5)[0] is False
     assert ev("end", "plm", 1000.0, 1003.0, end=1002.0, plm_in_series=False)[0] is False

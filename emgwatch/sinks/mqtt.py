@@ -207,7 +207,7 @@ class NotifyPolicy:
       series is one finding, not one per leg);
     - held starts, decided with the episode's later messages: a leg movement no series holds
       yet (without a declared context every movement alerts when it opens; most stay alone and
-      the record drops them), and a spasm while a series is under way on the channel (most
+      the record drops them), and a spasm while a series is under way on any leg (most
       often the series' next movement, announced before the series claims it). Such an
       episode notifies when a later message shows it a spasm, cramp or clonus run at its end,
       or a member of a new series; or, while it lasts, with the tracker's ``ongoing`` event,
@@ -220,6 +220,7 @@ class NotifyPolicy:
 
     def __init__(self) -> None:
         self._series_onset: dict[str, float] = {}  # channel -> onset of its last series member
+        # (a series is one finding on either leg: the newest member on any channel decides)
         self._told: dict[str, bool] = {}  # episode id -> notified already
         self._held: dict[str, bool] = {}  # episode ids whose start was held
 
@@ -259,7 +260,7 @@ class NotifyPolicy:
         return True
 
     def _series_under_way(self, ep: Episode) -> bool:
-        last = self._series_onset.get(ep.channel)
+        last = max(self._series_onset.values(), default=None)
         return last is not None and 0.0 <= ep.start - last <= PLM_MAX_INTERVAL_S
 
 
