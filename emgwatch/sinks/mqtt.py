@@ -214,13 +214,14 @@ class NotifyPolicy:
       once it has outlasted any leg movement and the second stage still calls it an alert.
     An ``end`` of an episode that notified says ``notified`` (so an automation can replace its
     notification). The phone thus hears what the final record keeps, as soon as a message
-    shows it (measured: docs/ACCURACY.md, session 22). State is real (per
-    channel, per recent episode), hence a class.
+    shows it (measured: docs/ACCURACY.md, session 22). State is real (the newest series
+    member, recent episodes), hence a class.
     """
 
     def __init__(self) -> None:
-        self._series_onset: dict[str, float] = {}  # channel -> onset of its last series member
-        # (a series is one finding on either leg: the newest member on any channel decides)
+        # onset of the newest PLM series member on any channel: a series is one finding on
+        # either leg
+        self._series_onset: float | None = None
         self._told: dict[str, bool] = {}  # episode id -> notified already
         self._held: dict[str, bool] = {}  # episode ids whose start was held
 
@@ -235,10 +236,9 @@ class NotifyPolicy:
         if event.event == "ongoing":  # a held one outlasted any leg movement: it is no LM
             return self._tell(ep) if ep.id in self._held else False
         if ep.kind == "plm" and ep.extra.get("plm_in_series"):
-            last = max(self._series_onset.values(), default=None)
+            last = self._series_onset
             new_series = last is None or ep.start > last + PLM_MAX_INTERVAL_S
-            before = self._series_onset.get(ep.channel, ep.start)
-            self._series_onset[ep.channel] = max(before, ep.start)
+            self._series_onset = ep.start if last is None else max(last, ep.start)
             return self._tell(ep) if new_series else False
         if event.event == "start":
             if ep.kind == "plm" or (ep.kind == "spasm" and self._series_under_way(ep)):
@@ -260,7 +260,7 @@ class NotifyPolicy:
         return True
 
     def _series_under_way(self, ep: Episode) -> bool:
-        last = max(self._series_onset.values(), default=None)
+        last = self._series_onset
         return last is not None and 0.0 <= ep.start - last <= PLM_MAX_INTERVAL_S
 
 
