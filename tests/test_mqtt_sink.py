@@ -715,3 +715,34 @@ def test_a_held_episode_that_outlasts_any_leg_movement_is_told_while_it_lasts(tm
     counts = sink.state_payload()["counts"]  # the ongoing spasm became the cramp it was
     assert {k: v for k, v in counts.items() if v} == {"cramp": 1, "spasm": 1}
     sink.outbox.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 5),  # which episode
+            st.sampled_from(["start", "end", "update", "ongoing"]),
+            st.sampled_from(["plm", "spasm", "cramp", "clonus", "voluntary"]),
+            st.booleans(),  # plm_in_series
+            st.sampled_from(["leg_l", "leg_r"]),
+        ),
+        max_size=40,
+    )
+)
+def test_whatever_the_messages_an_episode_notifies_at_most_once(steps):
+    """Any order of starts, ends, updates and ongoing events, in any kinds: never a second buzz
+    for one episode, never one for a voluntary movement or for an ongoing leg movement."""
+    from emgwatch.sinks.mqtt import NotifyPolicy
+
+    policy = NotifyPolicy()
+    eps: dict[int, Episode] = {}
+    told: dict[str, int] = {}
+    for t, (i, event, kind, series, channel) in enumerate(steps):
+        ep = eps.setdefault(i, Episode(kind, channel, start=20.0 * i))
+        ep.kind, ep.extra = kind, {"plm_in_series": series}
+        if policy(EpisodeEvent(event, ep, detected_at=20.0 * i + t)):
+            told[ep.id] = told.get(ep.id, 0) + 1
+            assert kind in ALERT_KINDS and not (event == "ongoing" and kind == "plm")
+            assert policy.told(ep.id)
+    assert all(n == 1 for n in told.values())

@@ -234,7 +234,7 @@ class NotifyPolicy:
         if self._told.get(ep.id) or ep.extra.get("continued"):
             return False
         if event.event == "ongoing":  # a held one outlasted any leg movement: it is no LM
-            return self._tell(ep) if ep.id in self._held else False
+            return self._tell(ep) if ep.id in self._held and _urgent(ep.kind) else False
         if ep.kind == "plm" and ep.extra.get("plm_in_series"):
             last = self._series_onset
             new_series = last is None or ep.start > last + PLM_MAX_INTERVAL_S
@@ -247,7 +247,7 @@ class NotifyPolicy:
             return self._tell(ep) if ep.kind in ALERT_KINDS else False
         if event.event == "end" and ep.id in self._held:
             del self._held[ep.id]
-            return self._tell(ep) if ep.kind in ALERT_KINDS and ep.kind != "plm" else False
+            return self._tell(ep) if _urgent(ep.kind) else False
         return False
 
     def holds(self, episode_id: str) -> bool:
@@ -262,6 +262,12 @@ class NotifyPolicy:
     def _series_under_way(self, ep: Episode) -> bool:
         last = self._series_onset
         return last is not None and 0.0 <= ep.start - last <= PLM_MAX_INTERVAL_S
+
+
+def _urgent(kind: str) -> bool:
+    """A kind a held episode is told as on its own: an alert that is no leg movement (a leg
+    movement buzzes only as a member of a new series)."""
+    return kind in ALERT_KINDS and kind != "plm"
 
 
 def publishes(event: EpisodeEvent) -> bool:
