@@ -250,10 +250,6 @@ class NotifyPolicy:
             return self._tell(ep) if _urgent(ep.kind) else False
         return False
 
-    def holds(self, episode_id: str) -> bool:
-        """Whether this episode's start was held and nothing has told it yet."""
-        return episode_id in self._held
-
     def _tell(self, ep: Episode) -> bool:
         self._held.pop(ep.id, None)
         _remember(self._told, ep.id, True)
@@ -539,8 +535,8 @@ class MqttSink:
         has both; one still going on makes its channel busy from then on."""
         ep = event.episode
         if event.event == "ongoing":  # said only when it tells a held alert (NotifyPolicy)
-            if self._notify.holds(ep.id):
-                self._queue(event)
+            if self._notify(event):
+                self._queue(event, notify=True)
                 self._channel_state[ep.channel] = ep.kind
                 self._publish_state()
             return
@@ -573,12 +569,14 @@ class MqttSink:
             self._channel_state[ep.channel] = ep.kind if event.event == "start" else "idle"
         self._publish_state()
 
-    def _queue(self, event: EpisodeEvent) -> None:
+    def _queue(self, event: EpisodeEvent, notify: bool | None = None) -> None:
+        """Store and send one ``episode`` message; ``notify`` as already decided, else asked of
+        the policy now (it must be asked once per message: telling is remembered)."""
         ep = event.episode
         self._count(ep)
-        payload = episode_payload(
-            event, self.device_id, self.session_start, notify=self._notify(event)
-        )
+        if notify is None:
+            notify = self._notify(event)
+        payload = episode_payload(event, self.device_id, self.session_start, notify=notify)
         if event.event == "end" and not payload["notify"] and self._notify.told(ep.id):
             payload["notified"] = True  # an earlier message of it made the phone buzz
         self.episodes_queued += 1
