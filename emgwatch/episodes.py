@@ -163,6 +163,14 @@ class TrackerParams:
     # None: never. 0.1 in 'auto' (below).
     spasm_at_rest_max_load: float | None = None
     rest_window_s: float = 300.0
+    # True: on a leg at rest by the same test (spasm_at_rest_max_load), any other 0.5-10 s
+    # movement the second stage withdrew or that looked voluntary throughout (a clonus-like
+    # one too) may keep a PLM series' rhythm, as in bed: a leg that has been still for minutes
+    # is most likely in bed, whether or not sleep was declared. Such a movement counts like a
+    # withdrawn leg movement (whatever the stage's p(alert)): a series must still rest on
+    # series_accepted movements the stage itself called leg movements, keep a steady pace and
+    # have at most series_max_others_between other episodes in a gap. On in 'auto' (below).
+    rest_movements_candidates: bool = False
     # The other side of the same cue: a channel whose windows looked voluntary (p(voluntary) >=
     # 0.5) in at least busy_load of its usable windows over the rest_window_s before an episode
     # began is in use (daily activity, a workout), where most alerts the second stage doubts
@@ -257,6 +265,7 @@ CONTEXT_PARAMS = {
         revive_min_conf=0.3,
         series_max_others_between=1,
         spasm_at_rest_max_load=0.1,
+        rest_movements_candidates=True,
         busy_load=0.1,
         busy_reject_at=STRICT_REJECT_AT,
     ),
@@ -724,8 +733,11 @@ class EpisodeTracker:
         tr.vol_episode = None
         tr.vol_since = None
         updates: list[EpisodeEvent] = []
-        if self.context == "sleep" and _leg_movement_long(ep):
-            updates = self._add_plm(ep, now=t)  # in bed, any movement of that length is a candidate
+        if _leg_movement_long(ep) and (
+            self.context == "sleep"  # in bed, any movement of that length is a candidate
+            or (self.p.rest_movements_candidates and self._leg_at_rest(c, ep.start))
+        ):
+            updates = self._add_plm(ep, now=t)
         else:
             self._others[ep.channel].append((ep.start, ep.end))
         return [EpisodeEvent("end", ep, t), *updates]
@@ -843,7 +855,8 @@ class EpisodeTracker:
         # In bed (WASM scoring), a leg movement is any 0.5-10 s rise of activity, whatever its
         # shape suggested: one the second stage called a spasm or voluntary still counts if it
         # keeps a series' rhythm. Elsewhere only movements that opened as PLM are candidates,
-        # and a spasm on a leg at rest as a weak one (TrackerParams.spasm_at_rest_max_load).
+        # and on a leg at rest a spasm as a weak one (TrackerParams.spasm_at_rest_max_load), the
+        # others as withdrawn ones (rest_movements_candidates).
         leg_movement = ep.kind == "plm" or (
             _leg_movement_long(ep)
             and (
@@ -856,12 +869,10 @@ class EpisodeTracker:
                 or (self.context == "sleep" and ep.kind in ("spasm", "clonus", "voluntary"))
             )
         )
-        weak = (
-            not leg_movement
-            and ep.kind == "spasm"
-            and _leg_movement_long(ep)
-            and self._leg_at_rest(c, ep.start)
-        )
+        at_rest = not leg_movement and _leg_movement_long(ep) and self._leg_at_rest(c, ep.start)
+        weak = at_rest and ep.kind == "spasm"
+        if at_rest and ep.kind in ("clonus", "voluntary") and self.p.rest_movements_candidates:
+            leg_movement = True  # a withdrawn candidate, as in bed (rest_movements_candidates)
         updates: list[EpisodeEvent] = []
         if leg_movement or weak:
             updates = self._add_plm(ep, weak=weak, now=now)

@@ -355,7 +355,18 @@ def test_in_bed_voluntary_looking_leg_movements_in_a_rhythm_are_plm():
     assert [e.kind for e in eps] == ["plm"] * 5
     assert all(e.extra["plm_in_series"] for e in eps)
     assert not any(e.extra.get("alerted_as") for e in eps)  # the voluntary ones never alerted
+    # in 'auto' the same on a leg at rest (rest_movements_candidates): it has been still for
+    # minutes, most likely in bed
     eps = ended(run(EpisodeTracker(["leg"], context="auto"), *stream(segs)))
+    assert [e.kind for e in eps] == ["plm"] * 5
+    assert all(e.extra["plm_in_series"] for e in eps)
+    # ... but not on a leg in use: there a voluntary-looking movement is voluntary
+    busy = [(100, "voluntary", 0.95), (30, "rest", 1)] + segs[1:]
+    eps = ended(run(EpisodeTracker(["leg"], context="auto"), *stream(busy)))
+    assert [e.kind for e in eps][1:] == ["plm", "voluntary", "voluntary", "plm", "voluntary"]
+    # ... nor without the rule
+    no_rule = dataclasses.replace(params_for("auto"), rest_movements_candidates=False)
+    eps = ended(run(EpisodeTracker(["leg"], context="auto", params=no_rule), *stream(segs)))
     assert [e.kind for e in eps] == ["plm", "voluntary", "voluntary", "plm", "voluntary"]
 
 
@@ -377,18 +388,36 @@ def test_thresholds_that_would_make_skipping_quiet_windows_inexact_are_refused()
             TrackerParams(**bad)
 
 
+# What counts as other activity in a gap is tested on a leg whose voluntary movements are not
+# themselves candidates: without the rule that treats a leg at rest as in bed
+AUTO_IN_USE = dataclasses.replace(params_for("auto"), rest_movements_candidates=False)
+
+
 def test_in_auto_a_withdrawal_the_stage_is_sure_of_stays_withdrawn_whatever_the_rhythm():
     """In 'auto' a withdrawn leg movement rejoins a series only if the stage doubted (p(alert)
-    >= revive_min_conf): everyday movements it is sure of must not become PLM by their rhythm."""
+    >= revive_min_conf): everyday movements it is sure of must not become PLM by their rhythm.
+    On a leg at rest for minutes (rest_movements_candidates) it counts as in bed."""
     kinds = ["plm", "plm", "none", "plm", "plm"]
     for p_withdrawn, third in ((0.4, "plm"), (0.1, "voluntary")):
         eps = ended(
             run(
-                EpisodeTracker(["leg"], context="auto", stage=_KindStage(kinds, p_withdrawn)),
+                EpisodeTracker(
+                    ["leg"],
+                    context="auto",
+                    params=AUTO_IN_USE,
+                    stage=_KindStage(kinds, p_withdrawn),
+                ),
                 *stream(_plm_night([25, 26, 24, 25])),
             )
         )
         assert [e.kind for e in eps][2] == third
+    eps = ended(
+        run(
+            EpisodeTracker(["leg"], context="auto", stage=_KindStage(kinds, 0.1)),
+            *stream(_plm_night([25, 26, 24, 25])),
+        )
+    )
+    assert [e.kind for e in eps] == ["plm"] * 5
     # in bed the WASM rule counts every movement, however sure the stage was
     eps = ended(
         run(
@@ -418,15 +447,17 @@ def _with_voluntary_after(segs, movement, n=2):
 
 def test_without_declared_sleep_other_activity_between_leg_movements_splits_a_series():
     gaps = [25, 25, 25, 25, 25]  # six steady movements
-    plain = ended(run(EpisodeTracker(["leg"], context="auto"), *stream(_plm_night(gaps))))
+    plain = ended(
+        run(EpisodeTracker(["leg"], context="auto", params=AUTO_IN_USE), *stream(_plm_night(gaps)))
+    )
     assert [e.extra["plm_in_series"] for e in plain] == [True] * 6
     # one voluntary movement in a gap is tolerated
     segs = _with_voluntary_after(_plm_night(gaps), 2, n=1)
-    eps = ended(run(EpisodeTracker(["leg"], context="auto"), *stream(segs)))
+    eps = ended(run(EpisodeTracker(["leg"], context="auto", params=AUTO_IN_USE), *stream(segs)))
     assert [e.extra["plm_in_series"] for e in eps if e.kind == "plm"] == [True] * 6
     # two after the third: 3 + 3, neither a series
     segs = _with_voluntary_after(_plm_night(gaps), 2)
-    eps = ended(run(EpisodeTracker(["leg"], context="auto"), *stream(segs)))
+    eps = ended(run(EpisodeTracker(["leg"], context="auto", params=AUTO_IN_USE), *stream(segs)))
     lms = [e for e in eps if e.kind == "plm"]
     assert [e.kind for e in eps].count("voluntary") == 2 and len(lms) == 6
     assert [e.extra["plm_in_series"] for e in lms] == [False] * 6
@@ -434,7 +465,9 @@ def test_without_declared_sleep_other_activity_between_leg_movements_splits_a_se
     segs = _with_voluntary_after(_plm_night(gaps), 0)
     lms = [
         e
-        for e in ended(run(EpisodeTracker(["leg"], context="auto"), *stream(segs)))
+        for e in ended(
+            run(EpisodeTracker(["leg"], context="auto", params=AUTO_IN_USE), *stream(segs))
+        )
         if e.kind == "plm"
     ]
     assert [e.extra["plm_in_series"] for e in lms] == [False] + [True] * 5
@@ -452,7 +485,7 @@ def _night_with_busy_gaps(intervals, busy):
     return segs + [(2, "plm", 0.95), (5, "rest", 1)]
 
 
-def _in_series(segs, chunk=None, params=None):
+def _in_series(segs, chunk=None, params=AUTO_IN_USE):
     tracker = EpisodeTracker(["leg"], context="auto", params=params)
     eps = ended(run(tracker, *stream(segs), chunk=chunk))
     return [e.extra["plm_in_series"] for e in eps if e.kind == "plm"]
@@ -460,7 +493,7 @@ def _in_series(segs, chunk=None, params=None):
 
 # 'auto' without the rule that lets a spasm on a resting leg be a leg movement: what counts as
 # other activity is tested on its own
-AUTO_SPASMS_STAND = dataclasses.replace(params_for("auto"), spasm_at_rest_max_load=None)
+AUTO_SPASMS_STAND = dataclasses.replace(AUTO_IN_USE, spasm_at_rest_max_load=None)
 
 
 VOL = (2, "voluntary", 0.95)
