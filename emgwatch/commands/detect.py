@@ -32,8 +32,9 @@ plm_index_per_h, per hour of recording, and when the recording's annotations hol
 hypnogram with sleep in it, plm_index_per_h_sleep: members that began in sleep per hour of
 sleep), in every context; without --context sleep the series must also keep a steady
 pace, with the leg at rest between its movements (at most one other episode in a gap); there a
-brief "spasm" on a leg that was active in at most 10 % of the last 5 minutes can be a leg
-movement of a series, as in bed (printed as "plm" with "alerted_as": "spasm"). On a channel
+brief movement on a leg that was active in at most 10 % of the last 5 minutes ("spasm" or
+voluntary-looking) can be a leg movement of a series, as in bed (printed as "plm", with
+"alerted_as" when it alerted as something else). On a channel
 whose activity looked voluntary in at least 10 % of the 5 minutes before an episode (daily
 activity, a workout) a doubtful alert is withdrawn sooner, as with --context exercise. --all
 also prints voluntary episodes (withdrawn alerts among them, with "alerted_as") and isolated
