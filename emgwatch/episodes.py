@@ -261,6 +261,10 @@ CONTEXT_PARAMS = {
     # alarms 87 / 84 / 78, alerting episodes found 595 / 592 / 592; counting every active window
     # instead (spasms too) at 0.3 / 0.2: 81 / 76, found 591 / 589 (docs/ACCURACY.md). Checked on
     # the outside simulators in 'auto': false alarms 160 -> 155, none of their episodes lost.
+    # rest_movements_candidates chosen on the development suites fourthsim 4700 + fifthsim 5700
+    # and emgwatch's development sets (no exercise), every recording in 'auto': episodes found
+    # 342 -> 399 and false alarms 240 -> 237 on the suites, false alarms 73 -> 86 on ours
+    # (docs/ACCURACY.md, "Session 23"; weak members, 20 %, >= 1 s and p(alert) >= 0.3 measured).
     "auto": TrackerParams(
         revive_min_conf=0.3,
         series_max_others_between=1,
