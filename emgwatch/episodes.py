@@ -163,6 +163,11 @@ class TrackerParams:
     # None: never. 0.1 in 'auto' (below).
     spasm_at_rest_max_load: float | None = None
     rest_window_s: float = 300.0
+    # A leg counts as at rest only once it has been watched this long: at the start of a
+    # recording or a live run "the last rest_window_s" hold a few seconds, and a few quiet
+    # seconds say nothing about whether the person is in bed (on fourthsim 4500's first 95 s
+    # of a day, five everyday movements became a series that way). Half the rest window.
+    rest_min_seen_s: float = 150.0
     # True: on a leg at rest by the same test (spasm_at_rest_max_load), any other 0.5-10 s
     # movement the second stage withdrew or that looked voluntary throughout (a clonus-like
     # one too) may keep a PLM series' rhythm, as in bed: a leg that has been still for minutes
@@ -407,6 +412,7 @@ class _ActivityLoad:
 
     def __init__(self, n_channels: int, window_s: float, n_sorts: int = 1) -> None:
         self.window_s = window_s
+        self.first_t: float | None = None  # the first window ever pushed
         self.t = np.zeros(0)
         # counts before each window, (n, sorts + 1, channels): [sort 0, sort 1, ..., usable]
         self.before = np.zeros((0, n_sorts + 1, n_channels))
@@ -414,12 +420,18 @@ class _ActivityLoad:
 
     def push(self, t: np.ndarray, sorts: np.ndarray, usable: np.ndarray) -> None:
         """Windows at times t (n,); ``sorts`` (n, sorts, channels) and ``usable`` (n, channels)."""
+        if self.first_t is None and len(t):
+            self.first_t = float(t[0])
         x = np.concatenate([sorts & usable[:, None, :], usable[:, None, :]], axis=1).astype(float)
         before = self.total + np.cumsum(x, axis=0) - x
         self.total = before[-1] + x[-1]
         keep = int(np.searchsorted(self.t, t[0] - self.window_s - self.MARGIN_S))
         self.t = np.concatenate([self.t[keep:], t])
         self.before = np.concatenate([self.before[keep:], before])
+
+    def seen_s(self, t1: float) -> float:
+        """How long the channels had been watched at t1 (0 before any window)."""
+        return 0.0 if self.first_t is None else max(0.0, t1 - self.first_t)
 
     def fraction(self, c: int, t1: float, sort: int = 0) -> float:
         """Share of the usable windows in (t1 - window_s, t1] that were of the sort (0 before
@@ -604,7 +616,11 @@ class EpisodeTracker:
     def _leg_at_rest(self, c: int, t: float) -> bool:
         """Whether the channel was mostly at rest before t (only asked when a limit is set)."""
         limit = self.p.spasm_at_rest_max_load
-        return limit is not None and self._load.fraction(c, t, _ACTIVE) <= limit
+        return (
+            limit is not None
+            and self._load.seen_s(t) >= self.p.rest_min_seen_s
+            and self._load.fraction(c, t, _ACTIVE) <= limit
+        )
 
     @staticmethod
     def _idle(tr: _ChannelTrack) -> bool:

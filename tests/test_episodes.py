@@ -159,9 +159,14 @@ def test_very_long_episode_is_split_to_stay_live():
     assert eps[1].extra.get("continued") is True
 
 
+# how long a leg must have been watched before it counts as at rest ('auto')
+WATCHED_S = params_for("auto").rest_min_seen_s
+
+
 def _plm_night(gaps):
-    """Rest, then 2-s leg movements separated by the given onset-to-onset intervals."""
-    segs = [(5, "rest", 1)]
+    """Rest (long enough for a leg to count as at rest), then 2-s leg movements separated by
+    the given onset-to-onset intervals."""
+    segs = [(WATCHED_S + 5, "rest", 1)]
     for g in gaps:
         segs += [(2, "plm", 0.95), (g - 2, "rest", 1)]
     segs += [(2, "plm", 0.95), (5, "rest", 1)]
@@ -348,7 +353,7 @@ def test_in_bed_a_movement_the_stage_called_a_spasm_counts_if_it_keeps_the_rhyth
 
 
 def test_in_bed_voluntary_looking_leg_movements_in_a_rhythm_are_plm():
-    segs = [(5, "rest", 1)]
+    segs = [(WATCHED_S + 5, "rest", 1)]
     for i in range(5):  # two clear leg movements, three that look voluntary, 25 s apart
         segs += [(2, "plm" if i in (0, 3) else "voluntary", 0.95), (23, "rest", 1)]
     eps = ended(run(EpisodeTracker(["leg"], context="sleep"), *stream(segs)))
@@ -362,9 +367,13 @@ def test_in_bed_voluntary_looking_leg_movements_in_a_rhythm_are_plm():
         assert [e.kind for e in eps] == ["plm"] * 5
         assert all(e.extra["plm_in_series"] for e in eps)
     # ... but not on a leg in use: there a voluntary-looking movement is voluntary
-    busy = [(100, "voluntary", 0.95), (30, "rest", 1)] + segs[1:]
+    busy = [(WATCHED_S, "rest", 1), (100, "voluntary", 0.95), (30, "rest", 1)] + segs[1:]
     eps = ended(run(EpisodeTracker(["leg"], context="auto"), *stream(busy)))
     assert [e.kind for e in eps][1:] == ["plm", "voluntary", "voluntary", "plm", "voluntary"]
+    # ... nor in the first minutes of watching, when a few quiet seconds say nothing
+    fresh = [(5, "rest", 1)] + segs[1:]
+    eps = ended(run(EpisodeTracker(["leg"], context="auto"), *stream(fresh)))
+    assert [e.kind for e in eps] == ["plm", "voluntary", "voluntary", "plm", "voluntary"]
     # ... nor without the rule
     no_rule = dataclasses.replace(params_for("auto"), rest_movements_candidates=False)
     eps = ended(run(EpisodeTracker(["leg"], context="auto", params=no_rule), *stream(segs)))
@@ -477,7 +486,7 @@ def test_without_declared_sleep_other_activity_between_leg_movements_splits_a_se
 def _night_with_busy_gaps(intervals, busy):
     """2-s leg movements at the given intervals; the gaps after the movements listed in
     ``busy`` (0-based) hold the segments given there, from 3 s after the movement."""
-    segs = [(5, "rest", 1)]
+    segs = [(WATCHED_S + 5, "rest", 1)]
     for k, iv in enumerate(intervals):
         extra = busy.get(k, [])
         used = 2 + 3 + sum(d for d, _, _ in extra)
@@ -827,7 +836,7 @@ def test_a_quiet_movement_not_yet_announced_leaves_the_channel_idle():
     """No alert stands behind it, so a dashboard must not show an episode in progress."""
     tracker = EpisodeTracker(["leg"], context="sleep", params=_quiet("sleep"))
     t, pr, lev, us = stream(_plm_night([25]))
-    inside = int(6.0 / HOP)  # a second into the first movement
+    inside = int((WATCHED_S + 6.0) / HOP)  # a second into the first movement
     tracker.push(t[:inside], pr[:inside], lev[:inside], us[:inside])
     assert tracker._tracks[0].episode is not None and tracker.state("leg") == "idle"
     loud = EpisodeTracker(["leg"], context="sleep", params=fast("sleep"))
